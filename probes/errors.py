@@ -1,0 +1,83 @@
+"""The one place that maps low-level exceptions to slamon's stable error classes."""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import socket
+import ssl
+
+import aiohttp
+
+from probes.result import ErrorClass
+
+_ERRNO_CLASSES = {
+    errno.ECONNREFUSED: ErrorClass.REFUSED,
+    errno.ECONNRESET: ErrorClass.RESET,
+    errno.EPIPE: ErrorClass.RESET,
+    errno.ECONNABORTED: ErrorClass.RESET,
+    errno.ENETUNREACH: ErrorClass.UNREACHABLE,
+    errno.EHOSTUNREACH: ErrorClass.UNREACHABLE,
+    errno.EADDRNOTAVAIL: ErrorClass.UNREACHABLE,
+    errno.ETIMEDOUT: ErrorClass.TIMEOUT,
+}
+
+
+class ProbeError(Exception):
+    """Raised inside a probe to fail the check with a given class and detail."""
+
+    def __init__(self, error: ErrorClass, detail: str) -> None:
+        super().__init__(detail)
+        self.error = error
+        self.detail = detail
+
+
+def _tls_class(exc: BaseException) -> ErrorClass:
+    text = str(getattr(exc, "verify_message", "") or exc).lower()
+    if "expired" in text:
+        return ErrorClass.CERT_EXPIRED
+    return ErrorClass.TLS
+
+
+def classify(exc: BaseException) -> tuple[ErrorClass, str]:
+    """The error class and a short detail for ``exc``; never raises."""
+    detail = f"{type(exc).__name__}: {exc}".strip().rstrip(":")[:300]
+    if isinstance(exc, ProbeError):
+        return exc.error, exc.detail
+    if isinstance(exc, TimeoutError | asyncio.TimeoutError | aiohttp.ServerTimeoutError):
+        return ErrorClass.TIMEOUT, "no answer within the timeout"
+    if isinstance(exc, aiohttp.TooManyRedirects):
+        return ErrorClass.REDIRECT_LOOP, detail
+    if isinstance(exc, aiohttp.ClientConnectorDNSError | socket.gaierror):
+        return ErrorClass.DNS, detail
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+        return _tls_class(exc.certificate_error), detail
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return _tls_class(exc), detail
+    if isinstance(exc, aiohttp.ClientSSLError | ssl.SSLError):
+        return ErrorClass.TLS, detail
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        return ErrorClass.RESET, detail
+    if isinstance(exc, aiohttp.ClientResponseError):
+        # Raised by the response parser: bad status line, header too long, bad framing.
+        if "too long" in str(exc).lower() or "more than" in str(exc).lower():
+            return ErrorClass.TOO_LARGE, detail
+        return ErrorClass.PROTOCOL, detail
+    if isinstance(exc, aiohttp.ClientPayloadError):
+        return ErrorClass.PROTOCOL, detail
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return classify(exc.os_error)[0], detail
+    if isinstance(exc, aiohttp.ClientOSError | OSError):
+        code = getattr(exc, "errno", None)
+        if code in _ERRNO_CLASSES:
+            return _ERRNO_CLASSES[code], detail
+        if isinstance(exc, ConnectionResetError | BrokenPipeError):
+            return ErrorClass.RESET, detail
+        if isinstance(exc, ConnectionRefusedError):
+            return ErrorClass.REFUSED, detail
+        return ErrorClass.UNREACHABLE, detail
+    if isinstance(exc, aiohttp.InvalidURL | ValueError):
+        return ErrorClass.CONFIG, detail
+    if isinstance(exc, asyncio.IncompleteReadError | EOFError):
+        return ErrorClass.RESET, detail
+    return ErrorClass.INTERNAL, detail

@@ -1,0 +1,67 @@
+"""The one Result type every probe returns, and the stable error classes."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from types import MappingProxyType
+
+from sla_engine.states import State
+
+
+class ErrorClass(StrEnum):
+    """Why a check failed; stable strings, used as metric labels and in the store."""
+
+    TIMEOUT = "timeout"
+    DNS = "dns"
+    REFUSED = "refused"
+    RESET = "reset"
+    UNREACHABLE = "unreachable"
+    TLS = "tls"
+    CERT_EXPIRED = "cert_expired"
+    PROTOCOL = "protocol"
+    HTTP_STATUS = "http_status"
+    REDIRECT_LOOP = "redirect_loop"
+    TOO_LARGE = "too_large"
+    ASSERTION = "assertion"
+    LATENCY = "latency"
+    CONFIG = "config"
+    INTERNAL = "internal"
+
+
+_EMPTY: Mapping[str, float] = MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """One check of one monitor from one location at one instant.
+
+    ``state`` is what this single check saw (UP, DEGRADED or DOWN); the engine
+    confirms it over several checks before the monitor's state changes.
+    ``metrics`` carries probe-specific figures under blackbox_exporter's names
+    without the ``probe_`` prefix (``http_status_code``, ``ssl_earliest_cert_expiry``).
+    """
+
+    monitor_id: str
+    location: str
+    at: datetime
+    state: State
+    latency: float
+    error: ErrorClass | None = None
+    detail: str = ""
+    metrics: Mapping[str, float] = field(default_factory=lambda: _EMPTY)
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+    def __post_init__(self) -> None:
+        if self.at.tzinfo is None:
+            raise ValueError("Result.at must be timezone-aware")
+        if self.state not in (State.UP, State.DEGRADED, State.DOWN):
+            raise ValueError(f"a check sees up, degraded or down, not {self.state}")
+
+    @property
+    def ok(self) -> bool:
+        """True when the service answered (up or degraded)."""
+        return self.state is not State.DOWN

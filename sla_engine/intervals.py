@@ -1,0 +1,109 @@
+"""Half-open time intervals ``[start, end)`` and the set algebra over them.
+
+Every function returns a sorted list of disjoint, non-empty intervals, so results
+can be summed without double counting.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Interval:
+    """``[start, end)`` between two timezone-aware instants."""
+
+    start: datetime
+    end: datetime
+
+    def __post_init__(self) -> None:
+        if self.start.tzinfo is None or self.end.tzinfo is None:
+            raise ValueError("Interval bounds must be timezone-aware")
+        if self.end < self.start:
+            raise ValueError(f"Interval ends before it starts: {self.start} > {self.end}")
+
+    @property
+    def duration(self) -> timedelta:
+        """Length of the interval."""
+        return self.end - self.start
+
+    @property
+    def empty(self) -> bool:
+        """True when the interval contains no instant."""
+        return self.end <= self.start
+
+    def overlaps(self, other: Interval) -> bool:
+        """True when the two share at least one instant."""
+        return self.start < other.end and other.start < self.end
+
+    def intersection(self, other: Interval) -> Interval | None:
+        """The common part, or None when they do not overlap."""
+        start = max(self.start, other.start)
+        end = min(self.end, other.end)
+        return Interval(start, end) if start < end else None
+
+
+def union(intervals: Iterable[Interval]) -> list[Interval]:
+    """Merge overlapping and touching intervals; drop empty ones."""
+    out: list[Interval] = []
+    for iv in sorted(i for i in intervals if not i.empty):
+        if out and iv.start <= out[-1].end:
+            if iv.end > out[-1].end:
+                out[-1] = Interval(out[-1].start, iv.end)
+        else:
+            out.append(iv)
+    return out
+
+
+def clip(intervals: Iterable[Interval], window: Interval) -> list[Interval]:
+    """The union of ``intervals`` restricted to ``window``."""
+    out = []
+    for iv in union(intervals):
+        part = iv.intersection(window)
+        if part is not None:
+            out.append(part)
+    return out
+
+
+def subtract(intervals: Iterable[Interval], remove: Iterable[Interval]) -> list[Interval]:
+    """The instants of ``intervals`` that are in none of ``remove``."""
+    holes = union(remove)
+    out: list[Interval] = []
+    for iv in union(intervals):
+        start = iv.start
+        for hole in holes:
+            if hole.end <= start:
+                continue
+            if hole.start >= iv.end:
+                break
+            if hole.start > start:
+                out.append(Interval(start, hole.start))
+            start = max(start, hole.end)
+            if start >= iv.end:
+                break
+        if start < iv.end:
+            out.append(Interval(start, iv.end))
+    return out
+
+
+def intersect(a: Iterable[Interval], b: Iterable[Interval]) -> list[Interval]:
+    """The instants that are in both ``a`` and ``b``."""
+    left, right = union(a), union(b)
+    out: list[Interval] = []
+    i = j = 0
+    while i < len(left) and j < len(right):
+        part = left[i].intersection(right[j])
+        if part is not None:
+            out.append(part)
+        if left[i].end <= right[j].end:
+            i += 1
+        else:
+            j += 1
+    return out
+
+
+def total(intervals: Iterable[Interval]) -> timedelta:
+    """Total length of the union of ``intervals`` (overlaps counted once)."""
+    return sum((iv.duration for iv in union(intervals)), timedelta())

@@ -1,0 +1,5 @@
+"""``python -m slamon`` is the ``slamon`` command."""
+
+from slamon.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,145 @@
+"""Prometheus metrics, read from live in-memory state at scrape time.
+
+Probe metrics use blackbox_exporter's names (``probe_success``,
+``probe_duration_seconds``, ``probe_http_status_code``...) with ``monitor`` and
+``location`` labels, so existing Grafana dashboards work. Nothing here queries the
+database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from sla_engine.states import State
+
+if TYPE_CHECKING:
+    from prometheus_client.metrics_core import Metric
+
+    from slamon.bus import InProcessBus
+    from slamon.engine import Engine
+    from slamon.store.writer import Writer
+
+# Result.metrics keys that become probe_<key> gauges, with their help text.
+PROBE_GAUGES = {
+    "http_status_code": "Response HTTP status code.",
+    "http_content_length": "Length of the HTTP response body read, in bytes.",
+    "http_redirects": "The number of redirects followed.",
+    "ssl_earliest_cert_expiry": "Earliest certificate expiry, in unixtime.",
+}
+
+
+class SchedulerMetrics:
+    """The scheduler's own metrics, registered in an explicit registry."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.lateness = Histogram(
+            "slamon_scheduler_lateness_seconds",
+            "How late each check started after its due time.",
+            buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+            registry=registry,
+        )
+        self.skipped = Counter(
+            "slamon_scheduler_skipped_checks",
+            "Wake-ups skipped because the previous check of the monitor still ran.",
+            registry=registry,
+        )
+
+
+class LiveCollector(Collector):
+    """Probe, monitor, engine and store metrics from the running objects."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        writer: Writer,
+        bus: InProcessBus,
+        monitor_names: dict[str, str],
+    ) -> None:
+        self.engine = engine
+        self.writer = writer
+        self.bus = bus
+        self.monitor_names = monitor_names
+
+    def collect(self) -> Iterable[Metric]:
+        """Yield every metric family from current state."""
+        labels = ["monitor", "location"]
+        success = GaugeMetricFamily(
+            "probe_success", "Whether the last check succeeded (1) or failed (0).", labels=labels
+        )
+        duration = GaugeMetricFamily(
+            "probe_duration_seconds", "How long the last check took, in seconds.", labels=labels
+        )
+        extras = {
+            key: GaugeMetricFamily(f"probe_{key}", help_text, labels=labels)
+            for key, help_text in PROBE_GAUGES.items()
+        }
+        for (monitor, location), result in sorted(self.engine.latest.items()):
+            success.add_metric([monitor, location], 1.0 if result.ok else 0.0)
+            duration.add_metric([monitor, location], result.latency)
+            for key, value in result.metrics.items():
+                if key in extras:
+                    extras[key].add_metric([monitor, location], value)
+        yield success
+        yield duration
+        yield from extras.values()
+
+        state = GaugeMetricFamily(
+            "slamon_monitor_state",
+            "The confirmed state of each monitor: 1 for the state it is in, 0 for the others.",
+            labels=["monitor", "state"],
+        )
+        since = GaugeMetricFamily(
+            "slamon_monitor_state_since_timestamp_seconds",
+            "When the monitor entered its confirmed state, in unixtime.",
+            labels=["monitor"],
+        )
+        for monitor in sorted(self.engine.trackers):
+            current = self.engine.state(monitor)
+            for s in State:
+                state.add_metric([monitor, s.value], 1.0 if s is current else 0.0)
+            if monitor in self.engine.state_since:
+                since.add_metric([monitor], self.engine.state_since[monitor].timestamp())
+        yield state
+        yield since
+
+        yield CounterMetricFamily(
+            "slamon_results_ingested", "Results taken in by the engine.", value=self.engine.ingested
+        )
+        yield CounterMetricFamily(
+            "slamon_results_unknown_monitor",
+            "Results dropped because their monitor is not configured.",
+            value=self.engine.unknown_monitor,
+        )
+        yield GaugeMetricFamily("slamon_bus_depth", "Results waiting on the bus.", value=self.bus.depth)
+        yield CounterMetricFamily(
+            "slamon_bus_dropped_results", "Results dropped because the bus was full.", value=self.bus.dropped
+        )
+        w = self.writer
+        yield GaugeMetricFamily("slamon_store_pending", "Writes waiting for the store.", value=w.pending)
+        yield CounterMetricFamily(
+            "slamon_store_results_written", "Raw results committed to the store.", value=w.results_written
+        )
+        yield CounterMetricFamily(
+            "slamon_store_results_duplicate",
+            "Results skipped because their id was already stored.",
+            value=w.results_duplicate,
+        )
+        yield CounterMetricFamily(
+            "slamon_store_results_dropped",
+            "Raw results dropped because the write buffer was full.",
+            value=w.results_dropped,
+        )
+        yield CounterMetricFamily(
+            "slamon_store_batches", "Transactions committed by the writer.", value=w.batches
+        )
+        yield CounterMetricFamily(
+            "slamon_store_errors", "Failed store writes (each is retried).", value=w.errors
+        )
+        yield GaugeMetricFamily(
+            "slamon_store_up", "Whether the last store write succeeded.", value=1.0 if w.healthy else 0.0
+        )

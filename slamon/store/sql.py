@@ -1,0 +1,386 @@
+"""The store: every query slamon makes, on SQLite or PostgreSQL through one code path."""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import and_, case, delete, func, literal, or_, select, tuple_, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from probes.result import ErrorClass, Result
+from sla_engine.intervals import Interval
+from sla_engine.sketch import LatencySketch
+from sla_engine.states import State, StateInterval
+from slamon.store import dialects
+from slamon.store.schema import Instant, results, rollups, state_intervals
+
+log = logging.getLogger("slamon.store")
+
+
+def hour_of(at: datetime) -> datetime:
+    """The UTC hour that contains ``at``."""
+    return at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+@dataclass(slots=True)
+class Rollup:
+    """Counts and a latency sketch for one monitor and location over one UTC hour."""
+
+    monitor_id: str
+    location: str
+    hour: datetime
+    checks: int = 0
+    down: int = 0
+    degraded: int = 0
+    latency_sum: float = 0.0
+    sketch: LatencySketch = field(default_factory=LatencySketch)
+
+    @property
+    def key(self) -> tuple[str, str, datetime]:
+        """The primary key."""
+        return (self.monitor_id, self.location, self.hour)
+
+    def copy(self) -> Rollup:
+        """An independent copy (the sketch too)."""
+        return Rollup(
+            self.monitor_id,
+            self.location,
+            self.hour,
+            self.checks,
+            self.down,
+            self.degraded,
+            self.latency_sum,
+            LatencySketch().merge(self.sketch),
+        )
+
+    def add(self, result: Result) -> None:
+        """Count one result."""
+        self.checks += 1
+        if result.state is State.DOWN:
+            self.down += 1
+        elif result.state is State.DEGRADED:
+            self.degraded += 1
+        if result.ok:
+            # Latency of failed checks is the time to fail (often the timeout):
+            # it would poison response-time charts and latency SLIs.
+            self.latency_sum += result.latency
+            self.sketch.add(result.latency)
+
+
+@dataclass(frozen=True, slots=True)
+class IntervalChange:
+    """Close a monitor's open interval at ``at`` and open one in ``state`` (unless unknown)."""
+
+    monitor_id: str
+    state: State
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class StoredResult:
+    """A raw result as read back from the store."""
+
+    id: str
+    monitor_id: str
+    location: str
+    at: datetime
+    state: State
+    latency: float
+    error: ErrorClass | None
+    detail: str
+
+
+class Store:
+    """All reads and writes; the Writer is the only caller of ``write_batch``."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self.dialect = engine.dialect.name
+
+    @classmethod
+    def from_url(cls, url: str) -> Store:
+        """A store on a new engine for ``url``."""
+        return cls(dialects.create_engine(url))
+
+    async def close(self) -> None:
+        """Dispose of the connection pool."""
+        await self.engine.dispose()
+
+    # -- writes -------------------------------------------------------------------
+
+    async def write_batch(
+        self,
+        new_results: Sequence[Result],
+        changes: Sequence[IntervalChange],
+        cached: dict[tuple[str, str, datetime], Rollup],
+    ) -> tuple[int, dict[tuple[str, str, datetime], Rollup]]:
+        """Store results, interval changes and the rollups they update, in one transaction.
+
+        Results whose id is already stored are skipped, so a redelivered result is
+        counted once; only the inserted ones update the rollups. ``cached`` holds the
+        current rollups the caller knows; the updated rollups are returned (the caller
+        swaps them in only after the commit succeeded).
+        """
+        async with self.engine.begin() as conn:
+            inserted_ids: set[str] = set()
+            if new_results:
+                stmt = dialects.insert_ignore(results, self.dialect, returning=[results.c.id])
+                rows = [
+                    {
+                        "id": r.id,
+                        "monitor_id": r.monitor_id,
+                        "location": r.location,
+                        "at": r.at,
+                        "state": r.state.value,
+                        "latency": r.latency,
+                        "error": r.error.value if r.error else None,
+                        "detail": r.detail or None,
+                    }
+                    for r in new_results
+                ]
+                res = await conn.execute(stmt, rows)
+                inserted_ids = {row[0] for row in res}
+            updated = await self._update_rollups(
+                conn, [r for r in new_results if r.id in inserted_ids], cached
+            )
+            for change in changes:
+                await self._apply_change(conn, change)
+        return len(inserted_ids), updated
+
+    async def _update_rollups(
+        self,
+        conn: AsyncConnection,
+        inserted: Sequence[Result],
+        cached: dict[tuple[str, str, datetime], Rollup],
+    ) -> dict[tuple[str, str, datetime], Rollup]:
+        by_key: dict[tuple[str, str, datetime], list[Result]] = defaultdict(list)
+        for r in inserted:
+            by_key[(r.monitor_id, r.location, hour_of(r.at))].append(r)
+        if not by_key:
+            return {}
+        missing = [k for k in by_key if k not in cached]
+        loaded = await self._load_rollups(conn, missing) if missing else {}
+        updated: dict[tuple[str, str, datetime], Rollup] = {}
+        for key, items in by_key.items():
+            base = cached.get(key) or loaded.get(key)
+            acc = base.copy() if base is not None else Rollup(*key)
+            for r in items:
+                acc.add(r)
+            updated[key] = acc
+        stmt = dialects.upsert(rollups, self.dialect, ["monitor_id", "location", "hour"])
+        await conn.execute(
+            stmt,
+            [
+                {
+                    "monitor_id": a.monitor_id,
+                    "location": a.location,
+                    "hour": a.hour,
+                    "checks": a.checks,
+                    "down": a.down,
+                    "degraded": a.degraded,
+                    "latency_sum": a.latency_sum,
+                    "sketch": a.sketch.to_bytes(),
+                }
+                for a in updated.values()
+            ],
+        )
+        return updated
+
+    async def _load_rollups(
+        self, conn: AsyncConnection, keys: Sequence[tuple[str, str, datetime]]
+    ) -> dict[tuple[str, str, datetime], Rollup]:
+        out: dict[tuple[str, str, datetime], Rollup] = {}
+        # Chunked: SQLite limits the number of bound parameters per statement.
+        for i in range(0, len(keys), 300):
+            chunk = keys[i : i + 300]
+            stmt = select(rollups).where(
+                or_(
+                    *(
+                        and_(
+                            rollups.c.monitor_id == m,
+                            rollups.c.location == loc,
+                            rollups.c.hour == h,
+                        )
+                        for m, loc, h in chunk
+                    )
+                )
+            )
+            for row in await conn.execute(stmt):
+                r = _rollup_from_row(row)
+                out[r.key] = r
+        return out
+
+    async def _apply_change(self, conn: AsyncConnection, change: IntervalChange) -> None:
+        at = literal(change.at, Instant())
+        await conn.execute(
+            update(state_intervals)
+            .where(
+                state_intervals.c.monitor_id == change.monitor_id,
+                state_intervals.c.end_at.is_(None),
+            )
+            # Never end an interval before its start (a late transition).
+            .values(
+                end_at=case(
+                    (state_intervals.c.start_at > at, state_intervals.c.start_at), else_=at
+                )
+            )
+        )
+        if change.state is not State.UNKNOWN:
+            await conn.execute(
+                state_intervals.insert().values(
+                    monitor_id=change.monitor_id,
+                    state=change.state.value,
+                    start_at=change.at,
+                    end_at=None,
+                )
+            )
+
+    async def recover(self) -> list[IntervalChange]:
+        """Close intervals left open by a crash at the last result seen for the monitor.
+
+        What happened after that result is not known; the gap until the engine
+        confirms a state again is unknown time, never silently up.
+        """
+        changes = []
+        async with self.engine.connect() as conn:
+            open_rows = (
+                await conn.execute(
+                    select(state_intervals.c.monitor_id, state_intervals.c.start_at).where(
+                        state_intervals.c.end_at.is_(None)
+                    )
+                )
+            ).all()
+            for monitor_id, start in open_rows:
+                last = (
+                    await conn.execute(
+                        select(func.max(results.c.at)).where(results.c.monitor_id == monitor_id)
+                    )
+                ).scalar()
+                last_at = _as_instant(last) if last is not None else start
+                changes.append(IntervalChange(monitor_id, State.UNKNOWN, max(last_at, start)))
+        if changes:
+            async with self.engine.begin() as conn:
+                for change in changes:
+                    await self._apply_change(conn, change)
+        return changes
+
+    async def prune_results(self, before: datetime, chunk: int = 50_000) -> int:
+        """Delete raw results older than ``before``, in chunks; return how many."""
+        total = 0
+        while True:
+            async with self.engine.begin() as conn:
+                ids = select(results.c.id).where(results.c.at < before).limit(chunk)
+                res = await conn.execute(delete(results).where(results.c.id.in_(ids)))
+                n = res.rowcount or 0
+            total += n
+            if n < chunk:
+                return total
+
+    # -- reads --------------------------------------------------------------------
+
+    async def intervals(
+        self, window: Interval, monitor_ids: Iterable[str] | None = None
+    ) -> dict[str, list[StateInterval]]:
+        """State intervals overlapping ``window``, by monitor, in start order."""
+        stmt = (
+            select(state_intervals)
+            .where(
+                state_intervals.c.start_at < window.end,
+                or_(state_intervals.c.end_at.is_(None), state_intervals.c.end_at > window.start),
+            )
+            .order_by(state_intervals.c.monitor_id, state_intervals.c.start_at)
+        )
+        if monitor_ids is not None:
+            stmt = stmt.where(state_intervals.c.monitor_id.in_(list(monitor_ids)))
+        out: dict[str, list[StateInterval]] = defaultdict(list)
+        async with self.engine.connect() as conn:
+            for row in await conn.execute(stmt):
+                out[row.monitor_id].append(
+                    StateInterval(row.monitor_id, State(row.state), row.start_at, row.end_at)
+                )
+        return dict(out)
+
+    async def rollups(
+        self, window: Interval, monitor_ids: Iterable[str] | None = None
+    ) -> list[Rollup]:
+        """Hourly rollups whose hour starts inside ``window``."""
+        stmt = (
+            select(rollups)
+            .where(rollups.c.hour >= window.start, rollups.c.hour < window.end)
+            .order_by(rollups.c.monitor_id, rollups.c.hour, rollups.c.location)
+        )
+        if monitor_ids is not None:
+            stmt = stmt.where(rollups.c.monitor_id.in_(list(monitor_ids)))
+        async with self.engine.connect() as conn:
+            return [_rollup_from_row(row) for row in await conn.execute(stmt)]
+
+    async def recent_results(self, monitor_id: str, limit: int = 50) -> list[StoredResult]:
+        """The newest raw results of a monitor, newest first."""
+        stmt = (
+            select(results)
+            .where(results.c.monitor_id == monitor_id)
+            .order_by(results.c.at.desc())
+            .limit(limit)
+        )
+        async with self.engine.connect() as conn:
+            return [
+                StoredResult(
+                    row.id,
+                    row.monitor_id,
+                    row.location,
+                    row.at,
+                    State(row.state),
+                    row.latency,
+                    ErrorClass(row.error) if row.error else None,
+                    row.detail or "",
+                )
+                for row in await conn.execute(stmt)
+            ]
+
+    async def count_results(self, monitor_id: str | None = None) -> int:
+        """How many raw results are stored (for one monitor, or all)."""
+        stmt = select(func.count()).select_from(results)
+        if monitor_id is not None:
+            stmt = stmt.where(results.c.monitor_id == monitor_id)
+        async with self.engine.connect() as conn:
+            return int((await conn.execute(stmt)).scalar_one())
+
+    async def result_ids_exist(self, ids: Sequence[str]) -> set[str]:
+        """Which of ``ids`` are stored."""
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(select(results.c.id).where(results.c.id.in_(list(ids))))
+            return {r[0] for r in rows}
+
+    async def rollup_keys(self, keys: Sequence[tuple[str, str, datetime]]) -> list[Rollup]:
+        """Rollups by primary key (for tests and tools)."""
+        if not keys:
+            return []
+        async with self.engine.connect() as conn:
+            stmt = select(rollups).where(
+                tuple_(rollups.c.monitor_id, rollups.c.location, rollups.c.hour).in_(list(keys))
+            )
+            return [_rollup_from_row(row) for row in await conn.execute(stmt)]
+
+
+def _as_instant(value: object) -> datetime:
+    # A bare MAX() over an Instant column comes back without the type's conversion.
+    if isinstance(value, datetime):
+        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=int(str(value)))
+
+
+def _rollup_from_row(row: object) -> Rollup:
+    return Rollup(
+        row.monitor_id,  # type: ignore[attr-defined]
+        row.location,  # type: ignore[attr-defined]
+        row.hour,  # type: ignore[attr-defined]
+        row.checks,  # type: ignore[attr-defined]
+        row.down,  # type: ignore[attr-defined]
+        row.degraded,  # type: ignore[attr-defined]
+        row.latency_sum,  # type: ignore[attr-defined]
+        LatencySketch.from_bytes(row.sketch, row.latency_sum),  # type: ignore[attr-defined]
+    )

@@ -1,0 +1,165 @@
+"""The one task that writes: it batches results and interval changes into transactions.
+
+Probing never waits for the database. When the database is away, work waits in a
+bounded buffer and is written when it returns; past the bound the oldest raw results
+are dropped (and counted), while interval changes are never dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import deque
+from datetime import UTC, datetime, timedelta
+
+from probes.result import Result
+from slamon.store.sql import IntervalChange, Rollup, Store, hour_of
+
+log = logging.getLogger("slamon.store.writer")
+
+
+class Writer:
+    """Buffers writes and commits them in batches; counters are read by /metrics."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        batch_size: int = 2000,
+        flush_interval: float = 0.5,
+        max_pending: int = 500_000,
+    ) -> None:
+        self.store = store
+        self.batch_size = batch_size
+        self.flush_interval = flush_interval
+        self.max_pending = max_pending
+        self._results: deque[Result] = deque()
+        self._changes: deque[IntervalChange] = deque()
+        self._rollups: dict[tuple[str, str, datetime], Rollup] = {}
+        self._wake = asyncio.Event()
+        self._lock = asyncio.Lock()
+        self._failing_since: float | None = None
+        self.results_written = 0
+        self.results_duplicate = 0
+        self.results_dropped = 0
+        self.changes_written = 0
+        self.batches = 0
+        self.errors = 0
+        self.last_batch_seconds = 0.0
+
+    @property
+    def pending(self) -> int:
+        """Results and changes waiting to be written."""
+        return len(self._results) + len(self._changes)
+
+    @property
+    def healthy(self) -> bool:
+        """False while the last write failed."""
+        return self._failing_since is None
+
+    def add_result(self, result: Result) -> None:
+        """Queue a raw result; drop the oldest when the buffer is full."""
+        self._results.append(result)
+        if len(self._results) > self.max_pending:
+            self._results.popleft()
+            self.results_dropped += 1
+            if self.results_dropped == 1 or self.results_dropped % 10_000 == 0:
+                log.error(
+                    "write buffer full (%d results): dropped the oldest raw results, "
+                    "%d so far; state changes are kept",
+                    self.max_pending,
+                    self.results_dropped,
+                )
+        if len(self._results) >= self.batch_size:
+            self._wake.set()
+
+    def add_change(self, change: IntervalChange) -> None:
+        """Queue an interval change; these are never dropped."""
+        self._changes.append(change)
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Write until cancelled, then write what is left (best effort)."""
+        backoff = self.flush_interval
+        try:
+            while True:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(backoff if not self.healthy else self.flush_interval):
+                        await self._wake.wait()
+                self._wake.clear()
+                try:
+                    while self.pending:
+                        await self._write_once()
+                        if len(self._results) < self.batch_size and not self._changes:
+                            break
+                    backoff = self.flush_interval
+                except Exception as exc:  # noqa: BLE001 - the store may fail in many ways
+                    self._note_failure(exc)
+                    backoff = min(max(backoff * 2, 0.5), 10.0)
+        finally:
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(5):
+                    await self.flush()
+
+    async def flush(self) -> None:
+        """Write everything queued so far; raise if the store fails."""
+        while self.pending:
+            await self._write_once()
+
+    def _note_failure(self, exc: Exception) -> None:
+        self.errors += 1
+        now = time.monotonic()
+        if self._failing_since is None:
+            self._failing_since = now
+            log.error(
+                "store write failed, will retry: %s: %s; %d waiting in the buffer",
+                type(exc).__name__,
+                exc,
+                self.pending,
+            )
+        elif self.errors % 20 == 0:
+            log.error(
+                "store still unavailable after %.0fs: %s; %d waiting, %d dropped so far",
+                now - self._failing_since,
+                exc,
+                self.pending,
+                self.results_dropped,
+            )
+
+    async def _write_once(self) -> None:
+        async with self._lock:
+            n = min(len(self._results), self.batch_size)
+            batch = [self._results[i] for i in range(n)]
+            changes = list(self._changes)
+            if not batch and not changes:
+                return
+            started = time.perf_counter()
+            inserted, updated = await self.store.write_batch(batch, changes, self._rollups)
+            # Committed: only now take the items off the queues and swap the rollups in.
+            for _ in range(n):
+                self._results.popleft()
+            for _ in changes:
+                self._changes.popleft()
+            self._rollups.update(updated)
+            self._evict_rollups()
+            self.results_written += inserted
+            self.results_duplicate += n - inserted
+            self.changes_written += len(changes)
+            self.batches += 1
+            self.last_batch_seconds = time.perf_counter() - started
+            if self._failing_since is not None:
+                log.warning(
+                    "store is back after %.1fs; writing the %d waiting items",
+                    time.monotonic() - self._failing_since,
+                    self.pending + n + len(changes),
+                )
+                self._failing_since = None
+
+    def _evict_rollups(self) -> None:
+        # Keep the current and previous hour in memory; late results for older hours
+        # read their row back from the store.
+        cutoff = hour_of(datetime.now(UTC)) - timedelta(hours=1)
+        if len(self._rollups) and any(k[2] < cutoff for k in self._rollups):
+            self._rollups = {k: v for k, v in self._rollups.items() if k[2] >= cutoff}
