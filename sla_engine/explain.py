@@ -1,0 +1,278 @@
+"""Plain-text explanations of a credit that a finance person can check with a calculator.
+
+Every figure in the text is either read from the input or one arithmetic step away
+from figures printed above it. The output depends only on the input: the same contract,
+period and spans give the same lines, byte for byte.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import ROUND_DOWN, Decimal
+from fractions import Fraction
+
+from sla_engine.availability import (
+    Accounting,
+    AccountingTerms,
+    Availability,
+    MaintenancePolicy,
+    Timeline,
+    UnknownPolicy,
+    compute_availability,
+)
+from sla_engine.budget import ErrorBudget, error_budget
+from sla_engine.credits import Credit, CreditTerms, compute_credit
+from sla_engine.exclusions import Exclusion
+from sla_engine.intervals import Interval, clip, intersect, total, union
+from sla_engine.periods import Period, zone
+from sla_engine.rounding import exact_decimal, plain, quantize
+
+_EXACT_PLACES = 12
+_UNKNOWN_AS = {
+    UnknownPolicy.UP: "counted as up",
+    UnknownPolicy.DOWN: "counted as down",
+    UnknownPolicy.EXCLUDE: "excluded from the total",
+}
+_MAINTENANCE_AS = {
+    MaintenancePolicy.COUNT_AS_UP: "counted as up, stays in the total",
+    MaintenancePolicy.EXCLUDE_FROM_TOTAL: "excluded from the total",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class CreditExplanation:
+    """The figures of one credit line and the text that explains them."""
+
+    availability: Availability
+    credit: Credit
+    budget: ErrorBudget | None
+    lines: tuple[str, ...]
+
+    @property
+    def text(self) -> str:
+        """The lines joined, ending in a newline."""
+        return "\n".join(self.lines) + "\n"
+
+
+def _utc(instant: datetime) -> str:
+    return instant.astimezone(UTC).isoformat(sep=" ").replace("+00:00", "Z")
+
+
+def _local(instant: datetime, tz: str) -> str:
+    return instant.astimezone(zone(tz)).isoformat(sep=" ")
+
+
+def _span(iv: Interval, tz: str) -> str:
+    return (
+        f"{_local(iv.start, tz)} to {_local(iv.end, tz)} (UTC {_utc(iv.start)} to {_utc(iv.end)})"
+    )
+
+
+def _secs(span: timedelta) -> str:
+    value = Decimal(span // timedelta(microseconds=1)) / Decimal(1_000_000)
+    return f"{plain(value)} s"
+
+
+def _exact_text(value: Fraction) -> str:
+    exact = exact_decimal(value)
+    if exact is not None:
+        exponent = exact.as_tuple().exponent
+        if isinstance(exponent, int) and -exponent <= _EXACT_PLACES:
+            return plain(exact)
+    return plain(quantize(value, _EXACT_PLACES, ROUND_DOWN)) + "..."
+
+
+def _unit(availability: Availability) -> str:
+    return "s" if availability.unit == "seconds" else "min"
+
+
+def _period_lines(period: Period, availability: Availability) -> list[str]:
+    out = [
+        f"Period: {period.label} ({period.tz}), the end is not included",
+        f"  local: {_local(period.start, period.tz)} to {_local(period.end, period.tz)}",
+        f"  UTC:   {_utc(period.start)} to {_utc(period.end)}",
+        f"  length: {period.total_seconds} s",
+    ]
+    if not availability.complete:
+        out.append(
+            f"  measured until {_utc(availability.measured_until)}: "
+            "the period is not over, figures are to date"
+        )
+    return out
+
+
+def _rules_line(terms: AccountingTerms) -> str:
+    rule = str(terms.accounting)
+    if terms.accounting is Accounting.MINUTES_ANY:
+        rule += " (a minute is bad if any downtime touches it; minutes start at the period start)"
+    elif terms.accounting is Accounting.MINUTES_FULL:
+        run = max(terms.min_downtime_minutes, 1)
+        rule += f" (only whole minutes of downtime, in runs of at least {run})"
+    return (
+        f"Rules: accounting {rule}; maintenance {_MAINTENANCE_AS[terms.maintenance]}; "
+        f"unknown time {_UNKNOWN_AS[terms.unknown]}"
+    )
+
+
+def _not_counted_lines(
+    period: Period,
+    timeline: Timeline,
+    availability: Availability,
+    exclusions: Iterable[Exclusion],
+) -> list[str]:
+    window = Interval(period.start, availability.measured_until)
+    tz = period.tz
+    out = []
+    maintenance = clip(timeline.maintenance, window)
+    policy = _MAINTENANCE_AS[availability.terms.maintenance]
+    out.append(f"Maintenance ({policy}): {_secs(total(maintenance))}")
+    masked = clip(timeline.down_during_maintenance, window)
+    for iv in maintenance:
+        inside = total(intersect(masked, [iv]))
+        out.append(
+            f"  {_span(iv, tz)}: {_secs(iv.duration)}; "
+            f"downtime inside, not counted: {_secs(inside)}"
+        )
+    down = clip(timeline.downtime, window)
+    unknown = clip(timeline.unknown, window)
+    bad_candidates = (
+        union([*down, *unknown]) if availability.terms.unknown is UnknownPolicy.DOWN else down
+    )
+    chosen = sorted(
+        (e for e in exclusions if e.interval.overlaps(window)),
+        key=lambda e: (e.interval.start, e.interval.end, e.kind, e.reason),
+    )
+    out.append(f"Exclusions (not downtime, stay in the total): {_secs(availability.excluded)}")
+    for e in chosen:
+        part = clip([e.interval], window)
+        removed = total(intersect(bad_candidates, part))
+        out.append(
+            f"  {e.kind} ({e.reason}): {_span(part[0], tz)}: downtime not counted: {_secs(removed)}"
+        )
+    out.append(
+        f"Unknown time (no data, {_UNKNOWN_AS[availability.terms.unknown]}): "
+        f"{_secs(availability.unknown)}"
+    )
+    out.append(f"Degraded time (answered, counted as up): {_secs(availability.degraded)}")
+    return out
+
+
+def _downtime_lines(period: Period, timeline: Timeline, availability: Availability) -> list[str]:
+    tz = period.tz
+    window = Interval(period.start, availability.measured_until)
+    unknown = clip(timeline.unknown, window)
+    if availability.unit == "seconds":
+        out = ["Downtime counted:"]
+        for n, iv in enumerate(availability.bad_spans, 1):
+            blind = total(intersect(unknown, [iv]))
+            note = f" (of which {_secs(blind)} without data)" if blind else ""
+            out.append(f"  {n}. {_span(iv, tz)}: {_secs(iv.duration)}{note}")
+        out.append(f"  sum: {plain(availability.bad)} s")
+        return out
+    out = ["Downtime (before minute accounting):"]
+    for n, iv in enumerate(clip(timeline.downtime, window), 1):
+        out.append(f"  {n}. {_span(iv, tz)}: {_secs(iv.duration)}")
+    out.append(f"Bad minutes ({availability.terms.accounting}):")
+    for n, iv in enumerate(availability.bad_spans, 1):
+        minutes = -(-iv.duration // timedelta(minutes=1))
+        out.append(f"  {n}. {_span(iv, tz)}: {minutes} min")
+    out.append(f"  sum: {plain(availability.bad)} min")
+    return out
+
+
+def _total_line(availability: Availability) -> str:
+    unit = _unit(availability)
+    if availability.unit == "seconds":
+        whole = _secs(availability.measured_until - availability.window.start)
+    else:
+        whole = f"{plain(availability.total + _removed_minutes(availability))} min"
+    removed = plain(_removed_units(availability))
+    return f"Total: {whole} - {removed} {unit} removed = {plain(availability.total)} {unit}"
+
+
+def _removed_units(availability: Availability) -> Decimal:
+    if availability.unit == "seconds":
+        return Decimal(availability.removed // timedelta(microseconds=1)) / Decimal(1_000_000)
+    return _removed_minutes(availability)
+
+
+def _removed_minutes(availability: Availability) -> Decimal:
+    length = availability.measured_until - availability.window.start
+    return Decimal(-(-length // timedelta(minutes=1))) - availability.total
+
+
+def _credit_lines(availability: Availability, credit: Credit, terms: CreditTerms) -> list[str]:
+    unit = _unit(availability)
+    exact = _exact_text(availability.percent_exact)
+    out = [
+        f"Availability: ({plain(availability.total)} - {plain(availability.bad)}) / "
+        f"{plain(availability.total)} x 100 = {plain(availability.percent_rounded())} % "
+        f"(shown rounded half up to 6 decimals; exact value {exact} %)",
+    ]
+    if availability.total == 0:
+        out.append(f"  nothing was measured (total 0 {unit}): availability is 100 %")
+    if credit.tier is not None:
+        out.append(
+            f"Tier: {exact} % is below {plain(credit.tier.below)} % "
+            f"-> credit {plain(credit.tier.credit_percent)} %"
+        )
+    elif terms.tiers:
+        thresholds = ", ".join(plain(t.below) for t in terms.tiers)
+        out.append(f"Tier: none; {exact} % is not below any threshold ({thresholds} %)")
+    else:
+        out.append("Tier: none; the contract has no credit tiers")
+    if credit.capped:
+        out.append(
+            f"Cap: the credit is capped at {plain(credit.credit_percent)} % "
+            f"(the tier gives {plain(credit.uncapped_percent)} %)"
+        )
+    out.append(
+        f"Credit: {plain(credit.monthly_fee)} {credit.currency} x {plain(credit.credit_percent)} % "
+        f"= {plain(credit.exact_amount)} {credit.currency}"
+    )
+    out.append(
+        f"Amount owed: {plain(credit.amount)} {credit.currency} "
+        f"(rounded once, {credit.rounding}, to {terms.minor_units} decimals)"
+    )
+    return out
+
+
+def _budget_lines(availability: Availability, budget: ErrorBudget) -> list[str]:
+    unit = _unit(availability)
+    remaining = budget.remaining_percent()
+    share = "undefined (no budget)" if remaining is None else f"{plain(remaining)} % of the budget"
+    return [
+        f"Error budget: (1 - {plain(budget.target)} / 100) x {plain(budget.total)} {unit} "
+        f"= {plain(budget.budget)} {unit}; used {plain(budget.consumed)} {unit}; "
+        f"remaining {plain(budget.remaining)} {unit} = {share}",
+    ]
+
+
+def explain_credit(
+    period: Period,
+    timeline: Timeline,
+    accounting: AccountingTerms,
+    credit_terms: CreditTerms,
+    *,
+    exclusions: Iterable[Exclusion] = (),
+    target: Decimal | None = None,
+) -> CreditExplanation:
+    """Compute the credit for ``period`` and explain each step in plain text."""
+    chosen = tuple(exclusions)
+    availability = compute_availability(timeline, period.interval, accounting, chosen)
+    credit = compute_credit(availability, credit_terms)
+    budget = None if target is None else error_budget(availability, target)
+    lines = [
+        "Service credit explanation",
+        *_period_lines(period, availability),
+        _rules_line(accounting),
+        *_not_counted_lines(period, timeline, availability, chosen),
+        *_downtime_lines(period, timeline, availability),
+        _total_line(availability),
+        *_credit_lines(availability, credit, credit_terms),
+    ]
+    if budget is not None:
+        lines += _budget_lines(availability, budget)
+    return CreditExplanation(availability, credit, budget, tuple(lines))
