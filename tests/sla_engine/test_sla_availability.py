@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from sla_engine.availability import (
     Accounting,
     AccountingTerms,
+    Availability,
     MaintenancePolicy,
     Timeline,
     UnknownPolicy,
@@ -49,6 +50,13 @@ def terms(
         maintenance=maintenance,
         min_downtime_minutes=minimum,
     )
+
+
+def whole(got: Availability) -> tuple[int, int]:
+    """(total, bad) as ints, checking that they are whole."""
+    assert got.total == int(got.total)
+    assert got.bad == int(got.bad)
+    return int(got.total), int(got.bad)
 
 
 @dataclass(frozen=True)
@@ -147,7 +155,7 @@ def test_unknown_policy(
 ) -> None:
     timeline = timeline_from_spans([iv(0, 60)], unknown=[iv(600, 1200)])
     got = compute_availability(timeline, HOUR, terms(accounting, unknown=policy))
-    assert (got.total, got.bad) == (total, bad)
+    assert whole(got) == (total, bad)
     assert got.unknown == timedelta(minutes=10)
 
 
@@ -181,7 +189,7 @@ def test_degraded_counts_as_up_but_is_reported() -> None:
 def test_exclusions_remove_downtime_but_not_total() -> None:
     exclusion = Exclusion(iv(300, 900), "customer changed DNS", ExclusionKind.CUSTOMER_CAUSED)
     got = compute_availability(timeline_from_spans([iv(0, 600)]), HOUR, terms(), [exclusion])
-    assert (got.total, got.bad) == (3600, 300)
+    assert whole(got) == (3600, 300)
     assert got.excluded == timedelta(seconds=300)
     assert got.downtime == timedelta(seconds=300)
 
@@ -196,7 +204,7 @@ def test_exclusion_needs_a_reason_and_a_known_kind() -> None:
 def test_nothing_measured_is_full_availability() -> None:
     timeline = timeline_from_spans([iv(0, 60)], [iv(0, 3600)])
     got = compute_availability(timeline, HOUR, terms(maintenance=EXCLUDE))
-    assert (got.total, got.bad) == (0, 0)
+    assert whole(got) == (0, 0)
     assert got.ratio == 1
     assert got.percent == 100
 
@@ -233,7 +241,7 @@ class TestTimelineFromStates:
         got = compute_availability(timeline, HOUR, terms(unknown=UnknownPolicy.DOWN))
         assert got.measured_until == at(900)
         assert not got.complete
-        assert (got.total, got.bad) == (900, 300)
+        assert whole(got) == (900, 300)
 
     def test_open_interval_without_now_runs_to_window_end(self) -> None:
         timeline = timeline_from_states([StateInterval("m", State.DOWN, at(3000))], HOUR, None)
@@ -243,13 +251,13 @@ class TestTimelineFromStates:
     def test_now_before_the_window_measures_nothing(self) -> None:
         timeline = timeline_from_states([], HOUR, at(-5))
         got = compute_availability(timeline, HOUR, terms(unknown=UnknownPolicy.DOWN))
-        assert (got.total, got.bad, got.measured_until) == (0, 0, T0)
+        assert (*whole(got), got.measured_until) == (0, 0, T0)
 
     def test_now_after_the_window_measures_all_of_it(self) -> None:
         timeline = timeline_from_states([StateInterval("m", State.UP, at(0))], HOUR, at(9999))
         got = compute_availability(timeline, HOUR, terms(unknown=UnknownPolicy.DOWN))
         assert got.complete
-        assert (got.total, got.bad) == (3600, 0)
+        assert whole(got) == (3600, 0)
 
     def test_evidence_beats_unknown_and_maintenance_windows_are_added(self) -> None:
         states = [
@@ -390,7 +398,7 @@ def test_display_zone_never_changes_the_result(
 def minute_oracle(timeline: Timeline, window: Interval, rules: AccountingTerms) -> tuple[int, int]:
     """(total, bad) minutes by looking at every minute of the window on its own."""
     counted = list(timeline.downtime)
-    removed = []
+    removed: list[Interval] = []
     if rules.unknown is UnknownPolicy.DOWN:
         counted += timeline.unknown
     if rules.unknown is UnknownPolicy.EXCLUDE:
@@ -443,5 +451,5 @@ def test_minute_rules_match_a_minute_by_minute_oracle(
     window = Interval(T0, at(length))
     timeline = timeline_from_spans(down, maintenance, unknown=unknown)
     got = compute_availability(timeline, window, rules)
-    assert (got.total, got.bad) == minute_oracle(timeline, window, rules)
+    assert whole(got) == minute_oracle(timeline, window, rules)
     assert sum((-(-s.duration // timedelta(minutes=1)) for s in got.bad_spans), 0) == got.bad
