@@ -44,7 +44,7 @@ async def run_check(check: Check, location: str, resources: ProbeResources) -> R
             return await probe(ctx, check.target, check.settings)
     except asyncio.CancelledError:
         raise
-    except Exception as exc:  # noqa: BLE001 - a probe must never raise past here
+    except Exception as exc:
         error, detail = classify(exc)
         if error is ErrorClass.INTERNAL:
             log.warning(

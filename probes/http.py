@@ -9,7 +9,6 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from probes.context import ProbeContext
 from probes.durations import Duration
-from probes.errors import ProbeError
 from probes.result import ErrorClass, Result
 from probes.targets import parse_http_url
 
@@ -89,7 +88,7 @@ async def probe(ctx: ProbeContext, target: str, settings: Settings) -> Result:
         data=settings.body,
         allow_redirects=settings.max_redirects > 0,
         max_redirects=settings.max_redirects,
-        ssl=None if settings.verify_tls else False,
+        ssl=settings.verify_tls,
     ) as resp:
         status = resp.status
         truncated = False
@@ -103,13 +102,16 @@ async def probe(ctx: ProbeContext, target: str, settings: Settings) -> Result:
             "http_content_length": float(len(body) if need_body else resp.content_length or 0),
         }
         if not settings.accepts(status):
-            raise ProbeError(ErrorClass.HTTP_STATUS, f"status {status}")
+            return ctx.down(ErrorClass.HTTP_STATUS, f"status {status}", metrics, latency)
         if settings.keyword is not None:
             text = body.decode(resp.get_encoding() if resp.charset else "utf-8", "replace")
             if settings.keyword not in text:
                 cap_note = f" (read capped at {settings.max_body_bytes} bytes)" if truncated else ""
-                raise ProbeError(
-                    ErrorClass.ASSERTION, f"keyword {settings.keyword!r} not in body{cap_note}"
+                return ctx.down(
+                    ErrorClass.ASSERTION,
+                    f"keyword {settings.keyword!r} not in body{cap_note}",
+                    metrics,
+                    latency,
                 )
     if settings.latency_limit is not None and latency > settings.latency_limit:
         return ctx.degraded(

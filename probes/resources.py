@@ -20,9 +20,7 @@ class ProbeResources:
     def http(self) -> aiohttp.ClientSession:
         """The shared HTTP session (one connection per check, no cookies kept)."""
         if self._http is None or self._http.closed:
-            connector = aiohttp.TCPConnector(
-                force_close=True, limit=0, ttl_dns_cache=10
-            )
+            connector = aiohttp.TCPConnector(force_close=True, limit=0, ttl_dns_cache=10)
             self._http = aiohttp.ClientSession(
                 connector=connector,
                 cookie_jar=aiohttp.DummyCookieJar(),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 from pydantic import BaseModel, ConfigDict
 
@@ -29,8 +30,6 @@ async def probe(ctx: ProbeContext, target: str, settings: Settings) -> Result:
     _reader, writer = await asyncio.open_connection(host, port)
     latency = ctx.elapsed()
     writer.close()
-    try:
+    with contextlib.suppress(OSError):  # a reset on close: the connect was measured
         await writer.wait_closed()
-    except OSError:
-        pass  # the peer may reset on close; the connect is what was measured
     return ctx.up(latency=latency)

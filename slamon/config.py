@@ -13,6 +13,7 @@ import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Self
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     AfterValidator,
@@ -33,8 +34,18 @@ from sla_engine.confirmation import ConfirmPolicy
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 _COMMON_MONITOR_KEYS = frozenset(
-    {"id", "name", "description", "type", "target", "interval", "timeout", "public",
-     "down_after", "up_after"}
+    {
+        "id",
+        "name",
+        "description",
+        "type",
+        "target",
+        "interval",
+        "timeout",
+        "public",
+        "down_after",
+        "up_after",
+    }
 )
 
 
@@ -124,8 +135,6 @@ class StatusPageConfig(_Section):
     @field_validator("timezone")
     @classmethod
     def _tz(cls, value: str) -> str:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
@@ -199,15 +208,6 @@ class Config(_Section):
     confirmation: ConfirmationConfig = ConfirmationConfig()
     statuspage: StatusPageConfig = StatusPageConfig()
     monitors: list[MonitorConfig] = Field(default_factory=list)
-
-    @model_validator(mode="after")
-    def _unique_ids(self) -> Self:
-        seen: set[str] = set()
-        for m in self.monitors:
-            if m.id in seen:
-                raise ValueError(f"monitor id {m.id!r} is used twice")
-            seen.add(m.id)
-        return self
 
     def policy_for(self, monitor: MonitorConfig) -> ConfirmPolicy:
         """The confirmation policy of ``monitor``, defaults filled in."""
@@ -293,7 +293,12 @@ def parse_config(data: Mapping[str, Any], env: Mapping[str, str] | None = None) 
     except ValidationError as exc:
         raise ConfigError(errors + _messages(exc)) from None
     monitors = []
+    first_use: dict[str, int] = {}
     for i, monitor in enumerate(config.monitors):
+        if monitor.id in first_use:
+            first = first_use[monitor.id]
+            errors.append(f"monitors[{i}].id: {monitor.id!r} is already used by monitors[{first}]")
+        first_use.setdefault(monitor.id, i)
         model = PROBE_TYPES[monitor.type].settings
         try:
             settings = model.model_validate(monitor.probe_settings())

@@ -80,7 +80,9 @@ class Engine:
             transition.at.isoformat(),
             extra={"monitor": monitor_id, "location": result.location if result else ""},
         )
-        change = StateChange(monitor_id, transition.previous, transition.state, transition.at, result)
+        change = StateChange(
+            monitor_id, transition.previous, transition.state, transition.at, result
+        )
         for listener in self.listeners:
             try:
                 listener(change)

@@ -115,14 +115,22 @@ class LiveCollector(Collector):
             "Results dropped because their monitor is not configured.",
             value=self.engine.unknown_monitor,
         )
-        yield GaugeMetricFamily("slamon_bus_depth", "Results waiting on the bus.", value=self.bus.depth)
+        yield GaugeMetricFamily(
+            "slamon_bus_depth", "Results waiting on the bus.", value=self.bus.depth
+        )
         yield CounterMetricFamily(
-            "slamon_bus_dropped_results", "Results dropped because the bus was full.", value=self.bus.dropped
+            "slamon_bus_dropped_results",
+            "Results dropped because the bus was full.",
+            value=self.bus.dropped,
         )
         w = self.writer
-        yield GaugeMetricFamily("slamon_store_pending", "Writes waiting for the store.", value=w.pending)
+        yield GaugeMetricFamily(
+            "slamon_store_pending", "Writes waiting for the store.", value=w.pending
+        )
         yield CounterMetricFamily(
-            "slamon_store_results_written", "Raw results committed to the store.", value=w.results_written
+            "slamon_store_results_written",
+            "Raw results committed to the store.",
+            value=w.results_written,
         )
         yield CounterMetricFamily(
             "slamon_store_results_duplicate",
@@ -141,5 +149,7 @@ class LiveCollector(Collector):
             "slamon_store_errors", "Failed store writes (each is retried).", value=w.errors
         )
         yield GaugeMetricFamily(
-            "slamon_store_up", "Whether the last store write succeeded.", value=1.0 if w.healthy else 0.0
+            "slamon_store_up",
+            "Whether the last store write succeeded.",
+            value=1.0 if w.healthy else 0.0,
         )

@@ -224,9 +224,7 @@ class Store:
             )
             # Never end an interval before its start (a late transition).
             .values(
-                end_at=case(
-                    (state_intervals.c.start_at > at, state_intervals.c.start_at), else_=at
-                )
+                end_at=case((state_intervals.c.start_at > at, state_intervals.c.start_at), else_=at)
             )
         )
         if change.state is not State.UNKNOWN:

@@ -86,7 +86,9 @@ class Writer:
         try:
             while True:
                 with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(backoff if not self.healthy else self.flush_interval):
+                    async with asyncio.timeout(
+                        backoff if not self.healthy else self.flush_interval
+                    ):
                         await self._wake.wait()
                 self._wake.clear()
                 try:
@@ -95,7 +97,7 @@ class Writer:
                         if len(self._results) < self.batch_size and not self._changes:
                             break
                     backoff = self.flush_interval
-                except Exception as exc:  # noqa: BLE001 - the store may fail in many ways
+                except Exception as exc:
                     self._note_failure(exc)
                     backoff = min(max(backoff * 2, 0.5), 10.0)
         finally:

@@ -1,0 +1,112 @@
+"""Wiring: build the runtime from config, run its tasks inside the aiohttp app."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from prometheus_client import CollectorRegistry
+
+from probes.scheduler import Scheduler
+from slamon.bus import InProcessBus
+from slamon.config import Config
+from slamon.engine import Engine
+from slamon.metrics import LiveCollector, SchedulerMetrics
+from slamon.store import migrate
+from slamon.store.sql import Store
+from slamon.store.writer import Writer
+from statuspage.render import PageRenderer
+
+log = logging.getLogger("slamon")
+
+
+@dataclass
+class Runtime:
+    """Every long-lived object of one slamon process, created from the config."""
+
+    config: Config
+    store: Store
+    writer: Writer
+    engine: Engine
+    bus: InProcessBus
+    scheduler: Scheduler
+    registry: CollectorRegistry
+    scheduler_metrics: SchedulerMetrics
+    renderer: PageRenderer = field(default_factory=PageRenderer)
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    page_dirty: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+def build_runtime(config: Config, store: Store | None = None) -> Runtime:
+    """Create (but do not start) everything ``config`` describes."""
+    store = store or Store.from_url(config.store.url)
+    writer = Writer(
+        store, batch_size=config.store.batch_size, flush_interval=config.store.flush_interval
+    )
+    engine = Engine({m.id: config.policy_for(m) for m in config.monitors}, writer)
+    bus = InProcessBus()
+    registry = CollectorRegistry(auto_describe=True)
+    sched_metrics = SchedulerMetrics(registry)
+    scheduler = Scheduler(
+        config.checks(),
+        location=config.scheduler.location,
+        sink=bus.publish,
+        concurrency=config.scheduler.concurrency,
+        on_lateness=sched_metrics.lateness.observe,
+        on_skip=lambda _check: sched_metrics.skipped.inc(),
+    )
+    registry.register(
+        LiveCollector(engine, writer, bus, {m.id: m.display_name for m in config.monitors})
+    )
+    runtime = Runtime(config, store, writer, engine, bus, scheduler, registry, sched_metrics)
+    engine.listeners.append(lambda _change: runtime.page_dirty.set())
+    return runtime
+
+
+async def _prune_forever(runtime: Runtime) -> None:
+    retention = runtime.config.store.retention
+    while True:
+        try:
+            cutoff = datetime.now(UTC).timestamp() - retention
+            n = await runtime.store.prune_results(datetime.fromtimestamp(cutoff, UTC))
+            if n:
+                log.info("pruned %d raw results older than the %.0fs retention", n, retention)
+        except Exception:
+            log.exception("pruning raw results failed; will try again")
+        await asyncio.sleep(600)
+
+
+async def start(runtime: Runtime) -> list[asyncio.Task[None]]:
+    """Migrate, recover, and start the writer, the consumer, the scheduler, pruning."""
+    await migrate.upgrade(runtime.store.engine)
+    closed = await runtime.store.recover()
+    if closed:
+        log.warning("closed %d state intervals left open by an unclean stop", len(closed))
+    return [
+        asyncio.create_task(runtime.writer.run(), name="writer"),
+        asyncio.create_task(runtime.bus.consume(runtime.engine.ingest), name="ingest"),
+        asyncio.create_task(runtime.scheduler.run(), name="scheduler"),
+        asyncio.create_task(_prune_forever(runtime), name="prune"),
+    ]
+
+
+async def stop(runtime: Runtime, tasks: list[asyncio.Task[None]]) -> None:
+    """Stop probing, ingest what is queued, close open states, write everything."""
+    by_name = {t.get_name(): t for t in tasks}
+    for name in ("scheduler", "prune", "ingest"):
+        task = by_name.get(name)
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+    await runtime.bus.drain(runtime.engine.ingest)
+    runtime.engine.stop(datetime.now(UTC))
+    writer = by_name.get("writer")
+    if writer is not None:
+        writer.cancel()  # its finally-block writes what is left
+        with contextlib.suppress(asyncio.CancelledError):
+            await writer
+    await runtime.store.close()

@@ -1,0 +1,106 @@
+"""The ``slamon`` command: run, check-config, db upgrade."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+
+from aiohttp import web
+
+from slamon.config import Config, ConfigError, load_config
+
+DEFAULT_CONFIG = "config.toml"
+
+
+def _load(path: str) -> Config:
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        print(f"slamon: invalid configuration in {path}:", file=sys.stderr)
+        for line in exc.errors:
+            print(f"  {line}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def _cmd_check_config(args: argparse.Namespace) -> int:
+    config = _load(args.config)
+    print(f"{args.config}: ok, {len(config.monitors)} monitors")
+    return 0
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from slamon.app import build_runtime
+    from slamon.web import create_app
+
+    config = _load(args.config)
+    host = args.host or config.server.host
+    port = args.port if args.port is not None else config.server.port
+    app = create_app(build_runtime(config))
+    logging.getLogger("slamon").info(
+        "slamon: %d monitors, store %s, serving http://%s:%d/",
+        len(config.monitors),
+        config.store.url.split("://")[0],
+        host,
+        port,
+    )
+    web.run_app(app, host=host, port=port, print=None, access_log=None)
+    return 0
+
+
+def _cmd_db_upgrade(args: argparse.Namespace) -> int:
+    from slamon.store import migrate
+    from slamon.store.sql import Store
+
+    config = _load(args.config)
+
+    async def go() -> str | None:
+        store = Store.from_url(config.store.url)
+        try:
+            await migrate.upgrade(store.engine)
+            return await migrate.current_revision(store.engine)
+        finally:
+            await store.close()
+
+    print(f"database at revision {asyncio.run(go())}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for every subcommand."""
+    parser = argparse.ArgumentParser(prog="slamon", description="Uptime and SLA monitor.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug detail")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def with_config(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        p.add_argument("--config", "-c", default=DEFAULT_CONFIG, help="path to config.toml")
+        return p
+
+    run = with_config(sub.add_parser("run", help="probe, store, serve the page and metrics"))
+    run.add_argument("--host", help="listen address (overrides server.host)")
+    run.add_argument("--port", type=int, help="listen port (overrides server.port)")
+    run.set_defaults(func=_cmd_run)
+
+    check = with_config(sub.add_parser("check-config", help="validate the config and exit"))
+    check.set_defaults(func=_cmd_check_config)
+
+    db = sub.add_parser("db", help="database maintenance")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    up = with_config(db_sub.add_parser("upgrade", help="apply the migrations"))
+    up.set_defaults(func=_cmd_db_upgrade)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``slamon`` console script."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    result: int = args.func(args)
+    return result

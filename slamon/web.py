@@ -1,0 +1,102 @@
+"""HTTP handlers: the status page, slamon's JSON API, /metrics and /healthz."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+from aiohttp import web
+from prometheus_client.exposition import choose_encoder
+
+from slamon.app import Runtime, start, stop
+from slamon.views import build_snapshot
+
+RUNTIME = web.AppKey("runtime", Runtime)
+_PAGE_CACHE = web.AppKey("page_cache", dict)
+_PAGE_LOCK = web.AppKey("page_lock", asyncio.Lock)
+
+
+async def _render_page(runtime: Runtime) -> str:
+    snapshot = await build_snapshot(
+        runtime.config, runtime.engine, runtime.store, datetime.now(UTC)
+    )
+    return runtime.renderer.render_index(snapshot)
+
+
+async def index(request: web.Request) -> web.Response:
+    """The public status page, re-rendered after a state change or every refresh."""
+    runtime = request.app[RUNTIME]
+    cache = request.app[_PAGE_CACHE]
+    async with request.app[_PAGE_LOCK]:
+        stale = time.monotonic() - cache.get("at", -1e9) > runtime.config.statuspage.refresh
+        if stale or runtime.page_dirty.is_set() or "html" not in cache:
+            runtime.page_dirty.clear()
+            cache["html"] = await _render_page(runtime)
+            cache["at"] = time.monotonic()
+    return web.Response(
+        text=cache["html"],
+        content_type="text/html",
+        headers={"Cache-Control": "public, max-age=10"},
+    )
+
+
+async def metrics(request: web.Request) -> web.Response:
+    """Prometheus exposition from the app's own registry, in the format the scraper asks for."""
+    encoder, content_type = choose_encoder(request.headers.get("Accept", ""))
+    body = encoder(request.app[RUNTIME].registry)
+    return web.Response(body=body, headers={"Content-Type": content_type})
+
+
+async def healthz(request: web.Request) -> web.Response:
+    """Liveness: the process answers; the body says whether the store is writable."""
+    writer = request.app[RUNTIME].writer
+    return web.json_response(
+        {"status": "ok", "store": "ok" if writer.healthy else "failing", "pending": writer.pending}
+    )
+
+
+async def monitors(request: web.Request) -> web.Response:
+    """Public monitors with their confirmed state (no targets, no settings)."""
+    runtime = request.app[RUNTIME]
+    out = []
+    for m in runtime.config.monitors:
+        if not m.public:
+            continue
+        since = runtime.engine.state_since.get(m.id)
+        out.append(
+            {
+                "id": m.id,
+                "name": m.display_name,
+                "description": m.description,
+                "state": runtime.engine.state(m.id).value,
+                "since": since.isoformat() if since else None,
+            }
+        )
+    return web.json_response({"monitors": out})
+
+
+def add_routes(app: web.Application) -> None:
+    """Register every route on ``app``."""
+    app[_PAGE_CACHE] = {}
+    app[_PAGE_LOCK] = asyncio.Lock()
+    app.router.add_get("/", index)
+    app.router.add_get("/metrics", metrics)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/api/v1/monitors", monitors)
+
+
+def create_app(runtime: Runtime) -> web.Application:
+    """The aiohttp application: routes, and the runtime's tasks in its lifecycle."""
+    app = web.Application()
+    app[RUNTIME] = runtime
+    add_routes(app)
+
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        tasks = await start(app[RUNTIME])
+        yield
+        await stop(app[RUNTIME], tasks)
+
+    app.cleanup_ctx.append(lifecycle)
+    return app

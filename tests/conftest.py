@@ -1,0 +1,159 @@
+"""Shared fixtures: real target servers, real databases, and service checks."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from slamon.store import migrate
+from slamon.store.schema import metadata
+from slamon.store.sql import Store
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+PG_DSN = os.environ.get("SLAMON_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def require(available: bool, what: str) -> None:
+    """Skip loudly when ``what`` is missing; under CI a missing service is a failure."""
+    if available:
+        return
+    message = f"NOT RUN: {what} is not available on this machine"
+    if IN_CI:
+        pytest.fail(f"{message} (CI=true requires it)")
+    print(f"\n*** {message} ***")
+    pytest.skip(message)
+
+
+def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
+    """True when something accepts TCP connections at host:port."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture
+def refused_port() -> int:
+    """A loopback port with nothing listening on it."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Targets:
+    """A real HTTP server whose behaviour the test controls."""
+
+    server: TestServer
+    healthy: bool = True
+    hits: dict[str, int] = field(default_factory=dict)
+
+    def url(self, path: str) -> str:
+        return str(self.server.make_url(path))
+
+    @property
+    def host_port(self) -> str:
+        return f"127.0.0.1:{self.server.port}"
+
+
+@pytest.fixture
+async def targets(aiohttp_server) -> Targets:  # type: ignore[no-untyped-def]
+    """/ok answers 200, /fail 503, /hang never answers, /toggle follows ``healthy``."""
+    state: Targets | None = None
+
+    async def ok(request: web.Request) -> web.Response:
+        return web.Response(text="all good: slamon-canary-body")
+
+    async def fail(request: web.Request) -> web.Response:
+        return web.Response(status=503, text="unavailable")
+
+    async def hang(request: web.Request) -> web.Response:
+        await asyncio.sleep(3600)
+        return web.Response(text="too late")
+
+    async def slow(request: web.Request) -> web.Response:
+        await asyncio.sleep(float(request.query.get("s", "0.3")))
+        return web.Response(text="slow but fine")
+
+    async def toggle(request: web.Request) -> web.Response:
+        assert state is not None
+        state.hits["toggle"] = state.hits.get("toggle", 0) + 1
+        if state.healthy:
+            return web.Response(text="up")
+        return web.Response(status=503, text="down")
+
+    async def redirect(request: web.Request) -> web.Response:
+        raise web.HTTPFound("/ok")
+
+    app = web.Application()
+    app.router.add_get("/ok", ok)
+    app.router.add_get("/fail", fail)
+    app.router.add_get("/hang", hang)
+    app.router.add_get("/slow", slow)
+    app.router.add_get("/toggle", toggle)
+    app.router.add_get("/redirect", redirect)
+    server = await aiohttp_server(app)
+    state = Targets(server)
+    return state
+
+
+# -- databases ----------------------------------------------------------------------
+
+
+def _pg_available() -> bool:
+    return port_open("127.0.0.1", 5432)
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test run (dropped at the end)."""
+    require(_pg_available(), "PostgreSQL on 127.0.0.1:5432")
+    import asyncpg
+
+    name = f"slamon_test_{uuid.uuid4().hex[:10]}"
+
+    async def admin(sql: str) -> None:
+        conn = await asyncpg.connect(PG_DSN)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    base = PG_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
+    try:
+        yield f"{base}/{name}"
+    finally:
+        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_url(request: pytest.FixtureRequest, tmp_path) -> str:  # type: ignore[no-untyped-def]
+    """A database URL: the same suite runs against SQLite and PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path}/slamon.db"
+    url: str = request.getfixturevalue("pg_database")
+    return url
+
+
+@pytest.fixture
+async def store(store_url: str) -> AsyncIterator[Store]:
+    """A migrated, empty store."""
+    s = Store.from_url(store_url)
+    await migrate.upgrade(s.engine)
+    async with s.engine.begin() as conn:
+        for table in reversed(metadata.sorted_tables):
+            await conn.execute(table.delete())
+    try:
+        yield s
+    finally:
+        await s.close()

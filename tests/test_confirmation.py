@@ -1,0 +1,88 @@
+"""Confirmation: N failures to go down, M successes to recover, back-dated starts."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from sla_engine.confirmation import ConfirmPolicy, Tracker, Transition, observe
+from sla_engine.states import State
+
+T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+U, D, G = State.UP, State.DOWN, State.DEGRADED
+
+
+def run(states: str, policy: ConfirmPolicy) -> list[Transition]:
+    """Feed checks one per 10 s ('u', 'd', 'g'); return the transitions."""
+    code = {"u": U, "d": D, "g": G}
+    tracker = Tracker()
+    out = []
+    for i, ch in enumerate(states):
+        tracker, t = observe(tracker, code[ch], T0 + timedelta(seconds=10 * i), policy)
+        if t:
+            out.append(t)
+    return out
+
+
+def at(i: int) -> datetime:
+    return T0 + timedelta(seconds=10 * i)
+
+
+@pytest.mark.parametrize(
+    ("checks", "policy", "expected"),
+    [
+        ("uu", ConfirmPolicy(3, 2), [Transition(State.UNKNOWN, U, at(0))]),
+        ("u", ConfirmPolicy(3, 2), []),
+        (
+            "uudduuddd",
+            ConfirmPolicy(3, 2),
+            [Transition(State.UNKNOWN, U, at(0)), Transition(U, D, at(6))],
+        ),
+        (
+            "uuddduduu",
+            ConfirmPolicy(3, 2),
+            [Transition(State.UNKNOWN, U, at(0)), Transition(U, D, at(2)), Transition(D, U, at(7))],
+        ),
+        (
+            "udud",
+            ConfirmPolicy(1, 1),
+            [
+                Transition(State.UNKNOWN, U, at(0)),
+                Transition(U, D, at(1)),
+                Transition(D, U, at(2)),
+                Transition(U, D, at(3)),
+            ],
+        ),
+        (
+            "uugggd",
+            ConfirmPolicy(3, 1),
+            [Transition(State.UNKNOWN, U, at(0)), Transition(U, G, at(2))],
+        ),
+        ("ddd", ConfirmPolicy(3, 2), [Transition(State.UNKNOWN, D, at(0))]),
+    ],
+    ids=[
+        "up-confirmed-after-two",
+        "one-success-not-enough",
+        "flap-does-not-confirm-then-outage-starts-at-first-failure",
+        "recovery-starts-at-first-success-of-confirming-run",
+        "no-confirmation",
+        "degraded-confirms-like-down",
+        "down-from-unknown",
+    ],
+)
+def test_confirmation(checks: str, policy: ConfirmPolicy, expected: list[Transition]) -> None:
+    assert run(checks, policy) == expected
+
+
+def test_older_result_is_ignored() -> None:
+    policy = ConfirmPolicy(1, 1)
+    tracker, _ = observe(Tracker(), U, at(5), policy)
+    tracker2, t = observe(tracker, D, at(3), policy)
+    assert t is None
+    assert tracker2 == tracker
+
+
+def test_policy_validates() -> None:
+    with pytest.raises(ValueError, match="at least 1"):
+        ConfirmPolicy(0, 1)

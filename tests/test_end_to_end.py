@@ -1,0 +1,162 @@
+"""The whole application in one process against a target the test turns down and up."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sla_engine.intervals import Interval
+from sla_engine.states import State
+from slamon.app import build_runtime
+from slamon.config import parse_config
+from slamon.web import RUNTIME, create_app
+from tests.conftest import Targets
+
+
+async def wait_for(predicate: Callable[[], bool], timeout: float = 15.0) -> None:
+    """Poll ``predicate`` every 50 ms, at most ``timeout`` seconds."""
+    for _ in range(int(timeout / 0.05)):
+        if predicate():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"condition not met within {timeout}s")
+
+
+def metric(text: str, name: str, **labels: str) -> float:
+    want = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+    for line in text.splitlines():
+        m = re.match(r"^(\w+)(?:\{([^}]*)\})? (\S+)$", line)
+        if m and m.group(1) == name and ",".join(sorted((m.group(2) or "").split(","))) == want:
+            return float(m.group(3))
+    raise AssertionError(f"{name}{{{want}}} not in /metrics")
+
+
+async def test_outage_and_recovery_flow_through_everything(
+    targets: Targets, aiohttp_client, tmp_path: Path, refused_port: int
+) -> None:  # type: ignore[no-untyped-def]
+    config = parse_config(
+        {
+            "store": {"url": f"sqlite+aiosqlite:///{tmp_path}/e2e.db", "flush_interval": "50ms"},
+            "confirmation": {"down_after": 2, "up_after": 2},
+            "statuspage": {"title": "E2E status", "refresh": "1s"},
+            "monitors": [
+                {
+                    "id": "api",
+                    "name": "Public API",
+                    "type": "http",
+                    "target": targets.url("/toggle"),
+                    "interval": "1s",
+                    "timeout": "1s",
+                },
+                {
+                    "id": "db",
+                    "name": "Database",
+                    "type": "tcp",
+                    "target": targets.host_port,
+                    "interval": "1s",
+                },
+                {
+                    "id": "gone",
+                    "name": "Gone",
+                    "type": "tcp",
+                    "target": f"127.0.0.1:{refused_port}",
+                    "interval": "1s",
+                    "public": False,
+                },
+            ],
+        },
+        {},
+    )
+    runtime = build_runtime(config)
+    client = await aiohttp_client(create_app(runtime))
+    engine = client.app[RUNTIME].engine
+    store = runtime.store
+
+    await wait_for(lambda: engine.state("api") is State.UP and engine.state("db") is State.UP)
+    await wait_for(lambda: engine.state("gone") is State.DOWN)
+    page = await (await client.get("/")).text()
+    assert "All systems operational" in page  # "gone" is down, but not public
+    assert re.search(r'id="monitor-api" data-state="up"', page)
+    assert "Gone" not in page and str(refused_port) not in page
+
+    # Turn the target down: confirmed after two failed checks.
+    targets.healthy = False
+    await wait_for(lambda: engine.state("api") is State.DOWN)
+    await runtime.writer.flush()
+    metrics = await (await client.get("/metrics")).text()
+    assert metric(metrics, "probe_success", monitor="api", location="local") == 0
+    assert metric(metrics, "probe_http_status_code", monitor="api", location="local") == 503
+    assert metric(metrics, "slamon_monitor_state", monitor="api", state="down") == 1
+    assert metric(metrics, "slamon_monitor_state", monitor="api", state="up") == 0
+    assert metric(metrics, "slamon_scheduler_lateness_seconds_count") > 0
+    page = await (await client.get("/")).text()
+    assert re.search(r'id="monitor-api" data-state="down"', page)
+    assert "Major outage" in page
+    await asyncio.sleep(1.0)  # let the outage last a little
+
+    # Recover: confirmed after two good checks.
+    targets.healthy = True
+    await wait_for(lambda: engine.state("api") is State.UP)
+    await runtime.writer.flush()
+
+    now = datetime.now(UTC)
+    history = (await store.intervals(Interval(now - timedelta(hours=1), now), ["api"]))["api"]
+    assert [i.state for i in history] == [State.UP, State.DOWN, State.UP]
+    up, down, up_again = history
+    assert up.end == down.start and down.end == up_again.start
+    # The outage starts at the first failing check of the run that confirmed it, and
+    # ends at the first good check of the run that confirmed recovery.
+    results = sorted(await store.recent_results("api", 200), key=lambda r: r.at)
+    first_fail = next(r for r in results if r.state is State.DOWN)
+    first_ok_after = next(r for r in results if r.at > first_fail.at and r.state is State.UP)
+    assert down.start == first_fail.at
+    assert down.end == first_ok_after.at
+    assert all(r.state is State.DOWN for r in results if down.start <= r.at < down.end)
+
+    metrics = await (await client.get("/metrics")).text()
+    assert metric(metrics, "probe_success", monitor="api", location="local") == 1
+    assert metric(metrics, "slamon_monitor_state", monitor="api", state="up") == 1
+
+    page = await (await client.get("/")).text()
+    assert re.search(r'id="monitor-api" data-state="up"', page)
+    row = page.split('id="monitor-api"')[1].split("</tr>")[0]
+    day = re.search(r'data-window="24 h">([0-9.]+)%', row)
+    assert day is not None
+    shown = float(day.group(1))
+    measured = (now - up.start).total_seconds()
+    expected = 100 * (1 - (down.end - down.start).total_seconds() / measured)
+    assert shown < 100
+    assert abs(shown - expected) < 5  # the page was rendered a moment after `now`
+
+    api = await (await client.get("/api/v1/monitors")).json()
+    assert {m["id"]: m["state"] for m in api["monitors"]} == {"api": "up", "db": "up"}
+    health = await (await client.get("/healthz")).json()
+    assert health["status"] == "ok"
+
+
+async def test_a_restart_keeps_history_and_marks_the_gap_unknown(
+    targets: Targets, aiohttp_client, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    data = {
+        "store": {"url": f"sqlite+aiosqlite:///{tmp_path}/restart.db", "flush_interval": "50ms"},
+        "confirmation": {"down_after": 1, "up_after": 1},
+        "monitors": [{"id": "api", "type": "http", "target": targets.url("/ok"), "interval": "1s"}],
+    }
+    runtime = build_runtime(parse_config(data, {}))
+    client = await aiohttp_client(create_app(runtime))
+    await wait_for(lambda: runtime.engine.state("api") is State.UP)
+    await client.close()  # graceful stop: the open interval is closed, results written
+
+    runtime2 = build_runtime(parse_config(data, {}))
+    client2 = await aiohttp_client(create_app(runtime2))
+    await wait_for(lambda: runtime2.engine.state("api") is State.UP)
+    await runtime2.writer.flush()
+    now = datetime.now(UTC)
+    history = (await runtime2.store.intervals(Interval(now - timedelta(hours=1), now)))["api"]
+    assert [i.state for i in history] == [State.UP, State.UP]
+    assert history[0].end is not None
+    assert history[0].end <= history[1].start  # the gap between runs is unknown, not up
+    await client2.close()

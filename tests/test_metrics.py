@@ -1,0 +1,120 @@
+"""/metrics exposition: exact text from a fresh registry, and promtool's verdict."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from prometheus_client import CollectorRegistry, generate_latest
+
+from probes.result import ErrorClass, Result
+from sla_engine.confirmation import ConfirmPolicy
+from sla_engine.states import State
+from slamon.bus import InProcessBus
+from slamon.engine import Engine
+from slamon.metrics import LiveCollector
+from slamon.store.sql import Store
+from slamon.store.writer import Writer
+from tests.conftest import require
+from tests.golden_files import assert_golden
+
+T0 = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
+
+
+def live_registry(tmp_path: Path) -> CollectorRegistry:
+    writer = Writer(Store.from_url(f"sqlite+aiosqlite:///{tmp_path}/m.db"))
+    engine = Engine({"api": ConfirmPolicy(1, 1), "db": ConfirmPolicy(2, 1)}, writer)
+    engine.ingest(
+        Result(
+            "api",
+            "oslo",
+            T0,
+            State.UP,
+            0.125,
+            metrics={"http_status_code": 200, "http_redirects": 1},
+            id="a",
+        )
+    )
+    engine.ingest(
+        Result("db", "oslo", T0, State.DOWN, 5.0, ErrorClass.TIMEOUT, "no answer", id="b")
+    )
+    engine.ingest(
+        Result(
+            "db",
+            "oslo",
+            T0 + timedelta(seconds=30),
+            State.DOWN,
+            5.0,
+            ErrorClass.TIMEOUT,
+            "x",
+            id="c",
+        )
+    )
+    engine.ingest(Result("unconfigured", "oslo", T0, State.UP, 0.1, id="d"))
+    registry = CollectorRegistry()
+    registry.register(LiveCollector(engine, writer, InProcessBus(), {"api": "API", "db": "DB"}))
+    return registry
+
+
+def test_exposition_is_exact(tmp_path: Path) -> None:
+    text = generate_latest(live_registry(tmp_path)).decode()
+    assert_golden("metrics.txt", text)
+    assert 'probe_success{location="oslo",monitor="api"} 1.0' in text
+    assert 'slamon_monitor_state{monitor="db",state="down"} 1.0' in text
+    assert "slamon_results_unknown_monitor_total 1.0" in text
+
+
+def test_promtool_accepts_the_exposition(tmp_path: Path) -> None:
+    promtool = shutil.which("promtool")
+    require(promtool is not None, "promtool (Debian package 'prometheus')")
+    assert promtool is not None
+    text = generate_latest(live_registry(tmp_path))
+    proc = subprocess.run(
+        [promtool, "check", "metrics"], input=text, capture_output=True, timeout=60, check=False
+    )
+    assert proc.returncode == 0, proc.stdout.decode() + proc.stderr.decode()
+    assert proc.stdout.decode().strip() == "", proc.stdout.decode()
+
+
+async def test_promtool_accepts_the_live_endpoint(aiohttp_client, tmp_path: Path, targets) -> None:  # type: ignore[no-untyped-def]
+    import asyncio
+
+    from slamon.app import build_runtime
+    from slamon.config import parse_config
+    from slamon.web import create_app
+
+    promtool = shutil.which("promtool")
+    require(promtool is not None, "promtool (Debian package 'prometheus')")
+    assert promtool is not None
+    config = parse_config(
+        {
+            "store": {"url": f"sqlite+aiosqlite:///{tmp_path}/live.db"},
+            "monitors": [
+                {"id": "api", "type": "http", "target": targets.url("/ok"), "interval": "1s"}
+            ],
+        },
+        {},
+    )
+    runtime = build_runtime(config)
+    client = await aiohttp_client(create_app(runtime))
+    for _ in range(60):
+        if runtime.engine.ingested:
+            break
+        await asyncio.sleep(0.05)
+    resp = await client.get("/metrics")
+    assert resp.headers["Content-Type"].startswith("text/plain; version=")
+    body = await resp.read()
+    assert b"probe_success{" in body
+    proc = await asyncio.create_subprocess_exec(
+        promtool,
+        "check",
+        "metrics",
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    out, _ = await asyncio.wait_for(proc.communicate(body), 60)
+    assert proc.returncode == 0, out.decode()
+    assert out.decode().strip() == "", out.decode()

@@ -1,0 +1,69 @@
+"""The mergeable latency sketch."""
+
+from __future__ import annotations
+
+import random
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sla_engine.sketch import RELATIVE_ACCURACY, LatencySketch
+
+latencies = st.lists(
+    st.floats(min_value=1e-5, max_value=120, allow_nan=False), min_size=1, max_size=300
+)
+
+
+@settings(deadline=None, max_examples=100)
+@given(latencies, st.floats(min_value=0, max_value=1))
+def test_quantile_within_relative_accuracy_of_a_sample(values: list[float], q: float) -> None:
+    sketch = LatencySketch()
+    for v in values:
+        sketch.add(v)
+    got = sketch.quantile(q)
+    assert got is not None
+    ordered = sorted(values)
+    true = ordered[int(q * (len(ordered) - 1))]
+    assert abs(got - true) <= true * RELATIVE_ACCURACY * 1.0001
+
+
+@settings(deadline=None, max_examples=60)
+@given(latencies, latencies)
+def test_merge_equals_adding_everything(a: list[float], b: list[float]) -> None:
+    sa, sb, both = LatencySketch(), LatencySketch(), LatencySketch()
+    for v in a:
+        sa.add(v)
+        both.add(v)
+    for v in b:
+        sb.add(v)
+        both.add(v)
+    assert sa.merge(sb) == both
+    assert sa.count == len(a) + len(b)
+
+
+@settings(deadline=None, max_examples=60)
+@given(latencies)
+def test_bytes_round_trip(values: list[float]) -> None:
+    sketch = LatencySketch()
+    for v in values:
+        sketch.add(v)
+    back = LatencySketch.from_bytes(sketch.to_bytes(), sketch.total)
+    assert back == sketch
+    assert back.count == sketch.count
+    assert back.quantile(0.99) == sketch.quantile(0.99)
+
+
+def test_empty_and_zero() -> None:
+    s = LatencySketch()
+    assert s.quantile(0.5) is None
+    s.add(0.0)
+    assert s.quantile(0.5) == 0.0
+
+
+def test_a_steady_hour_encodes_small() -> None:
+    rng = random.Random(7)
+    s = LatencySketch()
+    for _ in range(720):  # an hour of 5 s checks around 40 ms
+        s.add(rng.gauss(0.040, 0.004))
+    assert len(s.to_bytes()) < 80
+    assert s.count_at_most(0.060) == 720
