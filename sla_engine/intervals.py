@@ -71,11 +71,13 @@ def subtract(intervals: Iterable[Interval], remove: Iterable[Interval]) -> list[
     """The instants of ``intervals`` that are in none of ``remove``."""
     holes = union(remove)
     out: list[Interval] = []
+    first = 0  # both lists are sorted: holes wholly before one interval precede the next
     for iv in union(intervals):
+        while first < len(holes) and holes[first].end <= iv.start:
+            first += 1
         start = iv.start
-        for hole in holes:
-            if hole.end <= start:
-                continue
+        for k in range(first, len(holes)):
+            hole = holes[k]
             if hole.start >= iv.end:
                 break
             if hole.start > start:
