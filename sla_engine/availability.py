@@ -357,7 +357,11 @@ def compute_availability(
     terms: AccountingTerms,
     exclusions: Iterable[Exclusion] = (),
 ) -> Availability:
-    """Availability of ``window`` (cut at ``timeline.measured_until``) under ``terms``."""
+    """Availability of ``window`` (cut at ``timeline.measured_until``) under ``terms``.
+
+    The rules, including how the minute rules treat maintenance and unknown time, are
+    in this module's docstring. Minutes are aligned to ``window.start``.
+    """
     until = window.end
     if timeline.measured_until is not None:
         until = min(window.end, max(timeline.measured_until, window.start))
