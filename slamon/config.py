@@ -199,6 +199,17 @@ class MonitorConfig(_Section):
         return {k: v for k, v in extra.items() if k not in _COMMON_MONITOR_KEYS}
 
 
+class ComponentConfig(_Section):
+    """What the public sees: a named group of monitors, optionally in a group."""
+
+    id: MonitorId
+    name: str
+    description: str = ""
+    group: str = ""
+    monitors: list[MonitorId] = Field(min_length=1)
+    quorum: int | None = Field(default=None, ge=1)
+
+
 class Config(_Section):
     """The whole configuration file."""
 
@@ -208,6 +219,19 @@ class Config(_Section):
     confirmation: ConfirmationConfig = ConfirmationConfig()
     statuspage: StatusPageConfig = StatusPageConfig()
     monitors: list[MonitorConfig] = Field(default_factory=list)
+    components: list[ComponentConfig] = Field(default_factory=list)
+
+    def effective_components(self) -> list[ComponentConfig]:
+        """The configured components; without any, one per public monitor."""
+        if self.components:
+            return list(self.components)
+        return [
+            ComponentConfig(
+                id=m.id, name=m.display_name, description=m.description, monitors=[m.id]
+            )
+            for m in self.monitors
+            if m.public
+        ]
 
     def policy_for(self, monitor: MonitorConfig) -> ConfirmPolicy:
         """The confirmation policy of ``monitor``, defaults filled in."""
@@ -306,6 +330,24 @@ def parse_config(data: Mapping[str, Any], env: Mapping[str, str] | None = None) 
             errors.extend(_messages(exc, ("monitors", i)))
             continue
         monitors.append(monitor.model_copy(update={"settings": settings}))
+    component_ids: dict[str, int] = {}
+    for i, component in enumerate(config.components):
+        if component.id in component_ids:
+            first = component_ids[component.id]
+            errors.append(
+                f"components[{i}].id: {component.id!r} is already used by components[{first}]"
+            )
+        component_ids.setdefault(component.id, i)
+        for j, monitor_id in enumerate(component.monitors):
+            if monitor_id not in first_use:
+                errors.append(
+                    f"components[{i}].monitors[{j}]: no monitor has the id {monitor_id!r}"
+                )
+        if component.quorum is not None and component.quorum > len(component.monitors):
+            errors.append(
+                f"components[{i}].quorum: {component.quorum} is more than its "
+                f"{len(component.monitors)} monitors"
+            )
     if errors:
         raise ConfigError(errors)
     return config.model_copy(update={"monitors": monitors})

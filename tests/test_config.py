@@ -166,3 +166,25 @@ def test_unreadable_config_exits_2(tmp_path: Path, content: str | None, fragment
 def test_check_config_accepts_the_example() -> None:
     proc = run_cli("check-config", "--config", "config.toml", cwd=ROOT)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_components_reference_known_monitors() -> None:
+    data = {
+        "monitors": [mon(), mon(id="b")],
+        "components": [
+            {"id": "api", "name": "API", "monitors": ["m", "b"], "quorum": 2},
+            {"id": "web", "name": "Web", "monitors": ["nope"]},
+            {"id": "api", "name": "Again", "monitors": ["m"], "quorum": 3},
+        ],
+    }
+    assert errors_of(data) == [
+        "components[1].monitors[0]: no monitor has the id 'nope'",
+        "components[2].id: 'api' is already used by components[0]",
+        "components[2].quorum: 3 is more than its 1 monitors",
+    ]
+
+
+def test_without_components_each_public_monitor_is_one() -> None:
+    config = parse_config({"monitors": [mon(name="M"), mon(id="hidden", public=False)]}, {})
+    [component] = config.effective_components()
+    assert (component.id, component.name, component.monitors) == ("m", "M", ["m"])
