@@ -88,6 +88,7 @@ class ServerConfig(_Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
     admin_token: SecretStr | None = None
+    finance_token: SecretStr | None = None
 
 
 class StoreConfig(_Section):
