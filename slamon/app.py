@@ -15,6 +15,7 @@ from slamon.bus import InProcessBus
 from slamon.config import Config
 from slamon.engine import Engine
 from slamon.metrics import LiveCollector, SchedulerMetrics
+from slamon.statussite import SitePublisher
 from slamon.store import migrate
 from slamon.store.sql import Store
 from slamon.store.writer import Writer
@@ -38,6 +39,7 @@ class Runtime:
     renderer: PageRenderer = field(default_factory=PageRenderer)
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     page_dirty: asyncio.Event = field(default_factory=asyncio.Event)
+    site: SitePublisher | None = None
 
 
 def build_runtime(config: Config, store: Store | None = None) -> Runtime:
@@ -63,6 +65,7 @@ def build_runtime(config: Config, store: Store | None = None) -> Runtime:
     )
     runtime = Runtime(config, store, writer, engine, bus, scheduler, registry, sched_metrics)
     engine.listeners.append(lambda _change: runtime.page_dirty.set())
+    runtime.site = SitePublisher(config, store, engine, runtime.page_dirty, runtime.renderer)
     return runtime
 
 
@@ -80,7 +83,7 @@ async def _prune_forever(runtime: Runtime) -> None:
 
 
 async def start(runtime: Runtime) -> list[asyncio.Task[None]]:
-    """Migrate, recover, and start the writer, the consumer, the scheduler, pruning."""
+    """Migrate, recover; start the writer, consumer, scheduler, pruning, site rebuilds."""
     await migrate.upgrade(runtime.store.engine)
     closed = await runtime.store.recover()
     if closed:
@@ -90,13 +93,18 @@ async def start(runtime: Runtime) -> list[asyncio.Task[None]]:
         asyncio.create_task(runtime.bus.consume(runtime.engine.ingest), name="ingest"),
         asyncio.create_task(runtime.scheduler.run(), name="scheduler"),
         asyncio.create_task(_prune_forever(runtime), name="prune"),
+        *(
+            [asyncio.create_task(runtime.site.run(), name="statuspage")]
+            if runtime.site is not None
+            else []
+        ),
     ]
 
 
 async def stop(runtime: Runtime, tasks: list[asyncio.Task[None]]) -> None:
     """Stop probing, ingest what is queued, close open states, write everything."""
     by_name = {t.get_name(): t for t in tasks}
-    for name in ("scheduler", "prune", "ingest"):
+    for name in ("scheduler", "statuspage", "prune", "ingest"):
         task = by_name.get(name)
         if task is not None:
             task.cancel()

@@ -1,0 +1,178 @@
+"""Building the status site from the store and publishing it: in memory and to a folder.
+
+The folder is swapped in atomically. ``OUT`` is a symbolic link to the current build,
+``OUT.builds/<stamp>``: a build is written in full to a new folder beside the others,
+then a new link is made under a temporary name and renamed over ``OUT`` (``rename(2)``
+replaces it in one step), so a web server or a sync to a CDN never sees half a site.
+The previous build is kept (a reader that resolved the old link a moment ago can still
+open its files); older ones are removed.
+
+The running service serves the same bytes from memory (``SitePublisher.current``), and
+rebuilds on every state change and every ``[statuspage] refresh`` seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import shutil
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sla_engine.incidents import Incident, MaintenanceWindow
+from slamon.config import Config
+from slamon.engine import Engine
+from slamon.store.sql import Store
+from slamon.views import build_snapshot
+from statuspage.render import PageRenderer
+
+log = logging.getLogger("slamon.statussite")
+KEEP_BUILDS = 2
+
+
+class SiteFolderError(Exception):
+    """The output folder cannot be used (it is a real folder slamon did not make)."""
+
+
+def write_site(files: Mapping[str, bytes], out: str | Path, now: datetime | None = None) -> Path:
+    """Write ``files`` to a new build folder and point the link ``out`` at it atomically.
+
+    Returns the build folder. ``out`` may not exist yet, may be a link a previous build
+    made, or an empty folder; a non-empty real folder is refused, never deleted.
+    """
+    out = Path(out)
+    parent = out.parent
+    parent.mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_symlink():
+        if not out.is_dir() or any(out.iterdir()):
+            raise SiteFolderError(
+                f"{out} exists and is not a link to a slamon build; remove it or choose "
+                "another --out"
+            )
+        out.rmdir()
+    builds = parent / f"{out.name}.builds"
+    builds.mkdir(exist_ok=True)
+    stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%S.%f")
+    build = builds / f"{stamp}-{os.getpid()}"
+    staging = builds / f".tmp-{build.name}"
+    for path, data in files.items():
+        target = staging / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+    staging.rename(build)
+    link = parent / f".{out.name}.tmp-{os.getpid()}"
+    if link.is_symlink() or link.exists():
+        link.unlink()
+    link.symlink_to(Path(builds.name) / build.name, target_is_directory=True)
+    link.replace(out)
+    _prune(builds, keep=build.name)
+    return build
+
+
+def _prune(builds: Path, keep: str) -> None:
+    done = sorted(p for p in builds.iterdir() if not p.name.startswith(".tmp-"))
+    for old in done[:-KEEP_BUILDS]:
+        if old.name != keep:
+            shutil.rmtree(old, ignore_errors=True)
+    for stale in builds.glob(".tmp-*"):
+        if stale.name != f".tmp-{keep}":
+            shutil.rmtree(stale, ignore_errors=True)
+
+
+async def render_from_store(
+    config: Config,
+    store: Store,
+    renderer: PageRenderer,
+    now: datetime,
+    *,
+    engine: Engine | None = None,
+    incidents: Sequence[Incident] = (),
+    maintenance: Sequence[MaintenanceWindow] = (),
+) -> dict[str, bytes]:
+    """Read the store and render every file of the site (rendering off the event loop)."""
+    snapshot = await build_snapshot(
+        config, engine, store, now, incidents=incidents, maintenance=maintenance
+    )
+    return await asyncio.to_thread(renderer.render_site, snapshot)
+
+
+@dataclass
+class Site:
+    """One build of the site, as served."""
+
+    files: dict[str, bytes]
+    built_at: float
+
+
+class SitePublisher:
+    """Keeps the current build in memory and, if configured, in the output folder."""
+
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        engine: Engine,
+        dirty: asyncio.Event,
+        renderer: PageRenderer | None = None,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.engine = engine
+        self.dirty = dirty
+        self.renderer = renderer or PageRenderer()
+        self.site: Site | None = None
+        self.builds = 0
+        self.last_seconds = 0.0
+        self._lock = asyncio.Lock()
+
+    def stale(self) -> bool:
+        """True when a state changed since the last build, or it is older than refresh."""
+        if self.site is None or self.dirty.is_set():
+            return True
+        return time.monotonic() - self.site.built_at > self.config.statuspage.refresh
+
+    async def current(self) -> Site:
+        """The current build, rebuilt first if stale; concurrent callers share a rebuild."""
+        async with self._lock:
+            if self.stale():
+                await self._build()
+            assert self.site is not None
+            return self.site
+
+    async def _build(self) -> None:
+        self.dirty.clear()
+        started = time.perf_counter()
+        try:
+            files = await render_from_store(
+                self.config, self.store, self.renderer, datetime.now(UTC), engine=self.engine
+            )
+        except Exception:
+            self.dirty.set()  # the next request or tick tries again
+            raise
+        self.site = Site(files, time.monotonic())
+        output = self.config.statuspage.output
+        if output:
+            await asyncio.to_thread(write_site, files, output)
+        self.builds += 1
+        self.last_seconds = time.perf_counter() - started
+
+    async def run(self, debounce: float = 0.5) -> None:
+        """Rebuild on every state change (after ``debounce`` s) and every refresh."""
+        while True:
+            refresh = self.config.statuspage.refresh
+            try:
+                await self.current()
+            except Exception:
+                log.exception("building the status site failed; will try again")
+                await asyncio.sleep(refresh)
+                continue
+            try:
+                async with asyncio.timeout(refresh):
+                    await self.dirty.wait()
+                await asyncio.sleep(debounce)
+            except TimeoutError:
+                pass

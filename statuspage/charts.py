@@ -1,0 +1,204 @@
+"""Inline SVG, written as text: the 90-day bar and the response-time chart.
+
+Both are server-rendered and need no JavaScript. Every piece of text that goes into
+them passes through ``escape``. The bar is the heaviest part of a page with many
+components, so it is written tightly: a run of days with nothing to tell (whole days
+at 100 % with no maintenance, or days without any data) is one ``rect`` filled with a
+striped pattern (one stripe per day) and one text alternative naming the first and
+last day of the run; every other day is its own ``rect`` with its own text.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from decimal import Decimal
+from html import escape
+
+from markupsafe import Markup
+
+from statuspage.i18n import Locale
+from statuspage.snapshot import DayStat, LatencyPoint
+
+# A day's colour by its availability: 100 % green, at least MINOR yellow, at least
+# MAJOR orange, below red; no downtime but maintenance blue; nothing measured grey.
+MINOR = Decimal("99.5")
+MAJOR = Decimal("95")
+_SLOT = 5  # viewBox units per day: a bar 4 wide and a gap of 1
+_BAR_H = 24
+
+
+def day_level(d: DayStat) -> str:
+    """The CSS class of a day's bar: b0 (100 %) to b3, bm maintenance, bn no data."""
+    if d.percent is None:
+        return "bm" if d.maintenance_seconds > 0 else "bn"
+    if d.percent >= 100:
+        return "bm" if d.maintenance_seconds > 0 else "b0"
+    if d.percent >= MINOR:
+        return "b1"
+    if d.percent >= MAJOR:
+        return "b2"
+    return "b3"
+
+
+def minutes(seconds: int) -> int:
+    """Whole minutes, rounded up: 10 s of downtime is reported, not hidden."""
+    return -(-seconds // 60)
+
+
+def day_text(loc: Locale, d: DayStat) -> str:
+    """The text alternative of one day's bar."""
+    day = loc.day(d.day, year=False)
+    if d.percent is None and d.maintenance_seconds == 0:
+        return loc.t("day_nodata", day=day)
+    text = loc.t(
+        "day_text",
+        day=day,
+        p=loc.percent(d.percent, 2),
+        down=minutes(d.down_seconds),
+        maint=minutes(d.maintenance_seconds),
+    )
+    if d.unknown_seconds:
+        text += ", " + loc.t("day_extra", unknown=minutes(d.unknown_seconds))
+    return text
+
+
+def _plain(d: DayStat) -> str | None:
+    """The run a day can join: 'ok' (a perfect day), 'none' (no data), or None."""
+    if d.maintenance_seconds or d.down_seconds:
+        return None
+    if d.percent is None:
+        return "none"
+    if d.percent >= 100 and not d.unknown_seconds:
+        return "ok"
+    return None
+
+
+def bar_patterns() -> Markup:
+    """The striped fills that runs of days use; once per page, before any bar."""
+    stripes = "".join(
+        f'<pattern id="p{k}" width="{_SLOT}" height="{_BAR_H}" patternUnits="userSpaceOnUse">'
+        f'<rect width="{_SLOT - 1}" height="{_BAR_H}" class="{k}"/></pattern>'
+        for k in ("b0", "bn")
+    )
+    # Only constants go into this markup.
+    return Markup(  # noqa: S704
+        '<svg class="defs" width="0" height="0" aria-hidden="true" focusable="false">'
+        f"<defs>{stripes}</defs></svg>"
+    )
+
+
+def day_bar(loc: Locale, days: Sequence[DayStat], label: str) -> Markup:
+    """One bar per day, oldest on the left, each with a text alternative."""
+    parts = [
+        f'<svg class="bar" viewBox="0 0 {len(days) * _SLOT} {_BAR_H}" '
+        f'preserveAspectRatio="none" role="group" aria-label="{escape(label)}">'
+    ]
+    i = 0
+    while i < len(days):
+        kind = _plain(days[i])
+        j = i + 1
+        if kind is not None:
+            while j < len(days) and _plain(days[j]) == kind:
+                j += 1
+        x = i * _SLOT
+        if j - i > 1:
+            first, last = loc.day(days[i].day, False), loc.day(days[j - 1].day, False)
+            key, fill = ("run_text", "b0") if kind == "ok" else ("run_nodata", "bn")
+            title = loc.t(key, first=first, last=last)
+            parts.append(
+                f'<rect x="{x}" width="{(j - i) * _SLOT - 1}" height="{_BAR_H}" '
+                f'fill="url(#p{fill})"><title>{escape(title)}</title></rect>'
+            )
+        else:
+            d = days[i]
+            parts.append(
+                f'<rect x="{x}" width="{_SLOT - 1}" height="{_BAR_H}" class="{day_level(d)}">'
+                f"<title>{escape(day_text(loc, d))}</title></rect>"
+            )
+        i = j
+    parts.append("</svg>")
+    return Markup("".join(parts))  # noqa: S704 - every text in parts was escaped
+
+
+def _nice_ceiling(value: float) -> float:
+    """The smallest 1, 2 or 5 times a power of ten that is at least ``value``."""
+    if value <= 0:
+        return 1.0
+    power = 10 ** math.floor(math.log10(value))
+    for step in (1, 2, 5, 10):
+        if value <= step * power:
+            return float(step * power)
+    return float(10 * power)  # pragma: no cover - the loop always returns
+
+
+def _path(points: Sequence[tuple[float, float | None]]) -> str:
+    out = []
+    pen_up = True
+    for x, y in points:
+        if y is None:
+            pen_up = True
+            continue
+        out.append(f"{'M' if pen_up else 'L'}{x:.1f} {y:.1f}")
+        pen_up = False
+    return "".join(out)
+
+
+def latency_summary(loc: Locale, points: Sequence[LatencyPoint]) -> str:
+    """The chart's text alternative: the range of hourly medians and the worst p95."""
+    p50 = [p.p50_ms for p in points if p.p50_ms is not None]
+    p95 = [p.p95_ms for p in points if p.p95_ms is not None]
+    if not p50:
+        return loc.t("response_none")
+    return loc.t(
+        "response_summary",
+        lo=loc.number(min(p50)),
+        hi=loc.number(max(p50)),
+        last=loc.number(p50[-1]),
+        p95=loc.number(max(p95) if p95 else max(p50)),
+    )
+
+
+def latency_chart(loc: Locale, points: Sequence[LatencyPoint], label: str) -> Markup:
+    """Hourly median and 95th percentile as two lines, with a millisecond axis."""
+    width, height, left, bottom, top = 720, 200, 44, 20, 8
+    inner_w, inner_h = width - left - 4, height - bottom - top
+    summary = latency_summary(loc, points)
+    parts = [
+        f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" '
+        f'aria-label="{escape(label)}"><desc>{escape(summary)}</desc>'
+    ]
+    values = [v for p in points for v in (p.p50_ms, p.p95_ms) if v is not None]
+    top_ms = _nice_ceiling(max(values) if values else 1.0)
+    for k in range(5):
+        ms = top_ms * k / 4
+        y = top + inner_h - inner_h * k / 4
+        parts.append(
+            f'<line x1="{left}" x2="{width - 4}" y1="{y:.1f}" y2="{y:.1f}" class="grid"/>'
+            f'<text x="{left - 4}" y="{y + 4:.1f}" text-anchor="end">{loc.number(ms)}</text>'
+        )
+    n = max(len(points) - 1, 1)
+
+    def xy(i: int, v: float | None) -> tuple[float, float | None]:
+        x = left + inner_w * i / n
+        return x, (None if v is None else top + inner_h - inner_h * min(v, top_ms) / top_ms)
+
+    previous_day = None
+    for i, p in enumerate(points):
+        local = loc.local(p.at)
+        if local.hour == 0 and local.date() != previous_day:
+            previous_day = local.date()
+            x = xy(i, None)[0]
+            parts.append(
+                f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top}" y2="{top + inner_h}" class="grid"/>'
+                f'<text x="{x + 3:.1f}" y="{height - 6}">'
+                f"{escape(loc.day(local.date(), year=False))}</text>"
+            )
+    p95 = _path([xy(i, p.p95_ms) for i, p in enumerate(points)])
+    p50 = _path([xy(i, p.p50_ms) for i, p in enumerate(points)])
+    if p95:
+        parts.append(f'<path d="{p95}" class="p95"/>')
+    if p50:
+        parts.append(f'<path d="{p50}" class="p50"/>')
+    parts.append("</svg>")
+    return Markup("".join(parts))  # noqa: S704 - every text in parts was escaped
