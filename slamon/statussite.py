@@ -59,11 +59,15 @@ def write_site(files: Mapping[str, bytes], out: str | Path, now: datetime | None
     stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%S.%f")
     build = builds / f"{stamp}-{os.getpid()}"
     staging = builds / f".tmp-{build.name}"
-    for path, data in files.items():
-        target = staging / path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
-    staging.rename(build)
+    try:
+        for path, data in files.items():
+            target = staging / path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+        staging.rename(build)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
     link = parent / f".{out.name}.tmp-{os.getpid()}"
     if link.is_symlink() or link.exists():
         link.unlink()

@@ -279,8 +279,19 @@ class PageRenderer:
             for kind, svg in component_badges(loc, c).items():
                 files[f"badges/{c.id}-{kind}.svg"] = svg.encode()
         for path, doc in StatuspageApi(s).documents().items():
-            files[f"api/v2/{path}"] = json.dumps(doc, ensure_ascii=False).encode()
+            files[f"api/v2/{path}"] = json_bytes(doc)
         return files
+
+
+def json_bytes(doc: object) -> bytes:
+    """Compact UTF-8 JSON with ``<``, ``>`` and ``&`` written as JSON unicode escapes.
+
+    The parsed values are the same, but no text from the config reads as markup if
+    the file is sniffed as HTML or pasted into a page.
+    """
+    text = json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
+    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return text.encode()
 
 
 def content_type(path: str) -> str:

@@ -1,0 +1,210 @@
+"""Building the site from a real store, writing it atomically, serving it, the CLI."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from probes.result import Result
+from sla_engine.states import State
+from slamon.app import build_runtime
+from slamon.cli import main
+from slamon.config import parse_config
+from slamon.statussite import SiteFolderError, render_from_store, write_site
+from slamon.store import migrate
+from slamon.store.sql import IntervalChange, Store
+from slamon.store.writer import Writer
+from slamon.views import build_snapshot
+from slamon.web import create_app
+from statuspage.render import PageRenderer
+
+NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+
+
+def config(tmp_path: Path, **statuspage: object) -> dict[str, object]:
+    return {
+        "store": {"url": f"sqlite+aiosqlite:///{tmp_path}/site.db"},
+        "statuspage": {"title": "Site test", "timezone": "Europe/Oslo", **statuspage},
+        "monitors": [
+            {"id": "a1", "type": "tcp", "target": "127.0.0.1:9", "interval": "1h"},
+            {"id": "a2", "type": "tcp", "target": "127.0.0.1:9", "interval": "1h"},
+            {"id": "b", "type": "tcp", "target": "127.0.0.1:9", "interval": "1h"},
+        ],
+        "components": [
+            {"id": "api", "name": "API", "group": "Core", "monitors": ["a1", "a2"], "quorum": 2},
+            {"id": "web", "name": "Web", "monitors": ["b"]},
+        ],
+    }
+
+
+async def filled_store(url: str) -> Store:
+    """History: both API monitors down together for 30 min two days ago (local)."""
+    store = Store.from_url(url)
+    await migrate.upgrade(store.engine)
+    writer = Writer(store)
+    start = NOW - timedelta(days=10)
+    outage = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+    for m in ("a1", "a2", "b"):
+        writer.add_change(IntervalChange(m, State.UP, start))
+    for m in ("a1", "a2"):
+        writer.add_change(IntervalChange(m, State.DOWN, outage))
+        writer.add_change(IntervalChange(m, State.UP, outage + timedelta(minutes=30)))
+    # a1 alone down yesterday: with quorum 2 that is degraded, not down.
+    writer.add_change(IntervalChange("a1", State.DOWN, outage + timedelta(days=1)))
+    writer.add_change(IntervalChange("a1", State.UP, outage + timedelta(days=1, minutes=20)))
+    for k in range(48):
+        at = NOW - timedelta(hours=k, minutes=30)
+        for m in ("a1", "a2"):
+            writer.add_result(
+                Result(
+                    monitor_id=m,
+                    location="local",
+                    at=at,
+                    latency=0.1 + 0.01 * (k % 5),
+                    state=State.UP,
+                )
+            )
+    await writer.flush()
+    return store
+
+
+async def test_snapshot_from_the_store(tmp_path: Path) -> None:
+    cfg = parse_config(config(tmp_path), {})
+    store = await filled_store(cfg.store.url)
+    try:
+        snap = await build_snapshot(cfg, None, store, NOW)
+    finally:
+        await store.close()
+    api, web = snap.components
+    assert (api.id, api.group, web.group) == ("api", "Core", "")
+    assert len(api.days) == 90
+    assert api.days[-1].day.isoformat() == "2026-11-27"
+    by_day = {d.day.isoformat(): d for d in api.days}
+    assert by_day["2026-11-25"].down_seconds == 1800
+    assert by_day["2026-11-26"].down_seconds == 0  # one of two down, quorum 2: degraded
+    assert by_day["2026-11-26"].degraded_seconds == 1200
+    assert by_day["2026-11-01"].percent is None  # before any data: no data, not 100 %
+    # Data starts ten days ago at 12:00 UTC; that day is partly unknown.
+    assert by_day["2026-11-17"].unknown_seconds == 13 * 3600
+    assert api.state is State.UP and web.state is State.UP  # from the open intervals
+    assert api.uptime_90 is not None and 99.7 < float(api.uptime_90) < 99.8
+    assert api.response_ms is not None and 95 < api.response_ms < 150
+    assert sum(p.p50_ms is not None for p in api.latency) == 48
+    assert web.response_ms is None
+
+
+def test_the_cli_builds_and_swaps(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg_path = tmp_path / "config.toml"
+    data = config(tmp_path)
+    lines = [
+        "[store]",
+        f'url = "{data["store"]["url"]}"',  # type: ignore[index]
+        "[statuspage]",
+        'title = "CLI"',
+        'language = "nb"',
+    ]
+    lines += [
+        f'[[monitors]]\nid = "{m}"\ntype = "tcp"\ntarget = "127.0.0.1:9"' for m in ("a1", "a2")
+    ]
+    cfg_path.write_text("\n".join(lines) + "\n")
+
+    async def fill() -> None:
+        store = await filled_store(data["store"]["url"])  # type: ignore[index]
+        await store.close()
+
+    asyncio.run(fill())
+    out = tmp_path / "public"
+    assert main(["statuspage", "build", "--config", str(cfg_path), "--out", str(out)]) == 0
+    first = out.resolve()
+    assert main(["statuspage", "build", "--config", str(cfg_path), "--out", str(out)]) == 0
+    assert out.is_symlink() and out.resolve() != first
+    html = (out / "index.html").read_text()
+    assert '<html lang="nb">' in html
+    summary = json.loads((out / "api/v2/summary.json").read_text())
+    assert [c["id"] for c in summary["components"]] == ["a1", "a2"]
+    assert (out / "badges/a1-uptime.svg").exists()
+    assert "files" in capsys.readouterr().out
+
+
+def test_write_site_swaps_atomically_and_keeps_the_previous_build(tmp_path: Path) -> None:
+    out = tmp_path / "www"
+    builds = []
+    for k in range(4):
+        builds.append(write_site({"index.html": f"v{k}".encode(), "a/b.json": b"{}"}, out))
+        assert (out / "index.html").read_text() == f"v{k}"
+    assert out.is_symlink() and not os.path.isabs(os.readlink(out))  # relocatable
+    alive = sorted(p.name for p in (tmp_path / "www.builds").iterdir())
+    assert alive == sorted(b.name for b in builds[-2:])  # the previous one stays for readers
+    assert not list(tmp_path.glob(".www.tmp-*"))
+
+
+def test_write_site_refuses_a_real_folder_with_files(tmp_path: Path) -> None:
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "keep.txt").write_text("not slamon's")
+    with pytest.raises(SiteFolderError, match="not a link"):
+        write_site({"index.html": b"x"}, out)
+    assert (out / "keep.txt").exists()
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    write_site({"index.html": b"x"}, empty)
+    assert empty.is_symlink()
+
+
+def test_a_failed_write_keeps_the_old_site(tmp_path: Path) -> None:
+    out = tmp_path / "www"
+    write_site({"index.html": b"good"}, out)
+    with pytest.raises(OSError):  # "a" is a file, so "a/b" cannot be written
+        write_site({"index.html": b"bad", "a": b"", "a/b": b""}, out)
+    assert (out / "index.html").read_text() == "good"
+    assert not list((tmp_path / "www.builds").glob(".tmp-*"))
+
+
+async def test_the_service_serves_and_writes_the_site(tmp_path: Path, aiohttp_client) -> None:  # type: ignore[no-untyped-def]
+    cfg = parse_config(config(tmp_path, output=str(tmp_path / "out"), refresh="1h"), {})
+    store = await filled_store(cfg.store.url)
+    await store.close()
+    runtime = build_runtime(cfg)
+    client = await aiohttp_client(create_app(runtime))
+    resp = await client.get("/")
+    assert resp.status == 200
+    assert resp.headers["Content-Type"] == "text/html; charset=utf-8"
+    index = await resp.read()
+    assert b'id="component-api"' in index
+    for path, ctype in (
+        ("/index.html", "text/html; charset=utf-8"),
+        ("/history.html", "text/html; charset=utf-8"),
+        ("/components/api.html", "text/html; charset=utf-8"),
+        ("/feed.atom", "application/atom+xml"),
+        ("/badges/api-status.svg", "image/svg+xml"),
+        ("/api/v2/summary.json", "application/json"),
+        ("/api/v2/incidents/unresolved.json", "application/json"),
+        ("/api/v2/scheduled-maintenances/upcoming.json", "application/json"),
+    ):
+        resp = await client.get(path)
+        assert resp.status == 200, path
+        assert resp.headers["Content-Type"] == ctype, path
+    resp = await client.get("/api/v2/status.json")
+    assert resp.headers["Access-Control-Allow-Origin"] == "*"
+    for missing in ("/components/nope.html", "/api/v2/nope.json", "/../etc/passwd"):
+        assert (await client.get(missing)).status == 404, missing
+    assert runtime.site is not None
+    # The folder holds the same bytes the server sends (same build).
+    files = runtime.site.site.files if runtime.site.site else {}
+    assert (tmp_path / "out" / "index.html").read_bytes() == files["index.html"]
+
+
+async def test_render_is_deterministic_for_a_store(tmp_path: Path) -> None:
+    cfg = parse_config(config(tmp_path), {})
+    store = await filled_store(cfg.store.url)
+    try:
+        a = await render_from_store(cfg, store, PageRenderer(), NOW)
+        b = await render_from_store(cfg, store, PageRenderer(), NOW)
+    finally:
+        await store.close()
+    assert a == b
