@@ -96,6 +96,7 @@ _EN = {
     "maintenance_entry": "Maintenance: {title}",
     "feed_title": "{title}: incidents and maintenance",
     "timeline": "Timeline",
+    "incidents_of": "Recent incidents",
     "components_page": "{name}: status and history",
 }
 
@@ -181,6 +182,7 @@ _NB = {
     "maintenance_entry": "Vedlikehold: {title}",
     "feed_title": "{title}: hendelser og vedlikehold",
     "timeline": "Tidslinje",
+    "incidents_of": "Siste hendelser",
     "components_page": "{name}: status og historikk",
 }
 

@@ -101,7 +101,6 @@ class PageRenderer:
             "loc": loc,
             "now": s.generated_at,
             "root": root,
-            "refresh": False,
             "days": len(s.components[0].days) if s.components else 90,
             "iso": _iso,
             "minutes": minutes,
@@ -126,7 +125,6 @@ class PageRenderer:
             by_group[c.group].append(c)
         ctx = self._context(s, loc, "")
         ctx.update(
-            refresh=True,
             overall=overall(s, now),
             groups=groups,
             active=sorted((i for i in s.incidents if i.open), key=lambda i: i.opened, reverse=True),
