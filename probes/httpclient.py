@@ -403,7 +403,7 @@ async def _resolve(loop: asyncio.AbstractEventLoop, host: str, port: int) -> lis
     return seen
 
 
-def _peer_certs(transport: asyncio.BaseTransport) -> tuple[list[bytes], str | None]:
+def peer_certs(transport: asyncio.BaseTransport) -> tuple[list[bytes], str | None]:
     """The DER certificates the server sent (leaf first) and the TLS version."""
     sslobj = transport.get_extra_info("ssl_object")
     if sslobj is None:
@@ -498,7 +498,7 @@ class HttpClient:
             transport.set_protocol(exchange)
             exchange.connection_made(transport)
             if secure:
-                exchange.peer_certs, exchange.tls_version = _peer_certs(transport)
+                exchange.peer_certs, exchange.tls_version = peer_certs(transport)
             sent = time.perf_counter()
             transport.write(head)
             try:
@@ -607,7 +607,7 @@ class HttpClient:
             transport.abort()
             raise ProbeError(ErrorClass.TLS, "TLS is not available on this event loop")
         timings.tls += time.perf_counter() - t2
-        exchange.peer_certs, exchange.tls_version = _peer_certs(tls)
+        exchange.peer_certs, exchange.tls_version = peer_certs(tls)
         return tls
 
     def _head(self, hop: _Hop, host: str, port: int, keep_alive: bool) -> bytes:
@@ -643,21 +643,28 @@ def _decompress(data: bytes, encoding: str, cap: int) -> bytes:
 
 
 class TlsContexts:
-    """Client TLS contexts, made once: loading the CA store costs milliseconds."""
+    """Client TLS contexts, made once each: loading the CA store costs milliseconds."""
 
     def __init__(self) -> None:
-        self._verify: ssl.SSLContext | None = None
-        self._insecure: ssl.SSLContext | None = None
+        self._made: dict[tuple[bool, bool, str | None], ssl.SSLContext] = {}
 
-    def get(self, verify: bool) -> ssl.SSLContext:
-        """A context that verifies the chain and host name, or one that checks nothing."""
-        if verify:
-            if self._verify is None:
-                self._verify = ssl.create_default_context()
-            return self._verify
-        if self._insecure is None:
+    def get(
+        self, verify: bool, *, check_hostname: bool = True, minimum: str | None = None
+    ) -> ssl.SSLContext:
+        """A context that verifies chain and host name (or checks nothing), at ``minimum``.
+
+        ``minimum`` is a ``ssl.TLSVersion`` member name such as ``TLSv1_2``.
+        """
+        key = (verify, check_hostname and verify, minimum)
+        ctx = self._made.get(key)
+        if ctx is None:
             ctx = ssl.create_default_context()
-            ctx.check_hostname = False
-            ctx.verify_mode = ssl.CERT_NONE
-            self._insecure = ctx
-        return self._insecure
+            if not verify:
+                ctx.check_hostname = False
+                ctx.verify_mode = ssl.CERT_NONE
+            elif not check_hostname:
+                ctx.check_hostname = False
+            if minimum is not None:
+                ctx.minimum_version = ssl.TLSVersion[minimum]
+            self._made[key] = ctx
+        return ctx

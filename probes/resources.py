@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import aiohttp
+import dns.resolver
 
 from probes.httpclient import HttpClient, TlsContexts
 
@@ -20,6 +21,16 @@ class ProbeResources:
         self.tls = TlsContexts()
         self._client: HttpClient | None = None
         self._http: aiohttp.ClientSession | None = None
+        self._nameserver: str | None = None
+
+    def system_nameserver(self) -> str:
+        """The first nameserver of the system's resolver (read once)."""
+        if self._nameserver is None:
+            try:
+                self._nameserver = str(dns.resolver.Resolver().nameservers[0])
+            except (dns.resolver.NoResolverConfiguration, IndexError, OSError):
+                self._nameserver = "127.0.0.1"
+        return self._nameserver
 
     def http_client(self) -> HttpClient:
         """The lean HTTP/1.1 client the http probe uses."""

@@ -29,6 +29,7 @@ class ErrorClass(StrEnum):
     TOO_LARGE = "too_large"
     ASSERTION = "assertion"
     LATENCY = "latency"
+    PACKET_LOSS = "packet_loss"
     HEARTBEAT_MISSED = "heartbeat_missed"
     REPORTED_DOWN = "reported_down"
     CONFIG = "config"

@@ -29,7 +29,20 @@ PROBE_GAUGES = {
     "http_status_code": "Response HTTP status code.",
     "http_content_length": "Length of the HTTP response body read, in bytes.",
     "http_redirects": "The number of redirects followed.",
+    "http_ssl": "Whether the final request of the HTTP check used TLS.",
+    "http_body_truncated": "Whether the body read stopped at the configured cap.",
     "ssl_earliest_cert_expiry": "Earliest certificate expiry, in unixtime.",
+    "dns_lookup_time_seconds": "How long the DNS query took, in seconds.",
+    "dns_answer_rrs": "The number of records in the answer section.",
+    "dns_authority_rrs": "The number of records in the authority section.",
+    "dns_additional_rrs": "The number of records in the additional section.",
+    "icmp_packet_loss_ratio": "The share of ICMP echoes that got no reply (0-1).",
+}
+
+# Result.metrics keys written "name:phase" become probe_<name>{phase="..."} gauges.
+PHASE_GAUGES = {
+    "http_duration_seconds": "Duration of each phase of the HTTP check, in seconds.",
+    "icmp_duration_seconds": "Duration of each phase of the ICMP check, in seconds.",
 }
 
 
@@ -78,15 +91,24 @@ class LiveCollector(Collector):
             key: GaugeMetricFamily(f"probe_{key}", help_text, labels=labels)
             for key, help_text in PROBE_GAUGES.items()
         }
+        phased = {
+            key: GaugeMetricFamily(f"probe_{key}", help_text, labels=[*labels, "phase"])
+            for key, help_text in PHASE_GAUGES.items()
+        }
         for (monitor, location), result in sorted(self.engine.latest.items()):
             success.add_metric([monitor, location], 1.0 if result.ok else 0.0)
             duration.add_metric([monitor, location], result.latency)
             for key, value in result.metrics.items():
                 if key in extras:
                     extras[key].add_metric([monitor, location], value)
+                else:
+                    name, sep, phase = key.partition(":")
+                    if sep and name in phased:
+                        phased[name].add_metric([monitor, location, phase], value)
         yield success
         yield duration
         yield from extras.values()
+        yield from phased.values()
 
         state = GaugeMetricFamily(
             "slamon_monitor_state",

@@ -77,6 +77,31 @@ async def monitors(request: web.Request) -> web.Response:
     return web.json_response({"monitors": out})
 
 
+async def push(request: web.Request) -> web.Response:
+    """A heartbeat from a job: ``/push/<token>[?status=down&msg=...&ping=ms]``."""
+    service = request.app[RUNTIME].push
+    status = request.query.get("status", "up").lower()
+    if status not in {"up", "down", "ok", "fail"}:
+        return web.json_response({"ok": False, "error": "status must be up or down"}, status=400)
+    try:
+        latency = max(float(request.query.get("ping", "0")), 0.0) / 1000
+    except ValueError:
+        return web.json_response({"ok": False, "error": "ping must be milliseconds"}, status=400)
+    result = (
+        service.receive(
+            request.match_info["token"],
+            down=status in {"down", "fail"},
+            message=request.query.get("msg", ""),
+            latency=latency,
+        )
+        if service
+        else None
+    )
+    if result is None:
+        return web.json_response({"ok": False, "error": "unknown token"}, status=404)
+    return web.json_response({"ok": True, "monitor": result.monitor_id, "state": result.state})
+
+
 def add_routes(app: web.Application) -> None:
     """Register every route on ``app``."""
     app[_PAGE_CACHE] = {}
@@ -85,6 +110,8 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/api/v1/monitors", monitors)
+    app.router.add_route("GET", "/push/{token}", push)
+    app.router.add_route("POST", "/push/{token}", push)
 
 
 def create_app(runtime: Runtime) -> web.Application:
