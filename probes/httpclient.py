@@ -403,6 +403,40 @@ async def _resolve(loop: asyncio.AbstractEventLoop, host: str, port: int) -> lis
     return seen
 
 
+async def start_tls(
+    loop: asyncio.AbstractEventLoop,
+    transport: asyncio.Transport,
+    protocol: asyncio.BaseProtocol,
+    context: ssl.SSLContext,
+    server_hostname: str,
+) -> asyncio.Transport:
+    """Upgrade a connected ``transport`` to TLS; abort it if the handshake fails.
+
+    A reset or EOF in the middle of a handshake is how many servers refuse a
+    protocol version or cipher, so it is a TLS failure, not a network one.
+    """
+    try:
+        tls = await loop.start_tls(
+            transport,
+            protocol,
+            context,
+            server_hostname=server_hostname,
+            ssl_handshake_timeout=None,
+        )
+    except (ConnectionError, EOFError) as exc:
+        transport.abort()
+        raise ProbeError(
+            ErrorClass.TLS, f"the TLS handshake failed: {type(exc).__name__}: {exc}"
+        ) from exc
+    except BaseException:
+        transport.abort()
+        raise
+    if tls is None:  # pragma: no cover - only when the loop cannot do TLS
+        transport.abort()
+        raise ProbeError(ErrorClass.TLS, "TLS is not available on this event loop")
+    return tls
+
+
 def peer_certs(transport: asyncio.BaseTransport) -> tuple[list[bytes], str | None]:
     """The DER certificates the server sent (leaf first) and the TLS version."""
     sslobj = transport.get_extra_info("ssl_object")
@@ -592,20 +626,7 @@ class HttpClient:
         timings.connect += t2 - t1
         if not secure:
             return transport
-        try:
-            tls = await loop.start_tls(
-                transport,
-                exchange,
-                self.tls.get(verify),
-                server_hostname=host,
-                ssl_handshake_timeout=None,
-            )
-        except BaseException:
-            transport.abort()
-            raise
-        if tls is None:  # pragma: no cover - only when the loop cannot do TLS
-            transport.abort()
-            raise ProbeError(ErrorClass.TLS, "TLS is not available on this event loop")
+        tls = await start_tls(loop, transport, exchange, self.tls.get(verify), host)
         timings.tls += time.perf_counter() - t2
         exchange.peer_certs, exchange.tls_version = peer_certs(tls)
         return tls

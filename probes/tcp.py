@@ -39,16 +39,26 @@ def parse_target(target: str) -> str:
 
 
 async def _read_until(
-    reader: asyncio.StreamReader, pattern: re.Pattern[str], cap: int
+    reader: asyncio.StreamReader, pattern: re.Pattern[str], cap: int, budget: float
 ) -> tuple[bool, str]:
+    """Read until ``pattern`` matches, EOF, ``cap`` bytes or ``budget`` seconds.
+
+    Runs out of time silently only when something was read; with nothing read, the
+    timeout propagates and the check is a timeout.
+    """
     data = b""
-    while len(data) < cap:
-        chunk = await reader.read(cap - len(data))
-        if not chunk:
-            break
-        data += chunk
-        if pattern.search(data.decode("utf-8", "replace")):
-            return True, ""
+    try:
+        async with asyncio.timeout(budget):
+            while len(data) < cap:
+                chunk = await reader.read(cap - len(data))
+                if not chunk:
+                    break
+                data += chunk
+                if pattern.search(data.decode("utf-8", "replace")):
+                    return True, ""
+    except TimeoutError:
+        if not data:
+            raise
     return False, data.decode("utf-8", "replace")[:120]
 
 
@@ -78,7 +88,10 @@ async def probe(ctx: ProbeContext, target: str, settings: Settings) -> Result:
             writer.write(settings.send.encode())
             await writer.drain()
         if settings.expect is not None:
-            found, got = await _read_until(reader, settings.expect, settings.max_read_bytes)
+            # Stop reading a little before the hard timeout: an answer that came but
+            # did not match is an assertion failure, not a timeout.
+            budget = max(ctx.timeout - ctx.elapsed() - 0.05, 0.01)
+            found, got = await _read_until(reader, settings.expect, settings.max_read_bytes, budget)
             if not found:
                 return ctx.down(
                     ErrorClass.ASSERTION,

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict
 from probes.certs import DEFAULT_WARNING, check_expiry, earliest_expiry
 from probes.context import ProbeContext
 from probes.durations import Duration
-from probes.httpclient import peer_certs
+from probes.httpclient import peer_certs, start_tls
 from probes.result import ErrorClass, Result
 from probes.targets import parse_host_port
 
@@ -45,14 +45,8 @@ async def probe(ctx: ProbeContext, target: str, settings: Settings) -> Result:
         minimum=_VERSIONS[settings.min_version],
     )
     loop = asyncio.get_running_loop()
-    transport, _ = await loop.create_connection(
-        asyncio.Protocol,
-        host,
-        port,
-        ssl=sslctx,
-        server_hostname=settings.server_name or host,
-        ssl_handshake_timeout=None,
-    )
+    plain, protocol = await loop.create_connection(asyncio.Protocol, host, port)
+    transport = await start_tls(loop, plain, protocol, sslctx, settings.server_name or host)
     latency = ctx.elapsed()
     try:
         chain, version = peer_certs(transport)
