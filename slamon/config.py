@@ -11,6 +11,7 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -31,6 +32,7 @@ from probes.durations import Duration
 from probes.push import PushMonitor
 from probes.registry import PROBE_TYPES
 from sla_engine.confirmation import ConfirmPolicy
+from sla_engine.recurrence import MaintenanceSchedule, check_cron
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
@@ -89,6 +91,7 @@ class ServerConfig(_Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
     admin_token: SecretStr | None = None
+    finance_token: SecretStr | None = None
 
 
 class StoreConfig(_Section):
@@ -211,6 +214,65 @@ class ComponentConfig(_Section):
     quorum: int | None = Field(default=None, ge=1)
 
 
+def _check_tz(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown IANA time zone {value!r}") from None
+    return value
+
+
+class MaintenanceConfig(_Section):
+    """A scheduled maintenance: one-off (start, end) or recurring (cron, duration).
+
+    Times without an offset, and cron lines, are read in ``timezone``.
+    """
+
+    id: MonitorId
+    title: str
+    description: str = ""
+    components: list[MonitorId] = Field(min_length=1)
+    start: datetime | None = None
+    end: datetime | None = None
+    cron: Annotated[str, AfterValidator(check_cron)] | None = None
+    duration: Annotated[Duration, _at_least(60, "s")] | None = None
+    timezone: Annotated[str, AfterValidator(_check_tz)] = "UTC"
+
+    @model_validator(mode="after")
+    def _one_off_or_recurring(self) -> Self:
+        if self.cron is None:
+            if self.start is None or self.end is None:
+                raise ValueError("give start and end (one-off) or cron and duration (recurring)")
+            if self.duration is not None:
+                raise ValueError("duration: only with cron")
+        elif self.duration is None:
+            raise ValueError("duration: required with cron")
+        start, end = self.local(self.start), self.local(self.end)
+        if start is not None and end is not None and end <= start:
+            raise ValueError("end: must be after start")
+        return self
+
+    def local(self, value: datetime | None) -> datetime | None:
+        """``value`` made aware: a time without offset is read in ``timezone``."""
+        if value is None or value.tzinfo is not None:
+            return value
+        return value.replace(tzinfo=ZoneInfo(self.timezone))
+
+    def schedule(self) -> MaintenanceSchedule:
+        """The schedule this entry describes."""
+        return MaintenanceSchedule(
+            id=self.id,
+            title=self.title,
+            description=self.description,
+            component_ids=tuple(self.components),
+            start=self.local(self.start),
+            end=self.local(self.end),
+            cron=self.cron,
+            duration=timedelta(seconds=self.duration) if self.duration is not None else None,
+            timezone=self.timezone,
+        )
+
+
 class Config(_Section):
     """The whole configuration file."""
 
@@ -221,6 +283,7 @@ class Config(_Section):
     statuspage: StatusPageConfig = StatusPageConfig()
     monitors: list[MonitorConfig] = Field(default_factory=list)
     components: list[ComponentConfig] = Field(default_factory=list)
+    maintenance: list[MaintenanceConfig] = Field(default_factory=list)
 
     def effective_components(self) -> list[ComponentConfig]:
         """The configured components; without any, one per public monitor."""
@@ -285,7 +348,11 @@ def _messages(exc: ValidationError, prefix: tuple[str | int, ...] = ()) -> list[
             msg = "unknown key"
         # "target: ..." raised by a model validator belongs to that field.
         field, sep, rest = msg.partition(": ")
-        if sep and field in {"target", "timeout"} and (not loc or loc[-1] != field):
+        if (
+            sep
+            and field in {"target", "timeout", "duration", "end"}
+            and (not loc or loc[-1] != field)
+        ):
             loc, msg = (*loc, field), rest
         lines.append(f"{format_loc(loc)}: {msg}")
     return lines
@@ -358,9 +425,28 @@ def parse_config(data: Mapping[str, Any], env: Mapping[str, str] | None = None) 
                 f"components[{i}].quorum: {component.quorum} is more than its "
                 f"{len(component.monitors)} monitors"
             )
+    _check_operations(config, errors)
     if errors:
         raise ConfigError(errors)
     return config.model_copy(update={"monitors": monitors})
+
+
+def _check_operations(config: Config, errors: list[str]) -> None:
+    """Cross-references of the maintenance, SLO and notifier sections."""
+    components = {c.id for c in config.effective_components()}
+    seen: dict[str, int] = {}
+    for i, entry in enumerate(config.maintenance):
+        if entry.id in seen:
+            errors.append(
+                f"maintenance[{i}].id: {entry.id!r} is already used by "
+                f"maintenance[{seen[entry.id]}]"
+            )
+        seen.setdefault(entry.id, i)
+        for j, component_id in enumerate(entry.components):
+            if component_id not in components:
+                errors.append(
+                    f"maintenance[{i}].components[{j}]: no component has the id {component_id!r}"
+                )
 
 
 def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Config:
