@@ -40,6 +40,7 @@ class Runtime:
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     page_dirty: asyncio.Event = field(default_factory=asyncio.Event)
     push: PushService | None = None
+    live: LiveCollector | None = None
 
 
 def build_runtime(config: Config, store: Store | None = None) -> Runtime:
@@ -60,10 +61,10 @@ def build_runtime(config: Config, store: Store | None = None) -> Runtime:
         on_lateness=sched_metrics.lateness.observe,
         on_skip=lambda _check: sched_metrics.skipped.inc(),
     )
-    registry.register(
-        LiveCollector(engine, writer, bus, {m.id: m.display_name for m in config.monitors})
-    )
+    live = LiveCollector(engine, writer, bus, {m.id: m.display_name for m in config.monitors})
+    registry.register(live)  # last: LiveCollector.render_text() relies on it
     runtime = Runtime(config, store, writer, engine, bus, scheduler, registry, sched_metrics)
+    runtime.live = live
     runtime.push = PushService(
         config.push_monitors(), location=config.scheduler.location, publish=bus.publish
     )

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 from aiohttp import web
-from prometheus_client.exposition import choose_encoder
+from prometheus_client.exposition import choose_encoder, generate_latest
 
 from slamon.app import Runtime, start, stop
 from slamon.views import build_snapshot
@@ -48,8 +49,13 @@ async def metrics(request: web.Request) -> web.Response:
     # Rendering ten thousand monitors takes a second of CPU: in a thread, the event loop
     # keeps waking checks on time. The collector only reads state the loop replaces
     # whole (dict items snapshotted by sorted(), frozen Results).
-    loop = asyncio.get_running_loop()
-    body = await loop.run_in_executor(None, encoder, request.app[RUNTIME].registry)
+    runtime = request.app[RUNTIME]
+    registry, live = runtime.registry, runtime.live
+    if encoder is generate_latest and live is not None:
+        render = functools.partial(live.render_text, registry)
+    else:
+        render = functools.partial(encoder, registry)
+    body = await asyncio.get_running_loop().run_in_executor(None, render)
     return web.Response(body=body, headers={"Content-Type": content_type})
 
 

@@ -113,6 +113,36 @@ def test_exposition_is_exact(tmp_path: Path) -> None:
     assert "not_exported" not in text
 
 
+def test_fast_render_is_byte_identical(tmp_path: Path) -> None:
+    registry = live_registry(tmp_path)
+    [live] = [c for c in registry._collector_to_names if isinstance(c, LiveCollector)]
+    assert live.render_text(registry) == generate_latest(registry)
+
+
+def test_fast_render_with_scheduler_metrics_and_odd_labels(tmp_path: Path) -> None:
+    from slamon.metrics import SchedulerMetrics
+
+    writer = Writer(Store.from_url(f"sqlite+aiosqlite:///{tmp_path}/m.db"))
+    ids = [f"m{i}" for i in range(50)] + ['we"ird\\id\nx']
+    engine = Engine({i: ConfirmPolicy(1, 1) for i in ids}, writer)
+    for n, monitor in enumerate(ids):
+        engine.ingest(
+            Result(
+                monitor,
+                "loc-1" if n % 2 else "loc-2",
+                T0 + timedelta(seconds=n),
+                State.UP if n % 3 else State.DOWN,
+                n * 0.001 + 1e-9,
+                metrics={"http_status_code": 200, "http_duration_seconds:tls": 1e7 * n},
+            )
+        )
+    registry = CollectorRegistry(auto_describe=True)
+    SchedulerMetrics(registry).lateness.observe(0.02)
+    live = LiveCollector(engine, writer, InProcessBus(), {})
+    registry.register(live)
+    assert live.render_text(registry) == generate_latest(registry)
+
+
 def test_promtool_accepts_the_exposition(tmp_path: Path) -> None:
     promtool = shutil.which("promtool")
     require(promtool is not None, "promtool (Debian package 'prometheus')")
