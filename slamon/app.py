@@ -15,6 +15,7 @@ from slamon.bus import InProcessBus
 from slamon.config import Config
 from slamon.engine import Engine
 from slamon.metrics import LiveCollector, SchedulerMetrics
+from slamon.operations import Operations
 from slamon.store import migrate
 from slamon.store.sql import Store
 from slamon.store.writer import Writer
@@ -38,6 +39,7 @@ class Runtime:
     renderer: PageRenderer = field(default_factory=PageRenderer)
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     page_dirty: asyncio.Event = field(default_factory=asyncio.Event)
+    ops: Operations | None = None
 
 
 def build_runtime(config: Config, store: Store | None = None) -> Runtime:
@@ -63,6 +65,7 @@ def build_runtime(config: Config, store: Store | None = None) -> Runtime:
     )
     runtime = Runtime(config, store, writer, engine, bus, scheduler, registry, sched_metrics)
     engine.listeners.append(lambda _change: runtime.page_dirty.set())
+    runtime.ops = Operations(config, engine, store)
     return runtime
 
 
@@ -85,7 +88,9 @@ async def start(runtime: Runtime) -> list[asyncio.Task[None]]:
     closed = await runtime.store.recover()
     if closed:
         log.warning("closed %d state intervals left open by an unclean stop", len(closed))
+    ops_tasks = await runtime.ops.start() if runtime.ops is not None else []
     return [
+        *ops_tasks,
         asyncio.create_task(runtime.writer.run(), name="writer"),
         asyncio.create_task(runtime.bus.consume(runtime.engine.ingest), name="ingest"),
         asyncio.create_task(runtime.scheduler.run(), name="scheduler"),
@@ -103,6 +108,8 @@ async def stop(runtime: Runtime, tasks: list[asyncio.Task[None]]) -> None:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
     await runtime.bus.drain(runtime.engine.ingest)
+    if runtime.ops is not None:
+        await runtime.ops.stop()
     runtime.engine.stop(datetime.now(UTC))
     writer = by_name.get("writer")
     if writer is not None:
