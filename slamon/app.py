@@ -65,7 +65,7 @@ def build_runtime(config: Config, store: Store | None = None) -> Runtime:
     )
     runtime = Runtime(config, store, writer, engine, bus, scheduler, registry, sched_metrics)
     engine.listeners.append(lambda _change: runtime.page_dirty.set())
-    runtime.ops = Operations(config, engine, store)
+    runtime.ops = Operations(config, engine, store, registry)
     return runtime
 
 
