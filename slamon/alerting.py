@@ -202,7 +202,7 @@ def evaluate_certificates(
         expiry = earliest.get(monitor_id)
         left = None if expiry is None else timedelta(seconds=expiry - now.timestamp())
         in_maintenance = engine.state(monitor_id) is State.MAINTENANCE
-        for severity, limit in (("critical", critical), ("warning", warning)):
+        for severity, limit in (("warning", warning), ("critical", critical)):
             labels = _labels(AlertName.CERTIFICATE_EXPIRY, severity, monitor=monitor_id)
             # Only the more urgent of the two fires.
             firing = (
