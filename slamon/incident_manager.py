@@ -235,8 +235,7 @@ class IncidentManager:
         # Up or in maintenance: the component leaves its incident.
         if incident is None:
             return
-        del self.open_by_component[cid]
-        remaining = self._members(incident.id)
+        remaining = [c for c in self._members(incident.id) if c != cid]
         why = "is in maintenance" if state is State.MAINTENANCE else "has recovered"
         if remaining:
             updated = await self.store.add_update(
@@ -247,6 +246,7 @@ class IncidentManager:
                 change.at,
                 human=False,
             )
+            del self.open_by_component[cid]
             self._emit(IncidentEventKind.UPDATED, updated)
             return
         resolved = await self.store.resolve(
@@ -256,6 +256,8 @@ class IncidentManager:
             AUTOMATIC_AUTHOR,
             human=False,
         )
+        # Only once it is written: readers of open_by_component see it resolved.
+        del self.open_by_component[cid]
         log.warning("incident %s resolved", incident.id)
         self._emit(IncidentEventKind.RESOLVED, resolved)
 
