@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from aiohttp import web
 from prometheus_client.exposition import choose_encoder
 
+from slamon.admin_api import add_admin_routes
 from slamon.app import Runtime, start, stop
 from slamon.views import build_snapshot
 
@@ -85,6 +86,9 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/api/v1/monitors", monitors)
+    runtime = app.get(RUNTIME)
+    if runtime is not None and runtime.ops is not None:
+        add_admin_routes(app, runtime.ops)
 
 
 def create_app(runtime: Runtime) -> web.Application:
