@@ -11,6 +11,8 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
+from datetime import datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -28,8 +30,11 @@ from pydantic import (
 
 from probes.dispatch import Check
 from probes.durations import Duration
+from probes.push import PushMonitor
 from probes.registry import PROBE_TYPES
 from sla_engine.confirmation import ConfirmPolicy
+from sla_engine.recurrence import MaintenanceSchedule, check_cron
+from slamon.notify.registry import NOTIFIER_TYPES
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
@@ -227,6 +232,127 @@ class ComponentConfig(_Section):
     quorum: int | None = Field(default=None, ge=1)
 
 
+def _check_tz(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown IANA time zone {value!r}") from None
+    return value
+
+
+class MaintenanceConfig(_Section):
+    """A scheduled maintenance: one-off (start, end) or recurring (cron, duration).
+
+    Times without an offset, and cron lines, are read in ``timezone``.
+    """
+
+    id: MonitorId
+    title: str
+    description: str = ""
+    components: list[MonitorId] = Field(min_length=1)
+    start: datetime | None = None
+    end: datetime | None = None
+    cron: Annotated[str, AfterValidator(check_cron)] | None = None
+    duration: Annotated[Duration, _at_least(60, "s")] | None = None
+    timezone: Annotated[str, AfterValidator(_check_tz)] = "UTC"
+
+    @model_validator(mode="after")
+    def _one_off_or_recurring(self) -> Self:
+        if self.cron is None:
+            if self.start is None or self.end is None:
+                raise ValueError("give start and end (one-off) or cron and duration (recurring)")
+            if self.duration is not None:
+                raise ValueError("duration: only with cron")
+        elif self.duration is None:
+            raise ValueError("duration: required with cron")
+        start, end = self.local(self.start), self.local(self.end)
+        if start is not None and end is not None and end <= start:
+            raise ValueError("end: must be after start")
+        return self
+
+    def local(self, value: datetime | None) -> datetime | None:
+        """``value`` made aware: a time without offset is read in ``timezone``."""
+        if value is None or value.tzinfo is not None:
+            return value
+        return value.replace(tzinfo=ZoneInfo(self.timezone))
+
+    def schedule(self) -> MaintenanceSchedule:
+        """The schedule this entry describes."""
+        return MaintenanceSchedule(
+            id=self.id,
+            title=self.title,
+            description=self.description,
+            component_ids=tuple(self.components),
+            start=self.local(self.start),
+            end=self.local(self.end),
+            cron=self.cron,
+            duration=timedelta(seconds=self.duration) if self.duration is not None else None,
+            timezone=self.timezone,
+        )
+
+
+class AlertsConfig(_Section):
+    """How slamon evaluates its own alerts."""
+
+    evaluation_interval: Annotated[Duration, _at_least(1, "s")] = 30
+    cert_expiry_warning: Annotated[Duration, _at_least(0, "s")] = 14 * 86400
+    cert_expiry_critical: Annotated[Duration, _at_least(0, "s")] = 3 * 86400
+    forecast_horizon: Annotated[Duration, _at_least(60, "s")] = 72 * 3600
+    incident_group_window: Annotated[Duration, _at_least(0, "s")] = 15 * 60
+    resend_interval: Annotated[Duration, _at_least(1, "s")] = 60
+    external_url: str = ""
+
+
+class SLOConfig(_Section):
+    """An internal availability target on a component or a set of monitors."""
+
+    id: MonitorId
+    name: str = ""
+    component: MonitorId | None = None
+    monitors: list[MonitorId] | None = None
+    target: Decimal = Field(gt=0, lt=100)
+    window: Annotated[Duration, _at_least(3600, "s")] = 30 * 86400
+
+    @model_validator(mode="after")
+    def _subject(self) -> Self:
+        if (self.component is None) == (self.monitors is None):
+            raise ValueError("give either component or monitors")
+        if self.monitors is not None and not self.monitors:
+            raise ValueError("monitors: name at least one monitor")
+        return self
+
+    @property
+    def display_name(self) -> str:
+        """The name; the id when none is given."""
+        return self.name or self.id
+
+
+class NotifierConfig(_Section):
+    """Where alerts and incident events go; the type's own keys sit beside these."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    id: MonitorId
+    type: str
+    events: list[Literal["alerts", "incidents"]] = Field(default=["alerts"], min_length=1)
+    queue_size: int = Field(default=1000, ge=1, le=1_000_000)
+    timeout: Annotated[Duration, _at_least(0.05, "s")] = 10
+    retries: int = Field(default=5, ge=0, le=100)
+    backoff: Annotated[Duration, _at_least(0.01, "s")] = 1
+    settings: Any = None
+
+    @field_validator("settings", mode="before")
+    @classmethod
+    def _no_settings_key(cls, value: Any) -> Any:
+        if value is not None:
+            raise ValueError("write the notifier's settings beside id and type")
+        return value
+
+    def type_settings(self) -> dict[str, Any]:
+        """The keys that belong to the notifier type's settings model."""
+        return dict(self.model_extra or {})
+
+
 class Config(_Section):
     """The whole configuration file."""
 
@@ -237,6 +363,10 @@ class Config(_Section):
     statuspage: StatusPageConfig = StatusPageConfig()
     monitors: list[MonitorConfig] = Field(default_factory=list)
     components: list[ComponentConfig] = Field(default_factory=list)
+    maintenance: list[MaintenanceConfig] = Field(default_factory=list)
+    alerts: AlertsConfig = AlertsConfig()
+    slos: list[SLOConfig] = Field(default_factory=list)
+    notifiers: list[NotifierConfig] = Field(default_factory=list)
 
     def effective_components(self) -> list[ComponentConfig]:
         """The configured components; without any, one per public monitor."""
@@ -258,7 +388,7 @@ class Config(_Section):
         )
 
     def checks(self) -> list[Check]:
-        """A Check per monitor, ready for the scheduler."""
+        """A Check per scheduled monitor (all but push), ready for the scheduler."""
         return [
             Check(
                 monitor_id=m.id,
@@ -269,6 +399,15 @@ class Config(_Section):
                 settings=m.settings,
             )
             for m in self.monitors
+            if PROBE_TYPES[m.type].scheduled
+        ]
+
+    def push_monitors(self) -> list[PushMonitor]:
+        """The push monitors, each with its configured or a fresh random token."""
+        return [
+            PushMonitor.make(m.id, m.interval, m.settings)
+            for m in self.monitors
+            if m.type == "push"
         ]
 
 
@@ -292,7 +431,11 @@ def _messages(exc: ValidationError, prefix: tuple[str | int, ...] = ()) -> list[
             msg = "unknown key"
         # "target: ..." raised by a model validator belongs to that field.
         field, sep, rest = msg.partition(": ")
-        if sep and field in {"target", "timeout"} and (not loc or loc[-1] != field):
+        if (
+            sep
+            and field in {"target", "timeout", "duration", "end"}
+            and (not loc or loc[-1] != field)
+        ):
             loc, msg = (*loc, field), rest
         lines.append(f"{format_loc(loc)}: {msg}")
     return lines
@@ -365,9 +508,67 @@ def parse_config(data: Mapping[str, Any], env: Mapping[str, str] | None = None) 
                 f"components[{i}].quorum: {component.quorum} is more than its "
                 f"{len(component.monitors)} monitors"
             )
+    _check_operations(config, errors)
+    notifiers = _check_notifiers(config, errors)
     if errors:
         raise ConfigError(errors)
-    return config.model_copy(update={"monitors": monitors})
+    return config.model_copy(update={"monitors": monitors, "notifiers": notifiers})
+
+
+def _check_notifiers(config: Config, errors: list[str]) -> list[NotifierConfig]:
+    """Validate each notifier's own settings with its type's model."""
+    out = []
+    seen: dict[str, int] = {}
+    for i, notifier in enumerate(config.notifiers):
+        if notifier.id in seen:
+            errors.append(
+                f"notifiers[{i}].id: {notifier.id!r} is already used by "
+                f"notifiers[{seen[notifier.id]}]"
+            )
+        seen.setdefault(notifier.id, i)
+        kind = NOTIFIER_TYPES.get(notifier.type)
+        if kind is None:
+            errors.append(
+                f"notifiers[{i}].type: unknown notifier type {notifier.type!r}; "
+                f"known: {', '.join(NOTIFIER_TYPES)}"
+            )
+            continue
+        try:
+            settings = kind.settings.model_validate(notifier.type_settings())
+        except ValidationError as exc:
+            errors.extend(_messages(exc, ("notifiers", i)))
+            continue
+        out.append(notifier.model_copy(update={"settings": settings}))
+    return out
+
+
+def _check_operations(config: Config, errors: list[str]) -> None:
+    """Cross-references of the maintenance, SLO and notifier sections."""
+    components = {c.id for c in config.effective_components()}
+    seen: dict[str, int] = {}
+    for i, entry in enumerate(config.maintenance):
+        if entry.id in seen:
+            errors.append(
+                f"maintenance[{i}].id: {entry.id!r} is already used by "
+                f"maintenance[{seen[entry.id]}]"
+            )
+        seen.setdefault(entry.id, i)
+        for j, component_id in enumerate(entry.components):
+            if component_id not in components:
+                errors.append(
+                    f"maintenance[{i}].components[{j}]: no component has the id {component_id!r}"
+                )
+    monitor_ids = {m.id for m in config.monitors}
+    slo_ids: dict[str, int] = {}
+    for i, slo in enumerate(config.slos):
+        if slo.id in slo_ids:
+            errors.append(f"slos[{i}].id: {slo.id!r} is already used by slos[{slo_ids[slo.id]}]")
+        slo_ids.setdefault(slo.id, i)
+        if slo.component is not None and slo.component not in components:
+            errors.append(f"slos[{i}].component: no component has the id {slo.component!r}")
+        for j, monitor_id in enumerate(slo.monitors or ()):
+            if monitor_id not in monitor_ids:
+                errors.append(f"slos[{i}].monitors[{j}]: no monitor has the id {monitor_id!r}")
 
 
 def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Config:

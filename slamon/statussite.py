@@ -20,18 +20,24 @@ import shutil
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sla_engine.incidents import Incident, MaintenanceWindow
+from sla_engine.intervals import Interval
 from slamon.config import Config
 from slamon.engine import Engine
+from slamon.incidents import load_incidents
+from slamon.maintenance import load_maintenance
 from slamon.store.sql import Store
 from slamon.views import build_snapshot
 from statuspage.render import PageRenderer
 
 log = logging.getLogger("slamon.statussite")
 KEEP_BUILDS = 2
+INCIDENT_HISTORY = timedelta(days=365)
+MAINTENANCE_PAST = timedelta(days=90)
+MAINTENANCE_AHEAD = timedelta(days=30)
 
 
 class SiteFolderError(Exception):
@@ -94,10 +100,19 @@ async def render_from_store(
     now: datetime,
     *,
     engine: Engine | None = None,
-    incidents: Sequence[Incident] = (),
-    maintenance: Sequence[MaintenanceWindow] = (),
+    incidents: Sequence[Incident] | None = None,
+    maintenance: Sequence[MaintenanceWindow] | None = None,
 ) -> dict[str, bytes]:
-    """Read the store and render every file of the site (rendering off the event loop)."""
+    """Read the store and render every file of the site (rendering off the event loop).
+
+    Incidents of the last year and maintenance windows from 90 days back to 30 days
+    ahead are loaded from the store and the config unless they are given.
+    """
+    if incidents is None:
+        incidents = await load_incidents(store, Interval(now - INCIDENT_HISTORY, now))
+    if maintenance is None:
+        window = Interval(now - MAINTENANCE_PAST, now + MAINTENANCE_AHEAD)
+        maintenance = await load_maintenance(config, store, window)
     snapshot = await build_snapshot(
         config, engine, store, now, incidents=incidents, maintenance=maintenance
     )

@@ -146,7 +146,11 @@ class IncidentView:
 
 @dataclass(frozen=True, slots=True)
 class MaintenanceView:
-    """One scheduled maintenance window as the page shows it."""
+    """One scheduled maintenance window as the page shows it.
+
+    Its id names no file (a recurring occurrence's is ``<id>@<start>``); it is only
+    an anchor in the page and an id in the JSON.
+    """
 
     id: str
     title: str
@@ -154,9 +158,6 @@ class MaintenanceView:
     component_ids: tuple[str, ...]
     start: datetime
     end: datetime
-
-    def __post_init__(self) -> None:
-        check_public_id(self.id)
 
     @classmethod
     def of(cls, window: MaintenanceWindow) -> MaintenanceView:
