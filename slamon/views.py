@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal, localcontext
 from fractions import Fraction
@@ -211,20 +212,10 @@ async def build_snapshot(
 
 def _public_incident(incident: Incident, public: set[str]) -> IncidentView:
     view = IncidentView.of(incident)
-    ids = tuple(c for c in view.component_ids if c in public)
-    return IncidentView(
-        view.id,
-        view.title,
-        view.impact,
-        view.status,
-        view.opened,
-        view.resolved,
-        ids,
-        view.updates,
-    )
+    return replace(view, component_ids=tuple(c for c in view.component_ids if c in public))
 
 
 def _public_maintenance(window: MaintenanceWindow, public: set[str]) -> MaintenanceView:
     view = MaintenanceView.of(window)
     ids = tuple(c for c in view.component_ids if c in public)
-    return MaintenanceView(view.id, view.title, view.description, ids, view.start, view.end)
+    return replace(view, component_ids=ids)

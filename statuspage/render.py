@@ -42,6 +42,9 @@ _CSS = {
 }
 _RANK = {"up": 0, "maintenance": 1, "unknown": 2, "degraded": 3, "partial": 4, "down": 5}
 RECENT = timedelta(days=7)
+UPCOMING = timedelta(days=7)  # the main page lists the next week's maintenance...
+MAX_UPCOMING = 10  # ...at most this many (the JSON lists them all)
+FEED_LIMIT = 50
 MIN_HISTORY_MONTHS = 3
 
 CONTENT_TYPES = {
@@ -133,9 +136,13 @@ class PageRenderer:
                 key=lambda m: m.start,
             ),
             maintenance_next=sorted(
-                (m for m in s.maintenance if m.status(now) is MaintenanceStatus.SCHEDULED),
+                (
+                    m
+                    for m in s.maintenance
+                    if m.status(now) is MaintenanceStatus.SCHEDULED and m.start < now + UPCOMING
+                ),
                 key=lambda m: m.start,
-            ),
+            )[:MAX_UPCOMING],
             recent=sorted(
                 (i for i in s.incidents if not i.open and i.updated >= now - RECENT),
                 key=lambda i: i.opened,
@@ -161,7 +168,7 @@ class PageRenderer:
             local = loc.local(i.opened)
             entries.setdefault((local.year, local.month), []).append(("incident", i, i.opened))
         for m in s.maintenance:
-            if m.status(now) is MaintenanceStatus.COMPLETED:
+            if m.status(now) is MaintenanceStatus.COMPLETED and not m.recurring:
                 local = loc.local(m.start)
                 entries.setdefault((local.year, local.month), []).append(("maint", m, m.start))
         current = loc.local(now)
@@ -230,6 +237,8 @@ class PageRenderer:
                 )
             )
         for m in s.maintenance:
+            if m.recurring:
+                continue
             affected = ", ".join(names[c] for c in m.component_ids if c in names)
             text = (
                 f"{loc.t('maintenance.' + m.status(s.generated_at).value)}: "
@@ -250,6 +259,7 @@ class PageRenderer:
                 )
             )
         entries.sort(key=lambda e: (e.updated, e.id), reverse=True)
+        del entries[FEED_LIMIT:]
         ctx = {
             "page": s,
             "loc": loc,

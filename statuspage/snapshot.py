@@ -149,7 +149,9 @@ class MaintenanceView:
     """One scheduled maintenance window as the page shows it.
 
     Its id names no file (a recurring occurrence's is ``<id>@<start>``); it is only
-    an anchor in the page and an id in the JSON.
+    an anchor in the page and an id in the JSON. Recurring occurrences are routine:
+    the page lists the next week's, the JSON all of them, while the history and the
+    feed leave them out.
     """
 
     id: str
@@ -158,10 +160,11 @@ class MaintenanceView:
     component_ids: tuple[str, ...]
     start: datetime
     end: datetime
+    recurring: bool = False
 
     @classmethod
     def of(cls, window: MaintenanceWindow) -> MaintenanceView:
-        """The public part of ``window``."""
+        """The public part of ``window``; ``<id>@<start>`` marks a recurring occurrence."""
         return cls(
             window.id,
             window.title,
@@ -169,6 +172,7 @@ class MaintenanceView:
             window.component_ids,
             window.start,
             window.end,
+            recurring="@" in window.id,
         )
 
     def status(self, now: datetime) -> MaintenanceStatus:

@@ -208,3 +208,66 @@ async def test_render_is_deterministic_for_a_store(tmp_path: Path) -> None:
     finally:
         await store.close()
     assert a == b
+
+
+async def test_stored_incidents_and_config_maintenance_reach_the_site(tmp_path: Path) -> None:
+    from sla_engine.incidents import Impact, IncidentStatus
+    from slamon.store.incidents import IncidentStore
+
+    data = config(tmp_path)
+    data["maintenance"] = [
+        {
+            "id": "nightly",
+            "title": "Nightly backup",
+            "components": ["web"],
+            "cron": "0 2 * * *",
+            "duration": "30m",
+            "timezone": "Europe/Oslo",
+        },
+        {
+            "id": "upgrade",
+            "title": "Database upgrade",
+            "components": ["api"],
+            "start": "2026-11-28T22:00:00+00:00",
+            "end": "2026-11-28T23:00:00+00:00",
+        },
+    ]
+    cfg = parse_config(data, {})
+    store = await filled_store(cfg.store.url)
+    try:
+        incidents = IncidentStore(store)
+        opened = await incidents.open(
+            title="API errors",
+            component_ids=["api"],
+            impact=Impact.MAJOR,
+            opened=NOW - timedelta(hours=1),
+            message="Checks fail from every location.",
+        )
+        await incidents.add_update(
+            opened.id,
+            IncidentStatus.IDENTIFIED,
+            "A bad deploy; rolling back.",
+            "alice@example.com",
+            NOW - timedelta(minutes=20),
+        )
+        files = await render_from_store(cfg, store, PageRenderer(), NOW)
+    finally:
+        await store.close()
+    index = files["index.html"].decode()
+    assert "API errors" in index and "A bad deploy; rolling back." in index
+    assert "alice@example.com" not in b"".join(files.values()).decode()
+    assert f"incidents/{opened.id}.html" in files
+    assert "Database upgrade" in index
+    assert 'id="maintenance-nightly@2026-11-28T01:00:00Z"' in index  # 02:00 in Oslo, next
+    summary = json.loads(files["api/v2/summary.json"])
+    assert summary["incidents"][0]["id"] == opened.id
+    assert summary["incidents"][0]["status"] == "identified"
+    upcoming = json.loads(files["api/v2/scheduled-maintenances/upcoming.json"])
+    assert "upgrade" in [m["id"] for m in upcoming["scheduled_maintenances"]]
+    assert index.count("Nightly backup") == 7  # the next week's occurrences
+    assert (
+        len([m for m in upcoming["scheduled_maintenances"] if m["name"] == "Nightly backup"]) > 20
+    )
+    assert "Nightly backup" not in files["history.html"].decode()  # routine: not history
+    assert b"Nightly backup" not in files["feed.atom"]
+    assert b"Database upgrade" in files["feed.atom"]
