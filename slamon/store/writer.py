@@ -131,6 +131,18 @@ class Writer:
             )
 
     async def _write_once(self) -> None:
+        # A cancel (the writer being stopped) must not land between the commit and
+        # taking the items off the queues, or the final flush writes them again (a
+        # state interval twice). The write runs as its own task and is waited for.
+        task = asyncio.ensure_future(self._write_locked())
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            with contextlib.suppress(Exception):
+                await task
+            raise
+
+    async def _write_locked(self) -> None:
         async with self._lock:
             n = min(len(self._results), self.batch_size)
             batch = [self._results[i] for i in range(n)]
