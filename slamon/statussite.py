@@ -14,6 +14,7 @@ rebuilds on every state change and every ``[statuspage] refresh`` seconds.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import shutil
@@ -35,6 +36,7 @@ from statuspage.render import PageRenderer
 
 log = logging.getLogger("slamon.statussite")
 KEEP_BUILDS = 2
+STALE_STAGING = 600.0  # seconds
 INCIDENT_HISTORY = timedelta(days=365)
 MAINTENANCE_PAST = timedelta(days=90)
 MAINTENANCE_AHEAD = timedelta(days=30)
@@ -44,11 +46,18 @@ class SiteFolderError(Exception):
     """The output folder cannot be used (it is a real folder slamon did not make)."""
 
 
-def write_site(files: Mapping[str, bytes], out: str | Path, now: datetime | None = None) -> Path:
+def write_site(
+    files: Mapping[str, bytes],
+    out: str | Path,
+    now: datetime | None = None,
+    *,
+    prune: bool = True,
+) -> Path:
     """Write ``files`` to a new build folder and point the link ``out`` at it atomically.
 
     Returns the build folder. ``out`` may not exist yet, may be a link a previous build
-    made, or an empty folder; a non-empty real folder is refused, never deleted.
+    made, or an empty folder; a non-empty real folder is refused, never deleted. With
+    ``prune``, builds older than the previous one are removed after the swap.
     """
     out = Path(out)
     parent = out.parent
@@ -79,18 +88,26 @@ def write_site(files: Mapping[str, bytes], out: str | Path, now: datetime | None
         link.unlink()
     link.symlink_to(Path(builds.name) / build.name, target_is_directory=True)
     link.replace(out)
-    _prune(builds, keep=build.name)
+    if prune:
+        prune_builds(out)
     return build
 
 
-def _prune(builds: Path, keep: str) -> None:
+def prune_builds(out: str | Path) -> None:
+    """Remove the builds of ``out`` but the current and the previous one, and leftovers."""
+    out = Path(out)
+    builds = out.parent / f"{out.name}.builds"
+    current = Path(os.readlink(out)).name if out.is_symlink() else ""
     done = sorted(p for p in builds.iterdir() if not p.name.startswith(".tmp-"))
     for old in done[:-KEEP_BUILDS]:
-        if old.name != keep:
+        if old.name != current:
             shutil.rmtree(old, ignore_errors=True)
+    # A staging folder is another writer's work in progress, unless it is old: then it
+    # was left by a crash.
     for stale in builds.glob(".tmp-*"):
-        if stale.name != f".tmp-{keep}":
-            shutil.rmtree(stale, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            if time.time() - stale.stat().st_mtime > STALE_STAGING:
+                shutil.rmtree(stale, ignore_errors=True)
 
 
 async def render_from_store(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
@@ -13,15 +14,14 @@ from zoneinfo import ZoneInfo
 
 from sla_engine.availability import timeline_from_states
 from sla_engine.components import combine_intervals, component_state
-from sla_engine.daily import DayTotals, daily_totals
+from sla_engine.daily import DayGrid, DayTotals, daily_totals, daily_totals_of_states
 from sla_engine.incidents import Incident, MaintenanceWindow
 from sla_engine.intervals import Interval
 from sla_engine.periods import local_days, local_midnight
-from sla_engine.sketch import LatencySketch
 from sla_engine.states import State, StateInterval
 from slamon.config import ComponentConfig, Config
 from slamon.engine import Engine
-from slamon.store.sql import Rollup, Store, hour_of
+from slamon.store.sql import Store, hour_of
 from statuspage.snapshot import (
     ComponentView,
     DayStat,
@@ -33,9 +33,11 @@ from statuspage.snapshot import (
 
 HISTORY_DAYS = 90  # the bar: one per local day, today included
 UPTIME_DAYS = 30  # the uptime badge
-CHART_HOURS = 7 * 24  # the response-time chart
-RESPONSE_HOURS = 24  # the response-time badge: median over the last day
+CHART_HOURS = 7 * 24  # the response-time chart: the mean of each hour
+RESPONSE_HOURS = 24  # the response-time badge: the mean over the last day
 _US = timedelta(microseconds=1)
+_HOUR = timedelta(hours=1)
+_SECOND = timedelta(seconds=1)
 
 
 def _percent(ratio: Fraction | None) -> Decimal | None:
@@ -54,41 +56,39 @@ def _sum_ratio(days: Sequence[DayTotals]) -> Fraction | None:
     return 1 - Fraction(down // _US, counted // _US)
 
 
+_HUNDRED = Decimal(100)
+
+
 def _day_stat(d: DayTotals) -> DayStat:
+    # Most days have no downtime: skip the exact division for them.
+    percent = _HUNDRED if not d.down and d.counted > timedelta() else _percent(d.ratio)
     return DayStat(
         day=d.day,
-        percent=_percent(d.ratio),
-        down_seconds=round(d.down.total_seconds()),
-        degraded_seconds=round(d.degraded.total_seconds()),
-        maintenance_seconds=round(d.maintenance.total_seconds()),
-        unknown_seconds=round(d.unknown.total_seconds()),
+        percent=percent,
+        down_seconds=d.down // _SECOND,
+        degraded_seconds=d.degraded // _SECOND,
+        maintenance_seconds=d.maintenance // _SECOND,
+        unknown_seconds=d.unknown // _SECOND,
     )
 
 
-def _ms(value: float | None) -> float | None:
-    return None if value is None else value * 1000
-
-
 def latency_series(
-    rollups: Sequence[Rollup], first_hour: datetime, hours: int
-) -> tuple[tuple[LatencyPoint, ...], LatencySketch]:
-    """Hourly median and p95 of the merged sketches, and the merge of the last day's."""
-    by_hour: dict[datetime, LatencySketch] = {}
-    for r in rollups:
-        acc = by_hour.get(r.hour)
-        by_hour[r.hour] = r.sketch if acc is None else LatencySketch.merged((acc, r.sketch))
-    points = []
-    recent = LatencySketch()
-    for k in range(hours):
-        hour = first_hour + timedelta(hours=k)
-        sketch = by_hour.get(hour)
-        if sketch is None or sketch.count == 0:
-            points.append(LatencyPoint(hour, None, None))
-            continue
-        if k >= hours - RESPONSE_HOURS:
-            recent.merge(sketch)
-        points.append(LatencyPoint(hour, _ms(sketch.quantile(0.5)), _ms(sketch.quantile(0.95))))
-    return tuple(points), recent
+    means: Sequence[tuple[str, datetime, int, float]], first_hour: datetime, hours: int
+) -> tuple[tuple[LatencyPoint, ...], float | None]:
+    """Hourly means of a component's monitors together, and the mean of the last day."""
+    counts = [0] * hours
+    sums = [0.0] * hours
+    for _, hour, n, total in means:
+        k = (hour - first_hour) // _HOUR
+        if 0 <= k < hours:
+            counts[k] += n
+            sums[k] += total
+    points = tuple(
+        LatencyPoint(first_hour + k * _HOUR, sums[k] / counts[k] * 1000 if counts[k] > 0 else None)
+        for k in range(hours)
+    )
+    day_n = sum(counts[-RESPONSE_HOURS:])
+    return points, (sum(sums[-RESPONSE_HOURS:]) / day_n * 1000 if day_n > 0 else None)
 
 
 def live_states_from_store(
@@ -108,27 +108,27 @@ def component_view(
     *,
     history: Mapping[str, Sequence[StateInterval]],
     live: Mapping[str, State],
-    days: Sequence[tuple[object, Interval]],
+    grid: DayGrid,
     window: Interval,
     now: datetime,
     maintenance: Sequence[MaintenanceWindow],
-    rollups: Sequence[Rollup],
-    first_hour: datetime,
 ) -> ComponentView:
-    """One component's view: live state, daily history, uptimes, response times."""
+    """One component's view: live state, daily history, uptimes (response times later)."""
     combine = partial(component_state, quorum=component.quorum)
     members = {m: history.get(m, []) for m in component.monitors}
     combined = combine_intervals(component.id, members, window, combine)
     own_maintenance = [w.interval for w in maintenance if component.id in w.component_ids]
-    timeline = timeline_from_states(combined, window, now, maintenance=own_maintenance)
-    totals = daily_totals(timeline, days)  # type: ignore[arg-type]
+    if own_maintenance:
+        timeline = timeline_from_states(combined, window, now, maintenance=own_maintenance)
+        totals = daily_totals(timeline, grid.days)
+    else:
+        totals = daily_totals_of_states(combined, grid)
     states = [live.get(m, State.UNKNOWN) for m in component.monitors]
     state = combine(states)
     since = None
     if combined and combined[-1].state is state and combined[-1].end == window.end:
         since = combined[-1].start
     first_seen = min((iv[0].start for iv in members.values() if iv), default=None)
-    points, recent = latency_series(rollups, first_hour, CHART_HOURS)
     return ComponentView(
         id=component.id,
         name=component.name,
@@ -139,8 +139,6 @@ def component_view(
         days=tuple(_day_stat(d) for d in totals),
         uptime_90=_percent(_sum_ratio(totals)),
         uptime_30=_percent(_sum_ratio(totals[-UPTIME_DAYS:])),
-        latency=points,
-        response_ms=_ms(recent.quantile(0.5)),
         members=len(states),
         members_down=sum(s is State.DOWN for s in states),
         first_seen=max(first_seen, window.start) if first_seen else None,
@@ -167,13 +165,17 @@ async def build_snapshot(
     monitor_ids = sorted({m for c in components for m in c.monitors})
     today = now.astimezone(tz).date()
     window = Interval(local_midnight(today - timedelta(days=HISTORY_DAYS - 1), tz), now)
-    days = local_days(window, sp.timezone)
-    history = await store.intervals(window, monitor_ids)
+    grid = DayGrid.of(local_days(window, sp.timezone), now)
     first_hour = hour_of(now) - timedelta(hours=CHART_HOURS - 1)
-    rollups = await store.rollups(Interval(first_hour, now + timedelta(hours=1)), monitor_ids)
-    by_monitor: dict[str, list[Rollup]] = defaultdict(list)
-    for r in rollups:
-        by_monitor[r.monitor_id].append(r)
+    # The response times are read (on a second connection) while the days are computed.
+    means_read = asyncio.create_task(
+        store.latency_means(Interval(first_hour, now + timedelta(hours=1)), monitor_ids)
+    )
+    try:
+        history = await store.intervals(window, monitor_ids)
+    except BaseException:
+        means_read.cancel()
+        raise
     if engine is not None:
         live = {m: engine.state(m) for m in monitor_ids}
     else:
@@ -183,15 +185,21 @@ async def build_snapshot(
             c,
             history=history,
             live=live,
-            days=days,
+            grid=grid,
             window=window,
             now=now,
             maintenance=maintenance,
-            rollups=[r for m in c.monitors for r in by_monitor.get(m, ())],
-            first_hour=first_hour,
         )
         for c in components
     ]
+    by_monitor: dict[str, list[tuple[str, datetime, int, float]]] = defaultdict(list)
+    for row in await means_read:
+        by_monitor[row[0]].append(row)
+    for k, c in enumerate(components):
+        points, response_ms = latency_series(
+            [r for m in c.monitors for r in by_monitor.get(m, ())], first_hour, CHART_HOURS
+        )
+        views[k] = replace(views[k], latency=points, response_ms=response_ms)
     public = {c.id for c in components}
     return PageSnapshot(
         title=sp.title,

@@ -121,6 +121,19 @@ def day_bar(loc: Locale, days: Sequence[DayStat], label: str) -> Markup:
     return Markup("".join(parts))  # noqa: S704 - every text in parts was escaped
 
 
+def daily_rows(loc: Locale, days: Sequence[DayStat]) -> Markup:
+    """The rows of the per-day table, newest day first (written here: it is the bulk)."""
+    rows = [
+        f'<tr><th scope="row">{escape(loc.day(d.day))}</th>'
+        f'<td class="n">{escape(loc.percent(d.percent, 3))}</td>'
+        f'<td class="n">{minutes(d.down_seconds)}</td>'
+        f'<td class="n">{minutes(d.maintenance_seconds)}</td>'
+        f'<td class="n">{minutes(d.unknown_seconds)}</td></tr>\n'
+        for d in reversed(days)
+    ]
+    return Markup("".join(rows))  # noqa: S704 - the two texts were escaped
+
+
 def _nice_ceiling(value: float) -> float:
     """The smallest 1, 2 or 5 times a power of ten that is at least ``value``."""
     if value <= 0:
@@ -145,22 +158,20 @@ def _path(points: Sequence[tuple[float, float | None]]) -> str:
 
 
 def latency_summary(loc: Locale, points: Sequence[LatencyPoint]) -> str:
-    """The chart's text alternative: the range of hourly medians and the worst p95."""
-    p50 = [p.p50_ms for p in points if p.p50_ms is not None]
-    p95 = [p.p95_ms for p in points if p.p95_ms is not None]
-    if not p50:
+    """The chart's text alternative: the range of the hourly means and the latest."""
+    means = [p.mean_ms for p in points if p.mean_ms is not None]
+    if not means:
         return loc.t("response_none")
     return loc.t(
         "response_summary",
-        lo=loc.number(min(p50)),
-        hi=loc.number(max(p50)),
-        last=loc.number(p50[-1]),
-        p95=loc.number(max(p95) if p95 else max(p50)),
+        lo=loc.number(min(means)),
+        hi=loc.number(max(means)),
+        last=loc.number(means[-1]),
     )
 
 
 def latency_chart(loc: Locale, points: Sequence[LatencyPoint], label: str) -> Markup:
-    """Hourly median and 95th percentile as two lines, with a millisecond axis."""
+    """The hourly mean as a line over a millisecond axis, a tick at each local midnight."""
     width, height, left, bottom, top = 720, 200, 44, 20, 8
     inner_w, inner_h = width - left - 4, height - bottom - top
     summary = latency_summary(loc, points)
@@ -168,7 +179,7 @@ def latency_chart(loc: Locale, points: Sequence[LatencyPoint], label: str) -> Ma
         f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" '
         f'aria-label="{escape(label)}"><desc>{escape(summary)}</desc>'
     ]
-    values = [v for p in points for v in (p.p50_ms, p.p95_ms) if v is not None]
+    values = [p.mean_ms for p in points if p.mean_ms is not None]
     top_ms = _nice_ceiling(max(values) if values else 1.0)
     for k in range(5):
         ms = top_ms * k / 4
@@ -194,11 +205,8 @@ def latency_chart(loc: Locale, points: Sequence[LatencyPoint], label: str) -> Ma
                 f'<text x="{x + 3:.1f}" y="{height - 6}">'
                 f"{escape(loc.day(local.date(), year=False))}</text>"
             )
-    p95 = _path([xy(i, p.p95_ms) for i, p in enumerate(points)])
-    p50 = _path([xy(i, p.p50_ms) for i, p in enumerate(points)])
-    if p95:
-        parts.append(f'<path d="{p95}" class="p95"/>')
-    if p50:
-        parts.append(f'<path d="{p50}" class="p50"/>')
+    line = _path([xy(i, p.mean_ms) for i, p in enumerate(points)])
+    if line:
+        parts.append(f'<path d="{line}" class="mean"/>')
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704 - every text in parts was escaped

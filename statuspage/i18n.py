@@ -63,12 +63,10 @@ _EN = {
     "run_text": "{first}\u2013{last}: 100% available, no downtime or maintenance",
     "run_nodata": "{first}\u2013{last}: no data",
     "response_time": "Response time",
-    "response_7d": "Response time, last 7 days (hourly median and 95th percentile)",
-    "response_summary": "Hourly median response time over the last 7 days: {lo} to {hi} ms, "
-    "most recent {last} ms; 95th percentile up to {p95} ms.",
+    "response_7d": "Response time, last 7 days (mean of each hour)",
+    "response_summary": "Mean response time per hour over the last 7 days: from {lo} to "
+    "{hi} ms, {last} ms in the latest hour.",
     "response_none": "No response times measured in the last 7 days.",
-    "median": "median",
-    "p95": "95th percentile",
     "feed": "Atom feed",
     "api": "Statuspage API",
     "affects": "Affects",
@@ -149,12 +147,10 @@ _NB = {
     "run_text": "{first}\u2013{last}: 100 % tilgjengelig, ingen nedetid eller vedlikehold",
     "run_nodata": "{first}\u2013{last}: ingen data",
     "response_time": "Responstid",
-    "response_7d": "Responstid, siste 7 dager (median og 95-persentil per time)",
-    "response_summary": "Median responstid per time de siste 7 dagene: {lo} til {hi} ms, "
-    "sist {last} ms; 95-persentil opptil {p95} ms.",
+    "response_7d": "Responstid, siste 7 dager (gjennomsnitt per time)",
+    "response_summary": "Gjennomsnittlig responstid per time de siste 7 dagene: fra {lo} "
+    "til {hi} ms, {last} ms siste time.",
     "response_none": "Ingen responstider målt de siste 7 dagene.",
-    "median": "median",
-    "p95": "95-persentil",
     "feed": "Atom-feed",
     "api": "Statuspage-API",
     "affects": "Berører",

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import jinja2
+from markupsafe import Markup
 
 from sla_engine.incidents import MaintenanceStatus
 from sla_engine.states import State
@@ -24,6 +25,7 @@ from statuspage.charts import (
     MAJOR,
     MINOR,
     bar_patterns,
+    daily_rows,
     day_bar,
     latency_chart,
     latency_summary,
@@ -85,6 +87,7 @@ class PageRenderer:
 
     def __init__(self) -> None:
         self.env = make_environment()
+        self._bars: dict[str, Markup] | None = None
 
     # -- helpers shared by the templates ------------------------------------------------
 
@@ -109,9 +112,19 @@ class PageRenderer:
             "minutes": minutes,
             "status_of": status_of,
             "names": lambda ids: ", ".join(names[i] for i in ids if i in names),
-            "bar": lambda c: day_bar(loc, c.days, loc.t("history_of", name=c.name, n=len(c.days))),
+            "bar": lambda c: self._bar(loc, c),
             "patterns": bar_patterns(),
         }
+
+    def _bar(self, loc: Locale, c: ComponentView) -> Markup:
+        # The index and the component's page show the same bar: within one render_site
+        # it is drawn once.
+        if self._bars is not None and c.id in self._bars:
+            return self._bars[c.id]
+        bar = day_bar(loc, c.days, loc.t("history_of", name=c.name, n=len(c.days)))
+        if self._bars is not None:
+            self._bars[c.id] = bar
+        return bar
 
     # -- pages --------------------------------------------------------------------------
 
@@ -194,6 +207,7 @@ class PageRenderer:
         ctx.update(
             c=c,
             chart=latency_chart(loc, c.latency, f"{c.name}: {title}"),
+            rows=daily_rows(loc, c.days),
             summary=latency_summary(loc, c.latency),
             incidents=sorted(
                 (i for i in s.incidents if c.id in i.component_ids),
@@ -273,6 +287,13 @@ class PageRenderer:
 
     def render_site(self, s: PageSnapshot) -> dict[str, bytes]:
         """Every file of the site by its relative path."""
+        self._bars = {}
+        try:
+            return self._render_site(s)
+        finally:
+            self._bars = None
+
+    def _render_site(self, s: PageSnapshot) -> dict[str, bytes]:
         loc = Locale(s.language, s.timezone)
         badge_base = s.url.rstrip("/") + "/" if s.url else ""
         files: dict[str, bytes] = {

@@ -49,11 +49,10 @@ class DayStat:
 
 @dataclass(frozen=True, slots=True)
 class LatencyPoint:
-    """Response times in one hour (milliseconds); None where no check answered."""
+    """The mean response time of one hour's answered checks (ms); None when none answered."""
 
     at: datetime
-    p50_ms: float | None
-    p95_ms: float | None
+    mean_ms: float | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -45,10 +45,10 @@ def latency(seed: int, hours: int = 168) -> tuple[LatencyPoint, ...]:
     out = []
     for h in range(hours):
         if (h + seed) % 53 == 0:
-            out.append(LatencyPoint(start + timedelta(hours=h), None, None))
+            out.append(LatencyPoint(start + timedelta(hours=h), None))
             continue
         base = 80 + (h * 7 + seed * 13) % 60 + (40 if (h // 24) % 3 == 0 else 0)
-        out.append(LatencyPoint(start + timedelta(hours=h), float(base), float(base * 2.6)))
+        out.append(LatencyPoint(start + timedelta(hours=h), float(base)))
     return tuple(out)
 
 

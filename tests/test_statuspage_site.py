@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from probes.result import Result
+from sla_engine.intervals import Interval
 from sla_engine.states import State
 from slamon.app import build_runtime
 from slamon.cli import main
@@ -94,7 +95,7 @@ async def test_snapshot_from_the_store(tmp_path: Path) -> None:
     assert api.state is State.UP and web.state is State.UP  # from the open intervals
     assert api.uptime_90 is not None and 99.7 < float(api.uptime_90) < 99.8
     assert api.response_ms is not None and 95 < api.response_ms < 150
-    assert sum(p.p50_ms is not None for p in api.latency) == 48
+    assert sum(p.mean_ms is not None for p in api.latency) == 48
     assert web.response_ms is None
 
 
@@ -162,7 +163,7 @@ def test_a_failed_write_keeps_the_old_site(tmp_path: Path) -> None:
     with pytest.raises(OSError):  # "a" is a file, so "a/b" cannot be written
         write_site({"index.html": b"bad", "a": b"", "a/b": b""}, out)
     assert (out / "index.html").read_text() == "good"
-    assert not list((tmp_path / "www.builds").glob(".tmp-*"))
+    assert not list((tmp_path / "www.builds").glob(".tmp-*"))  # removed by the failed write
 
 
 async def test_the_service_serves_and_writes_the_site(tmp_path: Path, aiohttp_client) -> None:  # type: ignore[no-untyped-def]
@@ -271,3 +272,26 @@ async def test_stored_incidents_and_config_maintenance_reach_the_site(tmp_path: 
     assert "Nightly backup" not in files["history.html"].decode()  # routine: not history
     assert b"Nightly backup" not in files["feed.atom"]
     assert b"Database upgrade" in files["feed.atom"]
+
+
+async def test_latency_means_sum_locations_in_the_database(store: Store) -> None:
+    writer = Writer(store)
+    hour = NOW.replace(minute=0)
+    for location, latency in (("oslo", 0.1), ("oslo", 0.3), ("tokyo", 0.5)):
+        writer.add_result(
+            Result(monitor_id="m", location=location, at=hour, state=State.UP, latency=latency)
+        )
+    writer.add_result(
+        Result(monitor_id="m", location="tokyo", at=hour, state=State.DOWN, latency=9.0)
+    )
+    writer.add_result(
+        Result(monitor_id="other", location="oslo", at=hour, state=State.UP, latency=1.0)
+    )
+    await writer.flush()
+    rows = await store.latency_means(
+        Interval(hour - timedelta(hours=1), hour + timedelta(hours=1)), ["m"]
+    )
+    assert len(rows) == 1
+    monitor, at, answered, total = rows[0]
+    assert (monitor, at, answered) == ("m", hour, 3)  # the failed check is not a latency
+    assert total == pytest.approx(0.9)

@@ -17,7 +17,8 @@ from sla_engine.availability import (
     compute_availability,
     timeline_from_states,
 )
-from sla_engine.daily import daily_totals
+from sla_engine.components import combine_intervals, component_state
+from sla_engine.daily import DayGrid, daily_totals, daily_totals_of_states
 from sla_engine.intervals import Interval
 from sla_engine.periods import local_days
 from sla_engine.states import State, StateInterval
@@ -94,3 +95,19 @@ def test_a_25_hour_day_is_one_day() -> None:
     )
     assert day.measured == timedelta(hours=25)
     assert day.ratio == 1 - Fraction(1, 25)
+
+
+@settings(max_examples=60, deadline=None)
+@given(histories(), histories())
+def test_combined_intervals_take_the_short_path(
+    a: tuple[list[StateInterval], list[Interval], datetime],
+    b: tuple[list[StateInterval], list[Interval], datetime],
+) -> None:
+    now = a[2]
+    combined = combine_intervals(
+        "c", {"m1": a[0], "m2": b[0]}, Interval(WINDOW.start, min(now, WINDOW.end)), component_state
+    )
+    days = local_days(WINDOW, "Europe/Oslo")
+    slow = daily_totals(timeline_from_states(combined, WINDOW, now), days)
+    fast = daily_totals_of_states(combined, DayGrid.of(days, min(now, WINDOW.end)))
+    assert fast == slow
