@@ -2,10 +2,8 @@
 
 Both are server-rendered and need no JavaScript. Every piece of text that goes into
 them passes through ``escape``. The bar is the heaviest part of a page with many
-components, so it is written tightly: a run of days with nothing to tell (whole days
-at 100 % with no maintenance, or days without any data) is one ``rect`` filled with a
-striped pattern (one stripe per day) and one text alternative naming the first and
-last day of the run; every other day is its own ``rect`` with its own text.
+components, so it is written tightly (see ``day_bar``): striped patterns draw many
+days with one element where the days have nothing to tell apart.
 """
 
 from __future__ import annotations
@@ -89,26 +87,43 @@ def bar_patterns() -> Markup:
 
 
 def day_bar(loc: Locale, days: Sequence[DayStat], label: str) -> Markup:
-    """One bar per day, oldest on the left, each with a text alternative."""
+    """One bar per day, oldest on the left, each with a text alternative.
+
+    Perfect days are the background: one striped ``rect`` across the whole bar whose
+    text covers every day not told apart. Each other day is a ``rect`` of its own
+    drawn over it (hovering shows that day's text), and a run of days without data is
+    one striped ``rect``. A bar of 90 perfect days is one element; each day worth
+    telling costs one more.
+    """
+    n = len(days)
     parts = [
-        f'<svg class="bar" viewBox="0 0 {len(days) * _SLOT} {_BAR_H}" '
-        f'preserveAspectRatio="none" role="group" aria-label="{escape(label)}">'
+        f'<svg class="bar" viewBox="0 0 {n * _SLOT} {_BAR_H}" '
+        f'preserveAspectRatio="none" aria-label="{escape(label)}">'
     ]
+    if n and any(_plain(d) == "ok" for d in days):
+        first, last = loc.day(days[0].day, False), loc.day(days[-1].day, False)
+        title = loc.t("run_text", first=first, last=last)
+        parts.append(
+            f'<rect width="{n * _SLOT - 1}" height="{_BAR_H}" fill="url(#pb0)">'
+            f"<title>{escape(title)}</title></rect>"
+        )
     i = 0
-    while i < len(days):
+    while i < n:
         kind = _plain(days[i])
+        if kind == "ok":
+            i += 1
+            continue
         j = i + 1
-        if kind is not None:
-            while j < len(days) and _plain(days[j]) == kind:
+        if kind == "none":
+            while j < n and _plain(days[j]) == "none":
                 j += 1
         x = i * _SLOT
-        if j - i > 1:
+        if kind == "none" and j - i > 1:
             first, last = loc.day(days[i].day, False), loc.day(days[j - 1].day, False)
-            key, fill = ("run_text", "b0") if kind == "ok" else ("run_nodata", "bn")
-            title = loc.t(key, first=first, last=last)
+            title = loc.t("run_nodata", first=first, last=last)
             parts.append(
                 f'<rect x="{x}" width="{(j - i) * _SLOT - 1}" height="{_BAR_H}" '
-                f'fill="url(#p{fill})"><title>{escape(title)}</title></rect>'
+                f'fill="url(#pbn)"><title>{escape(title)}</title></rect>'
             )
         else:
             d = days[i]

@@ -60,7 +60,7 @@ _EN = {
     "day_text": "{day}: {p} available, {down} min down, {maint} min maintenance",
     "day_extra": "{unknown} min without data",
     "day_nodata": "{day}: no data",
-    "run_text": "{first}\u2013{last}: 100% available, no downtime or maintenance",
+    "run_text": "Other days, {first}\u2013{last}: 100% available, no downtime or maintenance",
     "run_nodata": "{first}\u2013{last}: no data",
     "response_time": "Response time",
     "response_7d": "Response time, last 7 days (mean of each hour)",
@@ -144,7 +144,8 @@ _NB = {
     "day_text": "{day}: {p} tilgjengelig, {down} min nede, {maint} min vedlikehold",
     "day_extra": "{unknown} min uten data",
     "day_nodata": "{day}: ingen data",
-    "run_text": "{first}\u2013{last}: 100 % tilgjengelig, ingen nedetid eller vedlikehold",
+    "run_text": "Andre dager, {first}\u2013{last}: 100 % tilgjengelig, ingen nedetid eller "
+    "vedlikehold",
     "run_nodata": "{first}\u2013{last}: ingen data",
     "response_time": "Responstid",
     "response_7d": "Responstid, siste 7 dager (gjennomsnitt per time)",

@@ -230,10 +230,14 @@ def snapshot(language: str = "en") -> PageSnapshot:
 
 
 def big_snapshot(n: int = 100) -> PageSnapshot:
-    """``n`` components in ten groups, a few with bad days, one down: the size test."""
+    """``n`` components in groups of ten, each with three days to tell, one down."""
     comps = []
     for i in range(n):
-        bad = {i % 90: (600, 0, 0), (i * 7) % 90: (0, 3600, 0)} if i % 4 == 0 else None
+        # Every component has three days worth telling (downtime, maintenance, a short
+        # blip); every tenth started 20 days into the window (no data before).
+        bad = {i % 90: (600, 0, 0), (i * 7 + 3) % 90: (0, 3600, 0), (i * 13 + 5) % 90: (40, 0, 0)}
+        if i % 10 == 0:
+            bad.update(dict.fromkeys(range(70, 90), (0, 0, DAY)))
         state = State.DOWN if i == 7 else State.UP
         comps.append(component(i, state, group=f"Region {i // 10 + 1}", bad=bad))
     base = snapshot()
