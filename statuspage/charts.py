@@ -187,7 +187,7 @@ def latency_summary(loc: Locale, points: Sequence[LatencyPoint]) -> str:
 
 def latency_chart(loc: Locale, points: Sequence[LatencyPoint], label: str) -> Markup:
     """The hourly mean as a line over a millisecond axis, a tick at each local midnight."""
-    width, height, left, bottom, top = 720, 200, 44, 20, 8
+    width, height, left, bottom, top = 720, 200, 44, 20, 16
     inner_w, inner_h = width - left - 4, height - bottom - top
     summary = latency_summary(loc, points)
     parts = [
@@ -215,9 +215,12 @@ def latency_chart(loc: Locale, points: Sequence[LatencyPoint], label: str) -> Ma
         if local.hour == 0 and local.date() != previous_day:
             previous_day = local.date()
             x = xy(i, None)[0]
+            # The last label ends at its tick, so that it stays inside the chart.
+            near_end = x > width - 80
+            anchor = f' x="{x - 3:.1f}" text-anchor="end"' if near_end else f' x="{x + 3:.1f}"'
             parts.append(
                 f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top}" y2="{top + inner_h}" class="grid"/>'
-                f'<text x="{x + 3:.1f}" y="{height - 6}">'
+                f'<text{anchor} y="{height - 6}">'
                 f"{escape(loc.day(local.date(), year=False))}</text>"
             )
     line = _path([xy(i, p.mean_ms) for i, p in enumerate(points)])
