@@ -11,6 +11,7 @@ from xml.etree import ElementTree
 import pytest
 
 from sla_engine.states import State
+from statuspage.api import PATHS
 from statuspage.charts import day_bar, day_level
 from statuspage.i18n import Locale
 from statuspage.render import PageRenderer
@@ -58,19 +59,7 @@ def test_the_site_has_every_file(site: dict[str, bytes]) -> None:
     expected |= {
         f"badges/{c.id}-{k}.svg" for c in s.components for k in ("status", "uptime", "response")
     }
-    expected |= {
-        f"api/v2/{p}"
-        for p in (
-            "summary.json",
-            "status.json",
-            "components.json",
-            "incidents.json",
-            "incidents/unresolved.json",
-            "scheduled-maintenances.json",
-            "scheduled-maintenances/upcoming.json",
-            "scheduled-maintenances/active.json",
-        )
-    }
+    expected |= {f"api/v2/{p}" for p in PATHS}
     assert set(site) == expected
 
 
