@@ -30,6 +30,7 @@ from pydantic import (
 
 from probes.dispatch import Check
 from probes.durations import Duration
+from probes.push import PushMonitor
 from probes.registry import PROBE_TYPES
 from sla_engine.confirmation import ConfirmPolicy
 from sla_engine.recurrence import MaintenanceSchedule, check_cron
@@ -371,7 +372,7 @@ class Config(_Section):
         )
 
     def checks(self) -> list[Check]:
-        """A Check per monitor, ready for the scheduler."""
+        """A Check per scheduled monitor (all but push), ready for the scheduler."""
         return [
             Check(
                 monitor_id=m.id,
@@ -382,6 +383,15 @@ class Config(_Section):
                 settings=m.settings,
             )
             for m in self.monitors
+            if PROBE_TYPES[m.type].scheduled
+        ]
+
+    def push_monitors(self) -> list[PushMonitor]:
+        """The push monitors, each with its configured or a fresh random token."""
+        return [
+            PushMonitor.make(m.id, m.interval, m.settings)
+            for m in self.monitors
+            if m.type == "push"
         ]
 
 
