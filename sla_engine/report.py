@@ -38,7 +38,7 @@ from sla_engine.exclusions import Exclusion
 from sla_engine.explain import exact_text, explain_credit, period_lines
 from sla_engine.incident_response import IncidentTimes, incident_response_sli
 from sla_engine.incidents import Incident, MaintenanceWindow
-from sla_engine.intervals import Interval, clip, intersect, total
+from sla_engine.intervals import Interval, clip, intersect, subtract, total
 from sla_engine.rounding import plain, quantize
 from sla_engine.sketch import LatencySketch
 from sla_engine.states import State, StateInterval
@@ -228,7 +228,10 @@ def _bad_by_source(
     kinds = {State.DOWN, State.UNKNOWN} if unknown_counts else {State.DOWN}
     out = {}
     for source in sorted(states):
-        spans = [si.closed_at(window.end) for si in states[source] if si.state in kinds]
+        every = [si.closed_at(window.end) for si in states[source]]
+        spans = [iv for iv, si in zip(every, states[source], strict=True) if si.state in kinds]
+        if unknown_counts:
+            spans += subtract([window], every)  # no interval at all: no data
         out[source] = clip(spans, window)
     return out
 

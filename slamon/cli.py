@@ -1,4 +1,4 @@
-"""The ``slamon`` command: run, check-config, db upgrade."""
+"""The ``slamon`` command: run, check-config, db upgrade, report."""
 
 from __future__ import annotations
 
@@ -90,6 +90,10 @@ def build_parser() -> argparse.ArgumentParser:
     db_sub = db.add_subparsers(dest="db_command", required=True)
     up = with_config(db_sub.add_parser("upgrade", help="apply the migrations"))
     up.set_defaults(func=_cmd_db_upgrade)
+
+    from slamon.report_cli import add_report_parser
+
+    add_report_parser(sub, with_config)
     return parser
 
 

@@ -101,3 +101,14 @@ rollups = Table(
     Column("latency_sum", Float, nullable=False),
     Column("sketch", LargeBinary, nullable=False),
 )
+
+# Finalized reports are written once and never updated: a later run compares with them.
+finalized_reports = Table(
+    "finalized_reports",
+    metadata,
+    Column("contract_id", String(64), primary_key=True),
+    Column("period", String(16), primary_key=True),
+    Column("finalized_at", Instant(), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("content", Text, nullable=False),
+)
