@@ -11,6 +11,7 @@ from aiohttp import web
 from prometheus_client.exposition import choose_encoder
 
 from slamon.app import Runtime, start, stop
+from slamon.report_api import add_report_routes
 from slamon.views import build_snapshot
 
 RUNTIME = web.AppKey("runtime", Runtime)
@@ -85,6 +86,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/api/v1/monitors", monitors)
+    add_report_routes(app, RUNTIME)
 
 
 def create_app(runtime: Runtime) -> web.Application:
