@@ -18,6 +18,7 @@ import csv
 import hashlib
 import io
 import json
+from bisect import bisect_left, bisect_right
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -29,7 +30,7 @@ from sla_engine.components import combine_intervals, component_state
 from sla_engine.contracts import Contract, PeriodRule, ReportPeriod, SLIKind
 from sla_engine.incidents import Incident, MaintenanceWindow
 from sla_engine.intervals import Interval
-from sla_engine.periods import zone
+from sla_engine.periods import next_period, parse_period, zone
 from sla_engine.report import ContractReport, Evidence, evaluate_contract, seconds_text, utc_text
 from sla_engine.rounding import plain
 from sla_engine.states import StateInterval
@@ -41,6 +42,7 @@ IncidentLoader = Callable[[Store, Interval, Sequence[str] | None], Awaitable[lis
 MaintenanceLoader = Callable[[Config, Store, Interval], Awaitable[list[MaintenanceWindow]]]
 
 KINDS = ("credits", "availability")
+_FAR = datetime.max.replace(tzinfo=UTC)
 MONEY_FIELDS = frozenset(
     {"tier_below_percent", "credit_percent", "monthly_fee", "credit_amount", "currency"}
 )
@@ -107,7 +109,7 @@ class Entry:
 
 @dataclass(frozen=True, slots=True)
 class Report:
-    """A credits or availability report over one period label for some contracts."""
+    """A credits or availability report over a period (or a range of them) for some contracts."""
 
     kind: str
     period: str
@@ -161,22 +163,64 @@ def _monitors_of(contract: Contract, components: Mapping[str, ComponentConfig]) 
     return out
 
 
+def expand_labels(spec: str) -> list[str]:
+    """'2026-10' as itself; a range '2025-11..2026-10' (months or quarters) as every label."""
+    first, sep, last = spec.partition("..")
+    if not sep:
+        return [spec]
+    try:
+        a, b = parse_period(first, "UTC"), parse_period(last, "UTC")
+    except ValueError as exc:
+        raise ReportError(str(exc)) from None
+    if a.kind is not b.kind or b.start < a.start:
+        raise ReportError(f"period range {spec!r}: both ends months or both quarters, in order")
+    labels = [a.label]
+    while labels[-1] != b.label:
+        a = next_period(a)
+        labels.append(a.label)
+        if len(labels) > 240:
+            raise ReportError(f"period range {spec!r} is longer than 20 years")
+    return labels
+
+
+def _overlapping(spans: Sequence[StateInterval], window: Interval) -> Sequence[StateInterval]:
+    """The intervals (one monitor's: sorted, disjoint) that overlap ``window``."""
+    if not spans:
+        return spans
+    lo = bisect_right(spans, window.start, key=lambda si: si.end or _FAR)
+    hi = bisect_left(spans, window.end, lo=lo, key=lambda si: si.start)
+    return spans[lo:hi]
+
+
 async def gather(
     config: Config,
     store: Store,
     contracts: Sequence[Contract],
-    label: str,
+    labels: str | Sequence[str],
     now: datetime,
     *,
     sources: Sources = Sources(),
 ) -> list[ContractReport]:
-    """Evaluate ``contracts`` over the period ``label`` with what the store holds at ``now``."""
+    """Evaluate ``contracts`` over each period label with what the store holds at ``now``.
+
+    One query each for intervals, incidents and maintenance covers every period; the
+    reports come contract by contract, each contract's periods in order.
+    """
     if not contracts:
         return []
+    wanted = [labels] if isinstance(labels, str) else list(labels)
     components = _components(config)
-    periods = {c.id: period_for(c, label, now) for c in contracts}
-    start = min(p.start for p in periods.values())
-    end = min(max(p.end for p in periods.values()), max(now, start))
+    periods: dict[str, list[ReportPeriod]] = {}
+    for c in contracts:
+        own: list[ReportPeriod] = []
+        for label in wanted:
+            p = period_for(c, label, now)
+            if p not in own:
+                own.append(p)
+        periods[c.id] = own
+    every = [p for own in periods.values() for p in own]
+    start = min(p.start for p in every)
+    end = min(max(p.end for p in every), max(now, start))
     span = Interval(start, max(end, start))
     monitors = sorted(set().union(*(_monitors_of(c, components) for c in contracts)))
     intervals = await store.intervals(span, monitors)
@@ -190,38 +234,38 @@ async def gather(
     combined: dict[tuple[str, datetime, datetime], list[StateInterval]] = {}
     out = []
     for contract in contracts:
-        period = periods[contract.id]
-        cut = Interval(period.start, min(period.end, max(now, period.start)))
-        states: dict[str, Sequence[StateInterval]] = {
-            m: intervals.get(m, []) for m in contract.monitors
-        }
-        for cid in contract.components:
-            key = (cid, cut.start, cut.end)
-            if key not in combined:
-                comp = components[cid]
-                combined[key] = combine_intervals(
-                    cid,
-                    {m: intervals.get(m, []) for m in comp.monitors},
-                    cut,
-                    partial(component_state, quorum=comp.quorum),
-                )
-            states[cid] = combined[key]
         scope = _scope(contract, components)
-        evidence = Evidence(
-            states=states,
-            maintenance=[
-                m
-                for m in maintenance
-                if set(m.component_ids) & scope and m.interval.overlaps(period.interval)
-            ],
-            incidents=[
-                i
-                for i in incidents
-                if set(i.component_ids) & scope and i.span(now).overlaps(period.interval)
-            ],
-            **await _rollup_evidence(store, contract, period, components),
-        )
-        out.append(evaluate_contract(contract, period, evidence, now))
+        for period in periods[contract.id]:
+            cut = Interval(period.start, min(period.end, max(now, period.start)))
+            states: dict[str, Sequence[StateInterval]] = {
+                m: _overlapping(intervals.get(m, []), cut) for m in contract.monitors
+            }
+            for cid in contract.components:
+                key = (cid, cut.start, cut.end)
+                if key not in combined:
+                    comp = components[cid]
+                    combined[key] = combine_intervals(
+                        cid,
+                        {m: _overlapping(intervals.get(m, []), cut) for m in comp.monitors},
+                        cut,
+                        partial(component_state, quorum=comp.quorum),
+                    )
+                states[cid] = combined[key]
+            evidence = Evidence(
+                states=states,
+                maintenance=[
+                    m
+                    for m in maintenance
+                    if set(m.component_ids) & scope and m.interval.overlaps(period.interval)
+                ],
+                incidents=[
+                    i
+                    for i in incidents
+                    if set(i.component_ids) & scope and i.span(now).overlaps(period.interval)
+                ],
+                **await _rollup_evidence(store, contract, period, components),
+            )
+            out.append(evaluate_contract(contract, period, evidence, now))
     return out
 
 
@@ -346,7 +390,7 @@ async def build_report(
     if kind not in KINDS:
         raise ReportError(f"unknown report {kind!r}; expected one of {', '.join(KINDS)}")
     contracts = select_contracts(config, contract_id)
-    reports = await gather(config, store, contracts, label, now, sources=sources)
+    reports = await gather(config, store, contracts, expand_labels(label), now, sources=sources)
     finalized = await FinalizedStore(store).get(
         {r.period.label for r in reports}, [c.id for c in contracts]
     )

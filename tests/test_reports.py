@@ -138,3 +138,26 @@ async def test_unknown_contract_and_bad_period(world) -> None:  # type: ignore[n
         await build_report(config, store, "credits", "2026-06", NOW, contract_id="nope")
     with pytest.raises(ReportError, match="neither a month"):
         await build_report(config, store, "credits", "June", NOW)
+
+
+def test_expand_labels() -> None:
+    from slamon.reports import expand_labels
+
+    assert expand_labels("2026-06") == ["2026-06"]
+    assert expand_labels("2025-11..2026-02") == ["2025-11", "2025-12", "2026-01", "2026-02"]
+    assert expand_labels("2026-Q1..2026-Q2") == ["2026-Q1", "2026-Q2"]
+    for bad in ("2026-06..2026-Q3", "2026-06..2026-01"):
+        with pytest.raises(ReportError, match="both ends"):
+            expand_labels(bad)
+
+
+async def test_a_range_of_periods_in_one_report(world) -> None:  # type: ignore[no-untyped-def]
+    config, store = world
+    whole = await build_report(
+        config, store, "credits", "2026-05..2026-07", NOW, contract_id="acme-api", sources=SOURCES
+    )
+    assert [e.report.period.label for e in whole.entries] == ["2026-05", "2026-06", "2026-07"]
+    june = await build_report(
+        config, store, "credits", "2026-06", NOW, contract_id="acme-api", sources=SOURCES
+    )
+    assert whole.entries[1].data == june.entries[0].data
