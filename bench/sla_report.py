@@ -230,7 +230,7 @@ async def reports(db: Path, config: Config, repeat: int) -> None:
         await store.close()
 
 
-async def storage(path: Path, monitors: int = 50, days: int = 2) -> None:
+async def storage(path: Path, monitors: int = 50, days: int = 2, *, compact: bool = True) -> None:
     """Healthy monitors every 30 s for ``days`` through the Writer, then prune raw results."""
     rng = random.Random(7)
     store = Store.from_url(f"sqlite+aiosqlite:///{path}")
@@ -252,7 +252,11 @@ async def storage(path: Path, monitors: int = 50, days: int = 2) -> None:
             if writer.pending >= 5000:
                 await writer.flush()
         await writer.flush()
-        await store.prune_results(start + timedelta(days=days + 1))
+        # What the app's pruning task does once the retention has passed.
+        cutoff = start + timedelta(days=days + 1)
+        await store.prune_results(cutoff)
+        if compact:
+            await store.compact_rollups(cutoff)
     finally:
         await store.close()
     con = sqlite3.connect(path)
@@ -260,6 +264,7 @@ async def storage(path: Path, monitors: int = 50, days: int = 2) -> None:
         con.execute("VACUUM")
         sizes = dict(con.execute("SELECT name, SUM(pgsize) FROM dbstat GROUP BY name").fetchall())
         rows = con.execute("SELECT COUNT(*), SUM(LENGTH(sketch)) FROM rollups").fetchone()
+        packed = con.execute("SELECT COUNT(*), SUM(LENGTH(hours)) FROM rollup_days").fetchone()
     finally:
         con.close()
     # Everything but the pruned raw results and SQLite's catalogue; the primary-key index
@@ -268,15 +273,17 @@ async def storage(path: Path, monitors: int = 50, days: int = 2) -> None:
     kept = {
         k: v
         for k, v in sizes.items()
-        if not k.startswith(skip) and k not in ("alembic_version", "finalized_reports")
+        if not k.startswith(skip)
+        and not k.endswith(("alembic_version", "alembic_version_1"))
+        and "finalized_reports" not in k
     }
     per = sum(kept.values()) / (monitors * days)
     print(
         f"long-term storage: {monitors} healthy monitors x {days} days at 30 s, "
         "raw results pruned: "
-        f"{per:.0f} bytes per monitor per day (goal <= 2048); rollup rows {rows[0]} "
-        f"({rows[0] / (monitors * days):.0f}/monitor/day), "
-        f"sketch bytes {rows[1] / rows[0]:.0f}/row; "
+        f"{per:.0f} bytes per monitor per day (goal <= 2048) "
+        f"[{'packed days' if compact else 'hourly rows'}]; hourly rows {rows[0]}, "
+        f"packed day rows {packed[0]} ({(packed[1] or 0) / max(packed[0], 1):.0f} bytes each); "
         + ", ".join(f"{k} {v}" for k, v in sorted(kept.items()))
     )
 
@@ -302,6 +309,7 @@ def main() -> None:
     )
     asyncio.run(reports(db, config, args.repeat))
     if not args.skip_storage:
+        asyncio.run(storage(tmp / "hourly.db", compact=False))
         asyncio.run(storage(tmp / "storage.db"))
     print(f"load average after: {os.getloadavg()[0]:.2f}")
 

@@ -112,3 +112,14 @@ finalized_reports = Table(
     Column("sha256", String(64), nullable=False),
     Column("content", Text, nullable=False),
 )
+
+# Hourly rollups of whole UTC days whose raw results have aged out, packed one row per
+# monitor, location and day (see slamon.store.packing): 24 rows cost more than 2 KB.
+rollup_days = Table(
+    "rollup_days",
+    metadata,
+    Column("monitor_id", String(64), primary_key=True),
+    Column("location", String(64), primary_key=True),
+    Column("day", Instant(), primary_key=True),
+    Column("hours", LargeBinary, nullable=False),
+)

@@ -1,4 +1,4 @@
-"""Finalized reports: one immutable row per contract and period.
+"""Finalized reports (one immutable row per contract and period) and packed rollup days.
 
 Revision ID: 0004
 Revises: 0001
@@ -25,7 +25,15 @@ def upgrade() -> None:
         sa.Column("sha256", sa.String(64), nullable=False),
         sa.Column("content", sa.Text, nullable=False),
     )
+    op.create_table(
+        "rollup_days",
+        sa.Column("monitor_id", sa.String(64), primary_key=True),
+        sa.Column("location", sa.String(64), primary_key=True),
+        sa.Column("day", Instant(), primary_key=True),
+        sa.Column("hours", sa.LargeBinary, nullable=False),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("rollup_days")
     op.drop_table("finalized_reports")
