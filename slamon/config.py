@@ -11,7 +11,7 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import (
     ROUND_CEILING,
     ROUND_DOWN,
@@ -48,6 +48,7 @@ from sla_engine.contracts import Contract, LatencyObjective, PeriodRule, SLIKind
 from sla_engine.credits import CreditTerms, Tier
 from sla_engine.currencies import minor_units
 from sla_engine.incident_response import ResponseLimits
+from sla_engine.recurrence import MaintenanceSchedule, check_cron
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
@@ -281,7 +282,7 @@ class TierConfig(_Section):
     credit_percent: Percent
 
 
-def _timezone(value: str) -> str:
+def _check_tz(value: str) -> str:
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError):
@@ -300,7 +301,7 @@ class ContractConfig(_Section):
     sli: SLIKind = SLIKind.AVAILABILITY
     target: Percent
     period: PeriodRule = PeriodRule.MONTH
-    timezone: Annotated[str, AfterValidator(_timezone)] = "UTC"
+    timezone: Annotated[str, AfterValidator(_check_tz)] = "UTC"
     window: Annotated[Duration, _at_least(3600, "s (1h)")] | None = None
     accounting: Literal["seconds", "minutes_any", "minutes_full"] = "seconds"
     min_downtime_minutes: int = Field(default=0, ge=0, le=1440)
@@ -411,6 +412,57 @@ class ContractConfig(_Section):
         )
 
 
+class MaintenanceConfig(_Section):
+    """A scheduled maintenance: one-off (start, end) or recurring (cron, duration).
+
+    Times without an offset, and cron lines, are read in ``timezone``.
+    """
+
+    id: MonitorId
+    title: str
+    description: str = ""
+    components: list[MonitorId] = Field(min_length=1)
+    start: datetime | None = None
+    end: datetime | None = None
+    cron: Annotated[str, AfterValidator(check_cron)] | None = None
+    duration: Annotated[Duration, _at_least(60, "s")] | None = None
+    timezone: Annotated[str, AfterValidator(_check_tz)] = "UTC"
+
+    @model_validator(mode="after")
+    def _one_off_or_recurring(self) -> Self:
+        if self.cron is None:
+            if self.start is None or self.end is None:
+                raise ValueError("give start and end (one-off) or cron and duration (recurring)")
+            if self.duration is not None:
+                raise ValueError("duration: only with cron")
+        elif self.duration is None:
+            raise ValueError("duration: required with cron")
+        start, end = self.local(self.start), self.local(self.end)
+        if start is not None and end is not None and end <= start:
+            raise ValueError("end: must be after start")
+        return self
+
+    def local(self, value: datetime | None) -> datetime | None:
+        """``value`` made aware: a time without offset is read in ``timezone``."""
+        if value is None or value.tzinfo is not None:
+            return value
+        return value.replace(tzinfo=ZoneInfo(self.timezone))
+
+    def schedule(self) -> MaintenanceSchedule:
+        """The schedule this entry describes."""
+        return MaintenanceSchedule(
+            id=self.id,
+            title=self.title,
+            description=self.description,
+            component_ids=tuple(self.components),
+            start=self.local(self.start),
+            end=self.local(self.end),
+            cron=self.cron,
+            duration=timedelta(seconds=self.duration) if self.duration is not None else None,
+            timezone=self.timezone,
+        )
+
+
 class Config(_Section):
     """The whole configuration file."""
 
@@ -422,6 +474,7 @@ class Config(_Section):
     monitors: list[MonitorConfig] = Field(default_factory=list)
     components: list[ComponentConfig] = Field(default_factory=list)
     contracts: list[ContractConfig] = Field(default_factory=list)
+    maintenance: list[MaintenanceConfig] = Field(default_factory=list)
 
     def effective_components(self) -> list[ComponentConfig]:
         """The configured components; without any, one per public monitor."""
@@ -480,6 +533,8 @@ _FIELD_PREFIXES = frozenset(
         "acknowledge_within",
         "monthly_fee",
         "tiers",
+        "duration",
+        "end",
     }
 )
 
@@ -569,6 +624,7 @@ def parse_config(data: Mapping[str, Any], env: Mapping[str, str] | None = None) 
                 f"{len(component.monitors)} monitors"
             )
     errors.extend(_contract_errors(config, set(first_use), set(component_ids)))
+    _check_operations(config, errors)
     if errors:
         raise ConfigError(errors)
     return config.model_copy(update={"monitors": monitors})
@@ -594,6 +650,24 @@ def _contract_errors(config: Config, monitor_ids: set[str], component_ids: set[s
                     f"contracts[{i}].components[{j}]: no component has the id {component_id!r}"
                 )
     return errors
+
+
+def _check_operations(config: Config, errors: list[str]) -> None:
+    """Cross-references of the maintenance, SLO and notifier sections."""
+    components = {c.id for c in config.effective_components()}
+    seen: dict[str, int] = {}
+    for i, entry in enumerate(config.maintenance):
+        if entry.id in seen:
+            errors.append(
+                f"maintenance[{i}].id: {entry.id!r} is already used by "
+                f"maintenance[{seen[entry.id]}]"
+            )
+        seen.setdefault(entry.id, i)
+        for j, component_id in enumerate(entry.components):
+            if component_id not in components:
+                errors.append(
+                    f"maintenance[{i}].components[{j}]: no component has the id {component_id!r}"
+                )
 
 
 def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Config:

@@ -13,7 +13,6 @@ from slamon.app import Runtime
 from slamon.auth import Role, require
 from slamon.reports import (
     ReportError,
-    Sources,
     build_report,
     render_csv_detail,
     render_csv_summary,
@@ -61,7 +60,6 @@ def add_report_routes(app: web.Application, key: web.AppKey[Runtime]) -> None:
                 period,
                 datetime.now(UTC),
                 contract_id=request.query.get("contract"),
-                sources=Sources(),
             )
         except ReportError as exc:
             raise _bad(str(exc)) from None

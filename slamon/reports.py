@@ -35,6 +35,8 @@ from sla_engine.report import ContractReport, Evidence, evaluate_contract, secon
 from sla_engine.rounding import plain
 from sla_engine.states import StateInterval
 from slamon.config import ComponentConfig, Config
+from slamon.incidents import load_incidents
+from slamon.maintenance import load_maintenance
 from slamon.store.finalized import AlreadyFinalized, FinalizedReport, FinalizedStore
 from slamon.store.sql import Store
 
@@ -74,10 +76,14 @@ class ReportError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Sources:
-    """Where incidents and maintenance come from; None means the store has none yet."""
+    """Where incidents and maintenance come from (None: none are loaded)."""
 
     incidents: IncidentLoader | None = None
     maintenance: MaintenanceLoader | None = None
+
+
+# Incidents and maintenance as the store and the config hold them.
+STORE_SOURCES = Sources(incidents=load_incidents, maintenance=load_maintenance)
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,7 +205,7 @@ async def gather(
     labels: str | Sequence[str],
     now: datetime,
     *,
-    sources: Sources = Sources(),
+    sources: Sources = STORE_SOURCES,
 ) -> list[ContractReport]:
     """Evaluate ``contracts`` over each period label with what the store holds at ``now``.
 
@@ -384,7 +390,7 @@ async def build_report(
     now: datetime,
     *,
     contract_id: str | None = None,
-    sources: Sources = Sources(),
+    sources: Sources = STORE_SOURCES,
 ) -> Report:
     """The ``kind`` report for ``label`` and its differences from finalized reports."""
     if kind not in KINDS:
@@ -412,7 +418,7 @@ async def finalize(
     now: datetime,
     *,
     contract_id: str | None = None,
-    sources: Sources = Sources(),
+    sources: Sources = STORE_SOURCES,
 ) -> Report:
     """Store the credits report of the closed period ``label`` for each calendar contract.
 

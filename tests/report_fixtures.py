@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from probes.result import Result
 from sla_engine.exclusions import ExclusionKind
-from sla_engine.incidents import Impact, Incident, IncidentStatus, MaintenanceWindow
-from sla_engine.intervals import Interval
+from sla_engine.incidents import Impact
 from sla_engine.states import State
 from slamon.config import Config, parse_config
-from slamon.reports import Sources
+from slamon.store.incidents import IncidentStore
 from slamon.store.sql import IntervalChange, Store
 
 # Fixed instants: June 2026 is long over, so reports are of a closed period.
@@ -37,6 +35,15 @@ def config_data(url: str) -> dict[str, Any]:
         "components": [
             {"id": "api", "name": "API", "monitors": ["api-eu", "api-us"]},
             {"id": "website", "name": "Website", "monitors": ["web"]},
+        ],
+        "maintenance": [
+            {
+                "id": "mw-1",
+                "title": "Database upgrade",
+                "components": ["api"],
+                "start": "2026-06-05T01:00:00+00:00",
+                "end": "2026-06-05T01:30:00+00:00",
+            }
         ],
         "contracts": [
             {
@@ -134,6 +141,7 @@ def _results() -> list[Result]:
 
 async def populate(store: Store) -> None:
     await store.write_batch(_results(), _changes(), {})
+    await store_incidents(store)
 
 
 async def late_outage(store: Store) -> None:
@@ -148,44 +156,29 @@ async def late_outage(store: Store) -> None:
     )
 
 
-INCIDENTS = [
-    Incident(
-        "inc-1",
-        "API errors",
-        ("api",),
-        Impact.MAJOR,
-        IncidentStatus.RESOLVED,
-        t(12, 10),
-        acknowledged=t(12, 10, 3),
-        resolved=t(12, 10, 20),
-    ),
-    Incident(
+async def store_incidents(store: Store) -> None:
+    """Two incidents on the API, the second marked customer-caused, as people would."""
+    incidents = IncidentStore(store)
+    await incidents.open(
+        title="API errors",
+        component_ids=["api"],
+        impact=Impact.MAJOR,
+        opened=t(12, 10),
+        incident_id="inc-1",
+    )
+    await incidents.acknowledge("inc-1", "bob@example.com", t(12, 10, 3))
+    await incidents.resolve("inc-1", t(12, 10, 20), "fixed", "bob@example.com")
+    await incidents.open(
+        title="Customer firewall blocked probes",
+        component_ids=["api"],
+        impact=Impact.MINOR,
+        opened=t(12, 10),
+        incident_id="inc-2",
+    )
+    await incidents.resolve("inc-2", t(12, 10, 10), "customer reverted", "bob@example.com")
+    await incidents.mark_excluded(
         "inc-2",
-        "Customer firewall blocked probes",
-        ("api",),
-        Impact.MINOR,
-        IncidentStatus.RESOLVED,
-        t(12, 10),
-        resolved=t(12, 10, 10),
-        excluded=ExclusionKind.CUSTOMER_CAUSED,
-        exclusion_reason="customer firewall change, ticket 4411",
-        excluded_by="alice@example.com",
-    ),
-]
-MAINTENANCE = [
-    MaintenanceWindow("mw-1", "Database upgrade", "", ("api",), t(5, 1), t(5, 1, 30)),
-]
-
-
-async def _incidents(
-    store: Store, window: Interval, component_ids: Sequence[str] | None
-) -> list[Incident]:
-    return [i for i in INCIDENTS if i.span(NOW).overlaps(window)]
-
-
-async def _maintenance(config: Config, store: Store, window: Interval) -> list[MaintenanceWindow]:
-    return [m for m in MAINTENANCE if m.interval.overlaps(window)]
-
-
-# Stand-ins for the incident and maintenance stores (another issue's work): fixed values.
-SOURCES = Sources(incidents=_incidents, maintenance=_maintenance)
+        ExclusionKind.CUSTOMER_CAUSED,
+        "customer firewall change, ticket 4411",
+        "alice@example.com",
+    )

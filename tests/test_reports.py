@@ -22,7 +22,7 @@ from slamon.reports import (
 from slamon.store.finalized import AlreadyFinalized
 from slamon.store.sql import Store
 from tests.golden_files import assert_golden
-from tests.report_fixtures import NOW, SOURCES, late_outage, make_config, populate
+from tests.report_fixtures import NOW, late_outage, make_config, populate
 
 
 @pytest.fixture
@@ -33,7 +33,7 @@ async def world(store: Store):  # type: ignore[no-untyped-def]
 
 async def test_credits_report_figures_and_goldens(world) -> None:  # type: ignore[no-untyped-def]
     config, store = world
-    report = await build_report(config, store, "credits", "2026-06", NOW, sources=SOURCES)
+    report = await build_report(config, store, "credits", "2026-06", NOW)
     by_id = {e.report.contract.id: e.data for e in report.entries}
     acme = by_id["acme-api"]
     # api-eu: 30 min after maintenance + 20 min on the 12th (10 min customer-caused);
@@ -63,7 +63,7 @@ async def test_credits_report_figures_and_goldens(world) -> None:  # type: ignor
 
 async def test_availability_report_has_no_money(world) -> None:  # type: ignore[no-untyped-def]
     config, store = world
-    report = await build_report(config, store, "availability", "2026-06", NOW, sources=SOURCES)
+    report = await build_report(config, store, "availability", "2026-06", NOW)
     text = render_json(report)
     assert "credit_amount" not in text and "monthly_fee" not in text
     assert_golden("report_availability.csv", render_csv_summary(report))
@@ -71,13 +71,9 @@ async def test_availability_report_has_no_money(world) -> None:  # type: ignore[
 
 async def test_same_bytes_twice_and_the_hash_checks_out(world) -> None:  # type: ignore[no-untyped-def]
     config, store = world
-    first = render_json(
-        await build_report(config, store, "credits", "2026-06", NOW, sources=SOURCES)
-    )
+    first = render_json(await build_report(config, store, "credits", "2026-06", NOW))
     later = NOW + timedelta(days=40)
-    second = render_json(
-        await build_report(config, store, "credits", "2026-06", later, sources=SOURCES)
-    )
+    second = render_json(await build_report(config, store, "credits", "2026-06", later))
     assert first == second
     doc = json.loads(first)
     sha = doc.pop("sha256")
@@ -86,7 +82,7 @@ async def test_same_bytes_twice_and_the_hash_checks_out(world) -> None:  # type:
 
 async def test_csv_reads_cleanly(world) -> None:  # type: ignore[no-untyped-def]
     config, store = world
-    report = await build_report(config, store, "credits", "2026-06", NOW, sources=SOURCES)
+    report = await build_report(config, store, "credits", "2026-06", NOW)
     rows = list(csv.DictReader(io.StringIO(render_csv_summary(report), newline="")))
     assert [r["contract_id"] for r in rows] == ["acme-api", "globex-web", "acme-latency"]
     assert rows[1]["customer_name"] == 'Globex, "West" division'
@@ -103,12 +99,12 @@ async def test_csv_reads_cleanly(world) -> None:  # type: ignore[no-untyped-def]
 
 async def test_finalize_then_late_data_shows_a_difference(world) -> None:  # type: ignore[no-untyped-def]
     config, store = world
-    done = await finalize(config, store, "2026-06", NOW, sources=SOURCES)
+    done = await finalize(config, store, "2026-06", NOW)
     assert {e.status for e in done.entries} == {"finalized"}
     # Finalizing again with the same figures is a no-op, not an error.
-    await finalize(config, store, "2026-06", NOW, sources=SOURCES)
+    await finalize(config, store, "2026-06", NOW)
     await late_outage(store)
-    report = await build_report(config, store, "credits", "2026-06", NOW, sources=SOURCES)
+    report = await build_report(config, store, "credits", "2026-06", NOW)
     by_id = {e.report.contract.id: e for e in report.entries}
     web = by_id["globex-web"]
     assert web.status == "changed since finalized"
@@ -121,14 +117,14 @@ async def test_finalize_then_late_data_shows_a_difference(world) -> None:  # typ
     assert "  bad: 2 -> 7" in text
     assert json.loads(render_json(report))["contracts"][1]["finalized"]["differences"]
     with pytest.raises(AlreadyFinalized, match="globex-web 2026-06 was finalized"):
-        await finalize(config, store, "2026-06", NOW, sources=SOURCES)
+        await finalize(config, store, "2026-06", NOW)
 
 
 async def test_open_periods_are_not_finalized(world) -> None:  # type: ignore[no-untyped-def]
     config, store = world
     with pytest.raises(ReportError, match="is not over"):
-        await finalize(config, store, "2026-11", NOW, sources=SOURCES)
-    report = await build_report(config, store, "credits", "2026-11", NOW, sources=SOURCES)
+        await finalize(config, store, "2026-11", NOW)
+    report = await build_report(config, store, "credits", "2026-11", NOW)
     assert {e.status for e in report.entries} == {"open"}
 
 
@@ -154,10 +150,8 @@ def test_expand_labels() -> None:
 async def test_a_range_of_periods_in_one_report(world) -> None:  # type: ignore[no-untyped-def]
     config, store = world
     whole = await build_report(
-        config, store, "credits", "2026-05..2026-07", NOW, contract_id="acme-api", sources=SOURCES
+        config, store, "credits", "2026-05..2026-07", NOW, contract_id="acme-api"
     )
     assert [e.report.period.label for e in whole.entries] == ["2026-05", "2026-06", "2026-07"]
-    june = await build_report(
-        config, store, "credits", "2026-06", NOW, contract_id="acme-api", sources=SOURCES
-    )
+    june = await build_report(config, store, "credits", "2026-06", NOW, contract_id="acme-api")
     assert whole.entries[1].data == june.entries[0].data
