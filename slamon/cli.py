@@ -1,4 +1,4 @@
-"""The ``slamon`` command: run, check-config, db upgrade, rules, incident."""
+"""The ``slamon`` command: run, check-config, db upgrade, rules, incident, report."""
 
 from __future__ import annotations
 
@@ -112,6 +112,10 @@ def build_parser() -> argparse.ArgumentParser:
     from slamon.incident_cli import add_incident_commands
 
     add_incident_commands(sub, with_config, _load)
+
+    from slamon.report_cli import add_report_parser
+
+    add_report_parser(sub, with_config)
     return parser
 
 
