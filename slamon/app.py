@@ -88,6 +88,9 @@ async def _prune_forever(runtime: Runtime) -> None:
             n = await runtime.store.prune_results(datetime.fromtimestamp(cutoff, UTC))
             if n:
                 log.info("pruned %d raw results older than the %.0fs retention", n, retention)
+            packed = await runtime.store.compact_rollups(datetime.fromtimestamp(cutoff, UTC))
+            if packed:
+                log.info("packed %d hourly rollups into one row per monitor and day", packed)
         except Exception:
             log.exception("pruning raw results failed; will try again")
         await asyncio.sleep(600)

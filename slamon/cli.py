@@ -1,4 +1,4 @@
-"""The ``slamon`` command: run, check-config, db upgrade, rules, incident, statuspage."""
+"""The ``slamon`` command: run, check-config, db, rules, incident, report, statuspage."""
 
 from __future__ import annotations
 
@@ -142,6 +142,10 @@ def build_parser() -> argparse.ArgumentParser:
     from slamon.incident_cli import add_incident_commands
 
     add_incident_commands(sub, with_config, _load)
+
+    from slamon.report_cli import add_report_parser
+
+    add_report_parser(sub, with_config)
 
     page = sub.add_parser("statuspage", help="the public status site")
     page_sub = page.add_subparsers(dest="statuspage_command", required=True)

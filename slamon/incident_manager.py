@@ -193,6 +193,12 @@ class IncidentManager:
             return None
         return incident
 
+    async def _note(self, incident: Incident, message: str, at: datetime) -> Incident:
+        """An automatic timeline entry that keeps the incident's current status."""
+        return await self.store.add_update(
+            incident.id, incident.status, message, AUTOMATIC_AUTHOR, at, human=False
+        )
+
     def _members(self, incident_id: str) -> list[str]:
         return sorted(c for c, i in self.open_by_component.items() if i == incident_id)
 
@@ -208,14 +214,7 @@ class IncidentManager:
                 members = self._members(incident.id)
                 impact = _raise(incident.impact, impact_of([self.states[c] for c in members]))
                 await self.store.set_fields(incident.id, impact=impact)
-                updated = await self.store.add_update(
-                    incident.id,
-                    incident.status,
-                    f"{self.name(cid)} is {word}.",
-                    AUTOMATIC_AUTHOR,
-                    change.at,
-                    human=False,
-                )
+                updated = await self._note(incident, f"{self.name(cid)} is {word}.", change.at)
                 self._emit(IncidentEventKind.UPDATED, updated)
                 return
             joined = await self._join(cid, change, word)
@@ -238,14 +237,7 @@ class IncidentManager:
         remaining = [c for c in self._members(incident.id) if c != cid]
         why = "is in maintenance" if state is State.MAINTENANCE else "has recovered"
         if remaining:
-            updated = await self.store.add_update(
-                incident.id,
-                incident.status,
-                f"{self.name(cid)} {why}.",
-                AUTOMATIC_AUTHOR,
-                change.at,
-                human=False,
-            )
+            updated = await self._note(incident, f"{self.name(cid)} {why}.", change.at)
             del self.open_by_component[cid]
             self._emit(IncidentEventKind.UPDATED, updated)
             return
@@ -285,13 +277,6 @@ class IncidentManager:
             impact=impact,
             title=self._title(members),
         )
-        updated = await self.store.add_update(
-            incident.id,
-            incident.status,
-            f"{self.name(cid)} is {word} too.",
-            AUTOMATIC_AUTHOR,
-            change.at,
-            human=False,
-        )
+        updated = await self._note(incident, f"{self.name(cid)} is {word} too.", change.at)
         self._emit(IncidentEventKind.UPDATED, updated)
         return True

@@ -48,9 +48,9 @@ class OperationsCollector(Collector):
             "Alerts slamon has firing now.",
             labels=["alertname", "severity"],
         )
-        counts = Counter(
-            (a.name, a.labels.get("severity", "")) for a in self.alerts.active.values()
-        )
+        # /metrics renders in a thread: copy what the event loop mutates in one C call.
+        firing = list(self.alerts.active.values())
+        counts = Counter((a.name, a.labels.get("severity", "")) for a in firing)
         for (name, severity), n in sorted(counts.items()):
             active.add_metric([name, severity], n)
         yield active

@@ -175,7 +175,16 @@ class SitePublisher:
         """The current build, rebuilt first if stale; concurrent callers share a rebuild."""
         async with self._lock:
             if self.stale():
-                await self._build()
+                # A build is never left half-way when its caller is cancelled (a request
+                # that went away, the service stopping): its store reads would finish
+                # after the connection, or the event loop, is gone.
+                build = asyncio.ensure_future(self._build())
+                try:
+                    await asyncio.shield(build)
+                except asyncio.CancelledError:
+                    with contextlib.suppress(Exception):
+                        await build
+                    raise
             assert self.site is not None
             return self.site
 

@@ -11,6 +11,7 @@ from prometheus_client.exposition import choose_encoder, generate_latest
 
 from slamon.admin_api import add_admin_routes
 from slamon.app import Runtime, start, stop
+from slamon.report_api import add_report_routes
 from statuspage.render import content_type
 
 RUNTIME = web.AppKey("runtime", Runtime)
@@ -117,6 +118,7 @@ def add_routes(app: web.Application) -> None:
     runtime = app.get(RUNTIME)
     if runtime is not None and runtime.ops is not None:
         add_admin_routes(app, runtime.ops)
+    add_report_routes(app, RUNTIME)
 
 
 def create_app(runtime: Runtime) -> web.Application:

@@ -295,3 +295,24 @@ async def test_latency_means_sum_locations_in_the_database(store: Store) -> None
     monitor, at, answered, total = rows[0]
     assert (monitor, at, answered) == ("m", hour, 3)  # the failed check is not a latency
     assert total == pytest.approx(0.9)
+
+
+async def test_a_cancelled_request_never_leaves_a_build_half_way(tmp_path: Path) -> None:
+    import asyncio as aio
+
+    from slamon.engine import Engine
+    from slamon.statussite import SitePublisher
+
+    cfg = parse_config(config(tmp_path), {})
+    store = await filled_store(cfg.store.url)
+    try:
+        publisher = SitePublisher(cfg, store, Engine({}, Writer(store)), aio.Event())
+        request = aio.create_task(publisher.current())
+        await aio.sleep(0)  # the build has started reading the store
+        request.cancel()
+        with pytest.raises(aio.CancelledError):
+            await request
+        assert publisher.site is not None  # finished before the cancel went on
+        assert b'id="component-api"' in publisher.site.files["index.html"]
+    finally:
+        await store.close()
