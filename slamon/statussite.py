@@ -37,6 +37,7 @@ from statuspage.render import PageRenderer
 log = logging.getLogger("slamon.statussite")
 KEEP_BUILDS = 2
 STALE_STAGING = 600.0  # seconds
+RETRY_AFTER = 5.0  # seconds between attempts while builds fail
 INCIDENT_HISTORY = timedelta(days=365)
 MAINTENANCE_PAST = timedelta(days=90)
 MAINTENANCE_AHEAD = timedelta(days=30)
@@ -162,14 +163,23 @@ class SitePublisher:
         self.renderer = renderer or PageRenderer()
         self.site: Site | None = None
         self.builds = 0
+        self.failures = 0
         self.last_seconds = 0.0
+        self._failed_at: float | None = None
         self._lock = asyncio.Lock()
 
     def stale(self) -> bool:
-        """True when a state changed since the last build, or it is older than refresh."""
-        if self.site is None or self.dirty.is_set():
+        """True when a state changed since the last build, or it is older than refresh.
+
+        After a failed build the previous one is served, and no new build is tried for
+        ``RETRY_AFTER`` seconds.
+        """
+        now = time.monotonic()
+        if self.site is None:
             return True
-        return time.monotonic() - self.site.built_at > self.config.statuspage.refresh
+        if self._failed_at is not None and now - self._failed_at < RETRY_AFTER:
+            return False
+        return self.dirty.is_set() or now - self.site.built_at > self.config.statuspage.refresh
 
     async def current(self) -> Site:
         """The current build, rebuilt first if stale; concurrent callers share a rebuild."""
@@ -185,6 +195,14 @@ class SitePublisher:
                     with contextlib.suppress(Exception):
                         await build
                     raise
+                except Exception:
+                    self.failures += 1
+                    self._failed_at = time.monotonic()
+                    if self.site is None:
+                        raise
+                    log.exception("building the status site failed; serving the previous build")
+                else:
+                    self._failed_at = None
             assert self.site is not None
             return self.site
 
@@ -213,7 +231,7 @@ class SitePublisher:
                 await self.current()
             except Exception:
                 log.exception("building the status site failed; will try again")
-                await asyncio.sleep(refresh)
+                await asyncio.sleep(RETRY_AFTER)
                 continue
             try:
                 async with asyncio.timeout(refresh):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 from collections.abc import AsyncIterator
 
 from aiohttp import web
@@ -15,6 +16,7 @@ from slamon.report_api import add_report_routes
 from statuspage.render import content_type
 
 RUNTIME = web.AppKey("runtime", Runtime)
+log = logging.getLogger("slamon.web")
 # The files of the status site that slamon serves: the same bytes a build writes.
 _SITE_PATH = (
     r"/{path:(index\.html|history\.html|feed\.atom|(incidents|components|badges)/[^/]+|api/v2/.+)}"
@@ -27,7 +29,11 @@ async def site_file(request: web.Request) -> web.Response:
     if runtime.site is None:
         raise web.HTTPNotFound()
     path = request.match_info.get("path", "index.html")
-    site = await runtime.site.current()
+    try:
+        site = await runtime.site.current()
+    except Exception:  # the first build failed: nothing to serve yet
+        log.exception("the status site could not be built")
+        raise web.HTTPServiceUnavailable(text="The status page is not available yet.") from None
     body = site.files.get(path)
     if body is None:
         raise web.HTTPNotFound()

@@ -316,3 +316,29 @@ async def test_a_cancelled_request_never_leaves_a_build_half_way(tmp_path: Path)
         assert b'id="component-api"' in publisher.site.files["index.html"]
     finally:
         await store.close()
+
+
+async def test_a_failing_build_serves_the_previous_one(tmp_path: Path) -> None:
+    import asyncio as aio
+
+    from slamon.engine import Engine
+    from slamon.statussite import SitePublisher
+
+    cfg = parse_config(config(tmp_path), {})
+    store = await filled_store(cfg.store.url)
+    try:
+        dirty = aio.Event()
+        publisher = SitePublisher(cfg, store, Engine({}, Writer(store)), dirty)
+        first = await publisher.current()
+
+        async def broken(*args: object, **kwargs: object) -> None:
+            raise OSError("disk on fire")
+
+        store.intervals = broken  # type: ignore[method-assign,assignment]
+        dirty.set()  # a state changed: a rebuild is due, and fails
+        assert await publisher.current() is first
+        assert publisher.failures == 1
+        assert await publisher.current() is first  # no retry for a few seconds
+        assert publisher.failures == 1
+    finally:
+        await store.close()
