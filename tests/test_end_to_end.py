@@ -95,6 +95,12 @@ async def test_outage_and_recovery_flow_through_everything(
     page = await (await client.get("/")).text()
     assert re.search(r'id="component-api" data-state="down"', page)
     assert "Major outage" in page
+    summary = await (await client.get("/api/v2/summary.json")).json()
+    assert {c["id"]: c["status"] for c in summary["components"]} == {
+        "api": "major_outage",
+        "db": "operational",
+    }
+    assert summary["status"]["indicator"] == "critical"
     await asyncio.sleep(1.0)  # let the outage last a little
 
     # Recover: confirmed after two good checks.
