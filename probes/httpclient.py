@@ -70,6 +70,7 @@ class Response:
     redirects: int
     timings: Timings
     wire_length: int
+    """Body bytes received (after chunked decoding, before decompression)."""
     peer_certs: list[bytes] = field(default_factory=list)
     tls_version: str | None = None
 
@@ -128,7 +129,6 @@ class _Exchange(asyncio.Protocol):
         self.first_byte: float | None = None
         self.finished_at = 0.0
         self.reusable = False
-        self.closed = False
         self._keep = False
         self.peer_certs: list[bytes] = []
         self.tls_version: str | None = None
@@ -158,7 +158,6 @@ class _Exchange(asyncio.Protocol):
         return None  # let the transport close; connection_lost settles the outcome
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self.closed = True
         if self.done.done():
             return
         if not self.in_head and self.mode == "close":
@@ -486,13 +485,11 @@ class HttpClient:
         timings = Timings()
         hop = _Hop(req.method, req.url, dict(req.headers), req.body)
         seen = {hop.url}
-        wire = 0
         for redirects in range(req.max_redirects + 1):
             resp = await self._once(req, hop, timings)
-            wire += resp.wire_length
             location = resp.header("location")
             if resp.status not in _REDIRECTS or not location or req.max_redirects == 0:
-                resp.redirects, resp.wire_length = redirects, wire
+                resp.redirects = redirects
                 return resp
             if redirects == req.max_redirects:
                 break
