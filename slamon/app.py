@@ -16,6 +16,7 @@ from slamon.bus import InProcessBus
 from slamon.config import Config
 from slamon.engine import Engine
 from slamon.metrics import LiveCollector, SchedulerMetrics
+from slamon.operations import Operations
 from slamon.push import PushService
 from slamon.store import migrate
 from slamon.store.sql import Store
@@ -42,6 +43,7 @@ class Runtime:
     page_dirty: asyncio.Event = field(default_factory=asyncio.Event)
     push: PushService | None = None
     live: LiveCollector | None = None
+    ops: Operations | None = None
 
 
 def build_runtime(config: Config, store: Store | None = None) -> Runtime:
@@ -63,13 +65,14 @@ def build_runtime(config: Config, store: Store | None = None) -> Runtime:
         on_skip=lambda _check: sched_metrics.skipped.inc(),
     )
     live = LiveCollector(engine, writer, bus, {m.id: m.display_name for m in config.monitors})
-    registry.register(live)  # last: LiveCollector.render_text() relies on it
+    registry.register(live)
     runtime = Runtime(config, store, writer, engine, bus, scheduler, registry, sched_metrics)
     runtime.live = live
     runtime.push = PushService(
         config.push_monitors(), location=config.scheduler.location, publish=bus.publish
     )
     engine.listeners.append(lambda _change: runtime.page_dirty.set())
+    runtime.ops = Operations(config, engine, store, registry)
     return runtime
 
 
@@ -97,6 +100,9 @@ async def _prune_forever(runtime: Runtime) -> None:
             n = await runtime.store.prune_results(datetime.fromtimestamp(cutoff, UTC))
             if n:
                 log.info("pruned %d raw results older than the %.0fs retention", n, retention)
+            packed = await runtime.store.compact_rollups(datetime.fromtimestamp(cutoff, UTC))
+            if packed:
+                log.info("packed %d hourly rollups into one row per monitor and day", packed)
         except Exception:
             log.exception("pruning raw results failed; will try again")
         await asyncio.sleep(600)
@@ -108,7 +114,9 @@ async def start(runtime: Runtime) -> list[asyncio.Task[None]]:
     closed = await runtime.store.recover()
     if closed:
         log.warning("closed %d state intervals left open by an unclean stop", len(closed))
+    ops_tasks = await runtime.ops.start() if runtime.ops is not None else []
     tasks = [
+        *ops_tasks,
         asyncio.create_task(runtime.writer.run(), name="writer"),
         asyncio.create_task(runtime.bus.consume(runtime.engine.ingest), name="ingest"),
         asyncio.create_task(runtime.scheduler.run(), name="scheduler"),
@@ -130,6 +138,8 @@ async def stop(runtime: Runtime, tasks: list[asyncio.Task[None]]) -> None:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
     await runtime.bus.drain(runtime.engine.ingest)
+    if runtime.ops is not None:
+        await runtime.ops.stop()
     runtime.engine.stop(datetime.now(UTC))
     writer = by_name.get("writer")
     if writer is not None:

@@ -11,7 +11,9 @@ from datetime import UTC, datetime
 from aiohttp import web
 from prometheus_client.exposition import choose_encoder, generate_latest
 
+from slamon.admin_api import add_admin_routes
 from slamon.app import Runtime, start, stop
+from slamon.report_api import add_report_routes
 from slamon.views import build_snapshot
 
 RUNTIME = web.AppKey("runtime", Runtime)
@@ -122,6 +124,10 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/api/v1/monitors", monitors)
     app.router.add_route("GET", "/push/{token}", push)
     app.router.add_route("POST", "/push/{token}", push)
+    runtime = app.get(RUNTIME)
+    if runtime is not None and runtime.ops is not None:
+        add_admin_routes(app, runtime.ops)
+    add_report_routes(app, RUNTIME)
 
 
 def create_app(runtime: Runtime) -> web.Application:

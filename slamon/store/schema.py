@@ -104,6 +104,28 @@ rollups = Table(
     Column("sketch", LargeBinary, nullable=False),
 )
 
+# Finalized reports are written once and never updated: a later run compares with them.
+finalized_reports = Table(
+    "finalized_reports",
+    metadata,
+    Column("contract_id", String(64), primary_key=True),
+    Column("period", String(16), primary_key=True),
+    Column("finalized_at", Instant(), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("content", Text, nullable=False),
+)
+
+# Hourly rollups of whole UTC days whose raw results have aged out, packed one row per
+# monitor, location and day (see slamon.store.packing): 24 rows cost more than 2 KB.
+rollup_days = Table(
+    "rollup_days",
+    metadata,
+    Column("monitor_id", String(64), primary_key=True),
+    Column("location", String(64), primary_key=True),
+    Column("day", Instant(), primary_key=True),
+    Column("hours", LargeBinary, nullable=False),
+)
+
 # -- incidents and maintenance (migration 0005) -----------------------------------
 
 incidents = Table(
