@@ -70,6 +70,9 @@ class _Families(Collector):
         return self.families
 
 
+_PLACEHOLDER = "slamon_live_collector_placeholder"
+_PLACEHOLDER_TEXT = f"# HELP {_PLACEHOLDER} placeholder\n# TYPE {_PLACEHOLDER} gauge\n".encode()
+
 # prometheus_client's own float formatting (untyped there), so the bytes match.
 _go_float = cast("Callable[[float], str]", floatToGoString)
 
@@ -161,7 +164,9 @@ class LiveCollector(Collector):
     def collect(self) -> Iterable[Metric]:
         """Yield every metric family from current state."""
         if getattr(self._rendering, "active", False):
-            return  # render_text() writes these itself
+            # render_text() writes these itself, where this placeholder lands.
+            yield GaugeMetricFamily(_PLACEHOLDER, "placeholder")
+            return
         for rows in self._per_monitor():
             family = GaugeMetricFamily(rows.name, rows.help, labels=list(rows.labels))
             for values, value in rows.rows:
@@ -174,12 +179,12 @@ class LiveCollector(Collector):
 
         prometheus_client spends ~15 us on every sample; ten thousand monitors make
         some 170,000 samples. This writes the per-monitor families directly, building
-        each label set once per scrape. It assumes this collector is the last one
-        registered (as ``build_runtime`` does), so that the order matches too.
+        each label set once per scrape, and lets prometheus_client render every other
+        collector of ``registry`` around them, in registration order.
         """
         self._rendering.active = True
         try:
-            head = generate_latest(registry)
+            around = generate_latest(registry)
         finally:
             self._rendering.active = False
         out: list[str] = []
@@ -195,8 +200,8 @@ class LiveCollector(Collector):
                     text = ",".join(f'{rows.labels[i]}="{_escape_label(values[i])}"' for i in order)
                     label_text[key] = text
                 out.append(f"{name}{{{text}}} {_go_float(value)}\n")
-        tail = generate_latest(_Families(list(self._scalars())))
-        return head + "".join(out).encode() + tail
+        mine = "".join(out).encode() + generate_latest(_Families(list(self._scalars())))
+        return around.replace(_PLACEHOLDER_TEXT, mine, 1)
 
     def _scalars(self) -> Iterable[Metric]:
         yield CounterMetricFamily(
