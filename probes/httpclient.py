@@ -388,10 +388,7 @@ def _is_ip(host: str) -> bool:
 async def _resolve(loop: asyncio.AbstractEventLoop, host: str, port: int) -> list[tuple[int, str]]:
     if _is_ip(host):
         return [(socket.AF_INET6 if ":" in host else socket.AF_INET, host)]
-    try:
-        infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except socket.gaierror as exc:
-        raise ProbeError(ErrorClass.DNS, f"cannot resolve {host}: {exc.strerror}") from None
+    infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     if not infos:
         raise ProbeError(ErrorClass.DNS, f"{host} has no addresses")
     seen: list[tuple[int, str]] = []
