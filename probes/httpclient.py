@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ipaddress
+import re
 import socket
 import ssl
 import time
@@ -33,6 +34,7 @@ _MAX_CHUNK_LINE = 4096
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _NO_BODY_STATUS = frozenset({204, 304})
 _HTTP_PREFIX = b"HTTP/"
+_HEX = re.compile(rb"[0-9A-Fa-f]{1,16}")
 _DER = 2  # _ssl.ENCODING_DER, which the ssl module does not re-export
 
 
@@ -259,6 +261,13 @@ class _Exchange(asyncio.Protocol):
         self.body += data
         return False
 
+    def _take_remaining(self) -> bool:
+        """Move up to ``remaining`` buffered bytes into the body; True past the cap."""
+        data = bytes(self.buf[: self.remaining])
+        del self.buf[: len(data)]
+        self.remaining -= len(data)
+        return self._take(data)
+
     def _parse_body(self) -> None:
         if self.done.done():
             return
@@ -268,10 +277,7 @@ class _Exchange(asyncio.Protocol):
             buf.clear()
             self._take(data)
         elif self.mode == "length":
-            data = bytes(buf[: self.remaining])
-            del buf[: len(data)]
-            self.remaining -= len(data)
-            if self._take(data):
+            if self._take_remaining():
                 return
             if self.remaining == 0:
                 self._finish(reusable=self._keep and not buf)
@@ -289,21 +295,15 @@ class _Exchange(asyncio.Protocol):
                     return
                 text = bytes(buf[:end]).split(b";")[0].strip()
                 del buf[: end + 2]
-                try:
-                    size = int(text, 16)
-                except ValueError:
-                    raise ProbeError(ErrorClass.PROTOCOL, f"bad chunk size {text[:20]!r}") from None
-                if size < 0:
-                    raise ProbeError(ErrorClass.PROTOCOL, "negative chunk size")
+                if not _HEX.fullmatch(text):
+                    raise ProbeError(ErrorClass.PROTOCOL, f"bad chunk size {text[:20]!r}")
+                size = int(text, 16)
                 self.remaining = size
                 self.chunk_state = "data" if size else "trailer"
             elif self.chunk_state == "data":
                 if not buf:
                     return
-                data = bytes(buf[: self.remaining])
-                del buf[: len(data)]
-                self.remaining -= len(data)
-                if self._take(data):
+                if self._take_remaining():
                     return
                 if self.remaining == 0:
                     self.chunk_state = "crlf"
