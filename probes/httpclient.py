@@ -132,6 +132,8 @@ class _Exchange(asyncio.Protocol):
         self.finished_at = 0.0
         self.reusable = False
         self._keep = False
+        self._scanned = 0
+        self._trailers = 0
         self.peer_certs: list[bytes] = []
         self.tls_version: str | None = None
 
@@ -200,8 +202,11 @@ class _Exchange(asyncio.Protocol):
             raise ProbeError(ErrorClass.PROTOCOL, "the answer is not HTTP")
         if len(buf) >= 5 and not buf.startswith(_HTTP_PREFIX):
             raise ProbeError(ErrorClass.PROTOCOL, f"the answer is not HTTP: {bytes(buf[:20])!r}")
-        end = buf.find(b"\r\n\r\n")
+        # Search only what is new (and the three bytes before it): a head trickled in
+        # byte by byte must not be rescanned from the start each time.
+        end = buf.find(b"\r\n\r\n", max(self._scanned - 3, 0))
         if end < 0:
+            self._scanned = len(buf)
             if len(buf) > MAX_HEAD_BYTES:
                 raise ProbeError(
                     ErrorClass.TOO_LARGE, f"response headers exceed {MAX_HEAD_BYTES} bytes"
@@ -213,6 +218,7 @@ class _Exchange(asyncio.Protocol):
             )
         head = bytes(buf[:end]).decode("latin-1")
         del buf[: end + 4]
+        self._scanned = 0
         lines = head.split("\r\n")
         parts = lines[0].split(" ", 2)
         if len(parts) < 2 or not parts[1].isdigit() or len(parts[1]) != 3:
@@ -317,11 +323,14 @@ class _Exchange(asyncio.Protocol):
             else:  # trailer lines until an empty one
                 end = buf.find(b"\r\n")
                 if end < 0:
-                    if len(buf) > MAX_HEAD_BYTES:
-                        raise ProbeError(ErrorClass.TOO_LARGE, "chunked trailers too long")
+                    if len(buf) > _MAX_CHUNK_LINE:
+                        raise ProbeError(ErrorClass.TOO_LARGE, "chunked trailer line too long")
                     return
                 line = bytes(buf[:end])
                 del buf[: end + 2]
+                self._trailers += end + 2
+                if self._trailers > MAX_HEAD_BYTES:
+                    raise ProbeError(ErrorClass.TOO_LARGE, "chunked trailers too long")
                 if not line:
                     self._finish(reusable=self._keep and not buf)
 

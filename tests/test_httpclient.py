@@ -96,6 +96,14 @@ CASES: list[tuple[str, bytes, bool, bool, int, tuple[int, bytes, bool] | ErrorCl
     ),
     ("closed-silently", b"", True, False, 100, ErrorClass.RESET),
     (
+        "endless-trailers",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n" + b"T: x\r\n" * 20_000,
+        False,
+        False,
+        100,
+        ErrorClass.TOO_LARGE,
+    ),
+    (
         "huge-head",
         b"HTTP/1.1 200 OK\r\nX: " + b"a" * 70_000,
         False,

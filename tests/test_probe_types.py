@@ -314,7 +314,7 @@ async def test_tcp_send_expect(resources: ProbeResources) -> None:
         ok = await check(
             resources, "tcp", target, tcp.Settings(send="EHLO slamon\r\n", expect="250 hello")
         )
-        bad = await check(resources, "tcp", target, tcp.Settings(expect="^554"))
+        bad = await check(resources, "tcp", target, tcp.Settings(expect="^554"), timeout=0.5)
     finally:
         server.close()
         await server.wait_closed()
