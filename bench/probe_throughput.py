@@ -325,6 +325,9 @@ def main() -> None:
     parser.add_argument("--loop", choices=["uvloop", "asyncio"], default="uvloop")
     parser.add_argument("--target", choices=["auto", "nginx", "aiohttp"], default="auto")
     parser.add_argument("--no-blackbox", action="store_true")
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="host name in the URL (localhost: resolve per check)"
+    )
     args = parser.parse_args()
     if args.warmup is None:
         args.warmup = max(2 * args.interval, 3.0)
@@ -338,7 +341,7 @@ def main() -> None:
             f"({args.monitors / args.interval:.0f} checks/s asked), {args.loop} loop, "
             f"SQLite store, /metrics rendered every {args.scrape_every:g}s"
         )
-        s = asyncio.run(run_slamon(args, url, tmp))
+        s = asyncio.run(run_slamon(args, url.replace("127.0.0.1", args.host, 1), tmp))
         print(
             f"slamon: {s['rate']:.0f} checks/s over {s['seconds']:.1f}s "
             f"({s['checks']:.0f} checks, {s['written_rate']:.0f} results/s written), "
