@@ -39,7 +39,6 @@ sys.path.insert(0, str(ROOT))
 import aiohttp  # noqa: E402
 import uvloop  # noqa: E402
 from aiohttp import web  # noqa: E402
-from prometheus_client import generate_latest  # noqa: E402
 
 from slamon.app import build_runtime, start, stop, tune_gc  # noqa: E402
 from slamon.config import parse_config  # noqa: E402
@@ -181,9 +180,12 @@ async def run_slamon(args: argparse.Namespace, url: str, tmp: str) -> dict[str, 
         nonlocal scrapes, scrape_bytes
         while True:
             await asyncio.sleep(args.scrape_every)
-            # As the /metrics handler does: render in a thread, off the event loop.
+            # As the /metrics handler does: the per-monitor part in a thread.
             loop = asyncio.get_running_loop()
-            scrape_bytes = len(await loop.run_in_executor(None, generate_latest, runtime.registry))
+            live = runtime.live
+            assert live is not None
+            around = live.render_around(runtime.registry)
+            scrape_bytes = len(await loop.run_in_executor(None, live.render_own, around))
             scrapes += 1
 
     lags: list[float] = []

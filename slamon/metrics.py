@@ -203,11 +203,25 @@ class LiveCollector(Collector):
         each label set once per scrape, and lets prometheus_client render every other
         collector of ``registry`` around them, in registration order.
         """
+        return self.render_own(self.render_around(registry))
+
+    def render_around(self, registry: CollectorRegistry) -> bytes:
+        """Every other collector of ``registry``, with a placeholder where this one goes.
+
+        Call it on the event loop: other collectors may iterate state the loop changes.
+        """
         self._rendering.active = True
         try:
-            around = generate_latest(registry)
+            return generate_latest(registry)
         finally:
             self._rendering.active = False
+
+    def render_own(self, around: bytes) -> bytes:
+        """This collector's families put in place of the placeholder in ``around``.
+
+        Safe in a thread: it reads the engine's dicts only through ``sorted()`` (one C
+        call under the GIL), frozen Results and plain counters.
+        """
         before, _, after = around.partition(_PLACEHOLDER_TEXT)
         # One family at a time, encoded as it is done: a scrape of 10,000 monitors is
         # 13 MB of text, and holding every line at once doubled what it cost in memory.
