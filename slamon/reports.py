@@ -33,7 +33,7 @@ from sla_engine.intervals import Interval
 from sla_engine.periods import next_period, parse_period, zone
 from sla_engine.report import ContractReport, Evidence, evaluate_contract, seconds_text, utc_text
 from sla_engine.rounding import plain
-from sla_engine.states import StateInterval
+from sla_engine.states import State, StateInterval
 from slamon.config import ComponentConfig, Config
 from slamon.incidents import load_incidents
 from slamon.maintenance import load_maintenance
@@ -199,6 +199,19 @@ def expand_labels(spec: str) -> list[str]:
     return labels
 
 
+def _memo(combine: Callable[[Sequence[State]], State]) -> Callable[[Sequence[State]], State]:
+    """``combine`` remembering its answers: a component sees few distinct state mixes."""
+    seen: dict[tuple[State, ...], State] = {}
+
+    def cached(states: Sequence[State]) -> State:
+        key = tuple(states)
+        if key not in seen:
+            seen[key] = combine(key)
+        return seen[key]
+
+    return cached
+
+
 def _overlapping(spans: Sequence[StateInterval], window: Interval) -> Sequence[StateInterval]:
     """The intervals (one monitor's: sorted, disjoint) that overlap ``window``."""
     if not spans:
@@ -266,7 +279,7 @@ async def gather(
                         cid,
                         {m: _overlapping(intervals.get(m, []), cut) for m in comp.monitors},
                         cut,
-                        partial(component_state, quorum=comp.quorum),
+                        _memo(partial(component_state, quorum=comp.quorum)),
                     )
                 states[cid] = combined[key]
             evidence = Evidence(
