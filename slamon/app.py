@@ -15,6 +15,8 @@ from slamon.bus import InProcessBus
 from slamon.config import Config
 from slamon.engine import Engine
 from slamon.metrics import LiveCollector, SchedulerMetrics
+from slamon.operations import Operations
+from slamon.push import PushService
 from slamon.store import migrate
 from slamon.store.sql import Store
 from slamon.store.writer import Writer
@@ -38,6 +40,9 @@ class Runtime:
     renderer: PageRenderer = field(default_factory=PageRenderer)
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     page_dirty: asyncio.Event = field(default_factory=asyncio.Event)
+    push: PushService | None = None
+    live: LiveCollector | None = None
+    ops: Operations | None = None
 
 
 def build_runtime(config: Config, store: Store | None = None) -> Runtime:
@@ -58,11 +63,15 @@ def build_runtime(config: Config, store: Store | None = None) -> Runtime:
         on_lateness=sched_metrics.lateness.observe,
         on_skip=lambda _check: sched_metrics.skipped.inc(),
     )
-    registry.register(
-        LiveCollector(engine, writer, bus, {m.id: m.display_name for m in config.monitors})
-    )
+    live = LiveCollector(engine, writer, bus, {m.id: m.display_name for m in config.monitors})
+    registry.register(live)
     runtime = Runtime(config, store, writer, engine, bus, scheduler, registry, sched_metrics)
+    runtime.live = live
+    runtime.push = PushService(
+        config.push_monitors(), location=config.scheduler.location, publish=bus.publish
+    )
     engine.listeners.append(lambda _change: runtime.page_dirty.set())
+    runtime.ops = Operations(config, engine, store, registry)
     return runtime
 
 
@@ -88,24 +97,32 @@ async def start(runtime: Runtime) -> list[asyncio.Task[None]]:
     closed = await runtime.store.recover()
     if closed:
         log.warning("closed %d state intervals left open by an unclean stop", len(closed))
-    return [
+    ops_tasks = await runtime.ops.start() if runtime.ops is not None else []
+    tasks = [
+        *ops_tasks,
         asyncio.create_task(runtime.writer.run(), name="writer"),
         asyncio.create_task(runtime.bus.consume(runtime.engine.ingest), name="ingest"),
         asyncio.create_task(runtime.scheduler.run(), name="scheduler"),
         asyncio.create_task(_prune_forever(runtime), name="prune"),
     ]
+    if runtime.push:
+        runtime.push.log_generated_tokens()
+        tasks.append(asyncio.create_task(runtime.push.watch(), name="push"))
+    return tasks
 
 
 async def stop(runtime: Runtime, tasks: list[asyncio.Task[None]]) -> None:
     """Stop probing, ingest what is queued, close open states, write everything."""
     by_name = {t.get_name(): t for t in tasks}
-    for name in ("scheduler", "prune", "ingest"):
+    for name in ("scheduler", "push", "prune", "ingest"):
         task = by_name.get(name)
         if task is not None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
     await runtime.bus.drain(runtime.engine.ingest)
+    if runtime.ops is not None:
+        await runtime.ops.stop()
     runtime.engine.stop(datetime.now(UTC))
     writer = by_name.get("writer")
     if writer is not None:

@@ -41,6 +41,7 @@ from pydantic import (
 
 from probes.dispatch import Check
 from probes.durations import Duration
+from probes.push import PushMonitor
 from probes.registry import PROBE_TYPES
 from sla_engine.availability import Accounting, AccountingTerms, MaintenancePolicy, UnknownPolicy
 from sla_engine.confirmation import ConfirmPolicy
@@ -49,6 +50,7 @@ from sla_engine.credits import CreditTerms, Tier
 from sla_engine.currencies import minor_units
 from sla_engine.incident_response import ResponseLimits
 from sla_engine.recurrence import MaintenanceSchedule, check_cron
+from slamon.notify.registry import NOTIFIER_TYPES
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
@@ -463,6 +465,68 @@ class MaintenanceConfig(_Section):
         )
 
 
+class AlertsConfig(_Section):
+    """How slamon evaluates its own alerts."""
+
+    evaluation_interval: Annotated[Duration, _at_least(1, "s")] = 30
+    cert_expiry_warning: Annotated[Duration, _at_least(0, "s")] = 14 * 86400
+    cert_expiry_critical: Annotated[Duration, _at_least(0, "s")] = 3 * 86400
+    forecast_horizon: Annotated[Duration, _at_least(60, "s")] = 72 * 3600
+    incident_group_window: Annotated[Duration, _at_least(0, "s")] = 15 * 60
+    resend_interval: Annotated[Duration, _at_least(1, "s")] = 60
+    external_url: str = ""
+
+
+class SLOConfig(_Section):
+    """An internal availability target on a component or a set of monitors."""
+
+    id: MonitorId
+    name: str = ""
+    component: MonitorId | None = None
+    monitors: list[MonitorId] | None = None
+    target: Decimal = Field(gt=0, lt=100)
+    window: Annotated[Duration, _at_least(3600, "s")] = 30 * 86400
+
+    @model_validator(mode="after")
+    def _subject(self) -> Self:
+        if (self.component is None) == (self.monitors is None):
+            raise ValueError("give either component or monitors")
+        if self.monitors is not None and not self.monitors:
+            raise ValueError("monitors: name at least one monitor")
+        return self
+
+    @property
+    def display_name(self) -> str:
+        """The name; the id when none is given."""
+        return self.name or self.id
+
+
+class NotifierConfig(_Section):
+    """Where alerts and incident events go; the type's own keys sit beside these."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    id: MonitorId
+    type: str
+    events: list[Literal["alerts", "incidents"]] = Field(default=["alerts"], min_length=1)
+    queue_size: int = Field(default=1000, ge=1, le=1_000_000)
+    timeout: Annotated[Duration, _at_least(0.05, "s")] = 10
+    retries: int = Field(default=5, ge=0, le=100)
+    backoff: Annotated[Duration, _at_least(0.01, "s")] = 1
+    settings: Any = None
+
+    @field_validator("settings", mode="before")
+    @classmethod
+    def _no_settings_key(cls, value: Any) -> Any:
+        if value is not None:
+            raise ValueError("write the notifier's settings beside id and type")
+        return value
+
+    def type_settings(self) -> dict[str, Any]:
+        """The keys that belong to the notifier type's settings model."""
+        return dict(self.model_extra or {})
+
+
 class Config(_Section):
     """The whole configuration file."""
 
@@ -475,6 +539,9 @@ class Config(_Section):
     components: list[ComponentConfig] = Field(default_factory=list)
     contracts: list[ContractConfig] = Field(default_factory=list)
     maintenance: list[MaintenanceConfig] = Field(default_factory=list)
+    alerts: AlertsConfig = AlertsConfig()
+    slos: list[SLOConfig] = Field(default_factory=list)
+    notifiers: list[NotifierConfig] = Field(default_factory=list)
 
     def effective_components(self) -> list[ComponentConfig]:
         """The configured components; without any, one per public monitor."""
@@ -496,7 +563,7 @@ class Config(_Section):
         )
 
     def checks(self) -> list[Check]:
-        """A Check per monitor, ready for the scheduler."""
+        """A Check per scheduled monitor (all but push), ready for the scheduler."""
         return [
             Check(
                 monitor_id=m.id,
@@ -507,6 +574,15 @@ class Config(_Section):
                 settings=m.settings,
             )
             for m in self.monitors
+            if PROBE_TYPES[m.type].scheduled
+        ]
+
+    def push_monitors(self) -> list[PushMonitor]:
+        """The push monitors, each with its configured or a fresh random token."""
+        return [
+            PushMonitor.make(m.id, m.interval, m.settings)
+            for m in self.monitors
+            if m.type == "push"
         ]
 
 
@@ -625,9 +701,37 @@ def parse_config(data: Mapping[str, Any], env: Mapping[str, str] | None = None) 
             )
     errors.extend(_contract_errors(config, set(first_use), set(component_ids)))
     _check_operations(config, errors)
+    notifiers = _check_notifiers(config, errors)
     if errors:
         raise ConfigError(errors)
-    return config.model_copy(update={"monitors": monitors})
+    return config.model_copy(update={"monitors": monitors, "notifiers": notifiers})
+
+
+def _check_notifiers(config: Config, errors: list[str]) -> list[NotifierConfig]:
+    """Validate each notifier's own settings with its type's model."""
+    out = []
+    seen: dict[str, int] = {}
+    for i, notifier in enumerate(config.notifiers):
+        if notifier.id in seen:
+            errors.append(
+                f"notifiers[{i}].id: {notifier.id!r} is already used by "
+                f"notifiers[{seen[notifier.id]}]"
+            )
+        seen.setdefault(notifier.id, i)
+        kind = NOTIFIER_TYPES.get(notifier.type)
+        if kind is None:
+            errors.append(
+                f"notifiers[{i}].type: unknown notifier type {notifier.type!r}; "
+                f"known: {', '.join(NOTIFIER_TYPES)}"
+            )
+            continue
+        try:
+            settings = kind.settings.model_validate(notifier.type_settings())
+        except ValidationError as exc:
+            errors.extend(_messages(exc, ("notifiers", i)))
+            continue
+        out.append(notifier.model_copy(update={"settings": settings}))
+    return out
 
 
 def _contract_errors(config: Config, monitor_ids: set[str], component_ids: set[str]) -> list[str]:
@@ -668,6 +772,17 @@ def _check_operations(config: Config, errors: list[str]) -> None:
                 errors.append(
                     f"maintenance[{i}].components[{j}]: no component has the id {component_id!r}"
                 )
+    monitor_ids = {m.id for m in config.monitors}
+    slo_ids: dict[str, int] = {}
+    for i, slo in enumerate(config.slos):
+        if slo.id in slo_ids:
+            errors.append(f"slos[{i}].id: {slo.id!r} is already used by slos[{slo_ids[slo.id]}]")
+        slo_ids.setdefault(slo.id, i)
+        if slo.component is not None and slo.component not in components:
+            errors.append(f"slos[{i}].component: no component has the id {slo.component!r}")
+        for j, monitor_id in enumerate(slo.monitors or ()):
+            if monitor_id not in monitor_ids:
+                errors.append(f"slos[{i}].monitors[{j}]: no monitor has the id {monitor_id!r}")
 
 
 def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Config:

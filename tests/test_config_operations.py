@@ -67,3 +67,30 @@ def test_duplicate_maintenance_ids() -> None:
     assert errors_of({"monitors": MONITORS, "maintenance": [entry, entry]}) == [
         "maintenance[1].id: 'w' is already used by maintenance[0]"
     ]
+
+
+@pytest.mark.parametrize(
+    ("slo", "expected"),
+    [
+        ({"id": "s", "target": 99.9}, "slos[0]: give either component or monitors"),
+        (
+            {"id": "s", "target": 99.9, "monitors": ["api"], "component": "api"},
+            "slos[0]: give either component or monitors",
+        ),
+        ({"id": "s", "target": 100, "monitors": ["api"]}, "slos[0].target: Input should be less"),
+        ({"id": "s", "target": 99, "monitors": ["nope"]}, "slos[0].monitors[0]: no monitor"),
+        ({"id": "s", "target": 99, "component": "nope"}, "slos[0].component: no component"),
+        ({"id": "s", "target": 99, "monitors": ["api"], "window": "10m"}, "slos[0].window:"),
+    ],
+    ids=["neither", "both", "target-100", "unknown-monitor", "unknown-component", "window"],
+)
+def test_slo_errors_name_the_path(slo: dict[str, object], expected: str) -> None:
+    errors = errors_of({"monitors": MONITORS, "slos": [slo]})
+    assert any(e.startswith(expected) for e in errors), errors
+
+
+def test_slo_target_is_an_exact_decimal() -> None:
+    config = parse_config(
+        {"monitors": MONITORS, "slos": [{"id": "s", "target": 99.95, "monitors": ["api"]}]}, {}
+    )
+    assert str(config.slos[0].target) == "99.95"
