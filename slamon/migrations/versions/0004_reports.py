@@ -1,4 +1,4 @@
-"""Finalized reports, packed rollup days, and an index for reading intervals by time.
+"""Finalized reports (one immutable row per contract and period) and packed rollup days.
 
 Revision ID: 0004
 Revises: 0001
@@ -17,9 +17,6 @@ depends_on = None
 
 
 def upgrade() -> None:
-    # Reports read every monitor's intervals that overlap a month: without an index on
-    # end_at, SQLite scans the whole table through (monitor_id, start_at).
-    op.create_index("ix_intervals_end", "state_intervals", ["end_at", "start_at"])
     op.create_table(
         "finalized_reports",
         sa.Column("contract_id", sa.String(64), primary_key=True),
@@ -38,6 +35,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.drop_index("ix_intervals_end", table_name="state_intervals")
     op.drop_table("rollup_days")
     op.drop_table("finalized_reports")
