@@ -131,6 +131,12 @@ class Writer:
             )
 
     async def _write_once(self) -> None:
+        # Shielded: a stop (cancel) that lands after the commit but before the items
+        # are taken off the queues would make the final flush write them again; an
+        # interval change applied twice leaves a zero-length interval behind.
+        await asyncio.shield(self._write_locked())
+
+    async def _write_locked(self) -> None:
         async with self._lock:
             n = min(len(self._results), self.batch_size)
             batch = [self._results[i] for i in range(n)]
