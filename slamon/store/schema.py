@@ -89,6 +89,7 @@ state_intervals = Table(
     Column("end_at", Instant(), nullable=True),
     Index("ix_intervals_monitor_start", "monitor_id", "start_at"),
     Index("ix_intervals_open", "monitor_id", "end_at"),
+    Index("ix_intervals_end", "end_at", "start_at"),  # migration 0007
 )
 
 rollups = Table(

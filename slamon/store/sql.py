@@ -33,6 +33,9 @@ from slamon.store.schema import Instant, results, rollup_days, rollups, state_in
 
 log = logging.getLogger("slamon.store")
 
+# Above this many ids a query reads the whole window and filters in Python.
+_IN_LIMIT = 500
+
 
 def hour_of(at: datetime) -> datetime:
     """The UTC hour that contains ``at``."""
@@ -297,23 +300,31 @@ class Store:
         self, window: Interval, monitor_ids: Iterable[str] | None = None
     ) -> dict[str, list[StateInterval]]:
         """State intervals overlapping ``window``, by monitor, in start order."""
-        stmt = (
-            select(state_intervals)
-            .where(
-                state_intervals.c.start_at < window.end,
-                or_(state_intervals.c.end_at.is_(None), state_intervals.c.end_at > window.start),
-            )
-            .order_by(state_intervals.c.monitor_id, state_intervals.c.start_at)
+        # No ORDER BY: sorting here lets SQLite read by time (ix_intervals_end) instead
+        # of walking every monitor's whole history in (monitor_id, start_at) order.
+        stmt = select(
+            state_intervals.c.monitor_id,
+            state_intervals.c.state,
+            state_intervals.c.start_at,
+            state_intervals.c.end_at,
+        ).where(
+            state_intervals.c.start_at < window.end,
+            or_(state_intervals.c.end_at.is_(None), state_intervals.c.end_at > window.start),
         )
-        if monitor_ids is not None:
-            stmt = stmt.where(state_intervals.c.monitor_id.in_(list(monitor_ids)))
+        wanted = None if monitor_ids is None else set(monitor_ids)
+        # Compiling and matching a huge IN list costs more (1.9 s for 10,000 ids on a
+        # month of benchmark data) than reading the whole window and filtering (0.6 s).
+        if wanted is not None and len(wanted) <= _IN_LIMIT:
+            stmt = stmt.where(state_intervals.c.monitor_id.in_(sorted(wanted)))
         out: dict[str, list[StateInterval]] = defaultdict(list)
+        states = {s.value: s for s in State}
         async with self.engine.connect() as conn:
-            for row in await conn.execute(stmt):
-                out[row.monitor_id].append(
-                    StateInterval(row.monitor_id, State(row.state), row.start_at, row.end_at)
-                )
-        return dict(out)
+            for monitor_id, state, start, end in await conn.execute(stmt):
+                if wanted is None or monitor_id in wanted:
+                    out[monitor_id].append(StateInterval(monitor_id, states[state], start, end))
+        for spans in out.values():
+            spans.sort(key=lambda si: si.start)
+        return dict(sorted(out.items()))
 
     async def rollups(
         self, window: Interval, monitor_ids: Iterable[str] | None = None

@@ -131,16 +131,10 @@ class Writer:
             )
 
     async def _write_once(self) -> None:
-        # A cancel (the writer being stopped) must not land between the commit and
-        # taking the items off the queues, or the final flush writes them again (a
-        # state interval twice). The write runs as its own task and is waited for.
-        task = asyncio.ensure_future(self._write_locked())
-        try:
-            await asyncio.shield(task)
-        except asyncio.CancelledError:
-            with contextlib.suppress(Exception):
-                await task
-            raise
+        # Shielded: a stop (cancel) that lands after the commit but before the items
+        # are taken off the queues would make the final flush write them again; an
+        # interval change applied twice leaves a zero-length interval behind.
+        await asyncio.shield(self._write_locked())
 
     async def _write_locked(self) -> None:
         async with self._lock:
