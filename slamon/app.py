@@ -19,6 +19,7 @@ from slamon.engine import Engine
 from slamon.metrics import LiveCollector, SchedulerMetrics
 from slamon.operations import Operations
 from slamon.push import PushService
+from slamon.statussite import SitePublisher
 from slamon.store import migrate
 from slamon.store.sql import Store
 from slamon.store.writer import Writer
@@ -42,6 +43,7 @@ class Runtime:
     renderer: PageRenderer = field(default_factory=PageRenderer)
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     page_dirty: asyncio.Event = field(default_factory=asyncio.Event)
+    site: SitePublisher | None = None
     push: PushService | None = None
     live: LiveCollector | None = None
     ops: Operations | None = None
@@ -74,6 +76,9 @@ def build_runtime(config: Config, store: Store | None = None) -> Runtime:
     )
     engine.listeners.append(lambda _change: runtime.page_dirty.set())
     runtime.ops = Operations(config, engine, store, registry)
+    runtime.site = SitePublisher(config, store, engine, runtime.page_dirty, runtime.renderer)
+    if runtime.ops is not None:  # an incident opened, updated or resolved: rebuild the page
+        runtime.ops.incidents.listeners.append(lambda _event: runtime.page_dirty.set())
     return runtime
 
 
@@ -113,7 +118,7 @@ async def _prune_forever(runtime: Runtime) -> None:
 
 
 async def start(runtime: Runtime) -> list[asyncio.Task[None]]:
-    """Migrate, recover, and start the writer, the consumer, the scheduler, pruning."""
+    """Migrate, recover; start the writer, consumer, scheduler, pruning, site rebuilds."""
     await migrate.upgrade(runtime.store.engine)
     closed = await runtime.store.recover()
     if closed:
@@ -126,6 +131,8 @@ async def start(runtime: Runtime) -> list[asyncio.Task[None]]:
         asyncio.create_task(runtime.scheduler.run(), name="scheduler"),
         asyncio.create_task(_prune_forever(runtime), name="prune"),
     ]
+    if runtime.site is not None:
+        tasks.append(asyncio.create_task(runtime.site.run(), name="statuspage"))
     if runtime.push:
         runtime.push.log_generated_tokens()
         tasks.append(asyncio.create_task(runtime.push.watch(), name="push"))
@@ -135,7 +142,7 @@ async def start(runtime: Runtime) -> list[asyncio.Task[None]]:
 async def stop(runtime: Runtime, tasks: list[asyncio.Task[None]]) -> None:
     """Stop probing, ingest what is queued, close open states, write everything."""
     by_name = {t.get_name(): t for t in tasks}
-    for name in ("scheduler", "push", "prune", "ingest"):
+    for name in ("scheduler", "push", "statuspage", "prune", "ingest"):
         task = by_name.get(name)
         if task is not None:
             task.cancel()
