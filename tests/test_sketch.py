@@ -67,3 +67,28 @@ def test_a_steady_hour_encodes_small() -> None:
         s.add(rng.gauss(0.040, 0.004))
     assert len(s.to_bytes()) < 80
     assert s.count_at_most(0.060) == 720
+
+
+@settings(deadline=None, max_examples=200)
+@given(st.dictionaries(st.integers(-3000, 3000), st.integers(1, 400), max_size=150))
+def test_decoding_matches_for_one_byte_and_longer_varints(buckets: dict[int, int]) -> None:
+    sketch = LatencySketch()
+    for idx, n in buckets.items():
+        sketch._buckets[idx] = n
+        sketch.count += n
+    back = LatencySketch.from_bytes(sketch.to_bytes())
+    assert back == sketch
+    assert back.count == sketch.count
+
+
+def test_truncated_or_padded_sketches_are_refused() -> None:
+    import pytest
+
+    s = LatencySketch()
+    for v in (0.01, 0.02, 0.5):
+        s.add(v)
+    data = s.to_bytes()
+    with pytest.raises(ValueError):
+        LatencySketch.from_bytes(data[:-1])
+    with pytest.raises(ValueError):
+        LatencySketch.from_bytes(data + b"\x00")
