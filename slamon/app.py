@@ -14,6 +14,8 @@ from probes.scheduler import Scheduler
 from slamon.bus import InProcessBus
 from slamon.config import Config
 from slamon.engine import Engine
+from slamon.ingest import MqttIngest
+from slamon.location_metrics import LocationCollector
 from slamon.metrics import LiveCollector, SchedulerMetrics
 from slamon.store import migrate
 from slamon.store.sql import Store
@@ -38,20 +40,34 @@ class Runtime:
     renderer: PageRenderer = field(default_factory=PageRenderer)
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     page_dirty: asyncio.Event = field(default_factory=asyncio.Event)
+    ingest: MqttIngest | None = None
 
 
 def build_runtime(config: Config, store: Store | None = None) -> Runtime:
     """Create (but do not start) everything ``config`` describes."""
     store = store or Store.from_url(config.store.url)
     writer = Writer(
-        store, batch_size=config.store.batch_size, flush_interval=config.store.flush_interval
+        store,
+        batch_size=config.store.batch_size,
+        flush_interval=config.store.flush_interval,
+        max_pending=config.store.max_pending,
     )
-    engine = Engine({m.id: config.policy_for(m) for m in config.monitors}, writer)
+    engine = Engine(
+        {m.id: config.policy_for(m) for m in config.monitors},
+        writer,
+        locations={m.id: config.locations_for(m) for m in config.monitors},
+        quorum={m.id: config.quorum_for(m) for m in config.monitors},
+        intervals={m.id: m.interval for m in config.monitors},
+        silent_after=config.bus.silent_after,
+    )
+    distributed = config.bus.kind == "mqtt"
+    ingest = MqttIngest(config, engine, writer) if distributed else None
     bus = InProcessBus()
     registry = CollectorRegistry(auto_describe=True)
     sched_metrics = SchedulerMetrics(registry)
     scheduler = Scheduler(
-        config.checks(),
+        # With MQTT, agents probe; this process only ingests.
+        [] if distributed else config.checks(),
         location=config.scheduler.location,
         sink=bus.publish,
         concurrency=config.scheduler.concurrency,
@@ -61,7 +77,10 @@ def build_runtime(config: Config, store: Store | None = None) -> Runtime:
     registry.register(
         LiveCollector(engine, writer, bus, {m.id: m.display_name for m in config.monitors})
     )
-    runtime = Runtime(config, store, writer, engine, bus, scheduler, registry, sched_metrics)
+    registry.register(LocationCollector(engine, ingest))
+    runtime = Runtime(
+        config, store, writer, engine, bus, scheduler, registry, sched_metrics, ingest=ingest
+    )
     engine.listeners.append(lambda _change: runtime.page_dirty.set())
     return runtime
 
@@ -79,24 +98,39 @@ async def _prune_forever(runtime: Runtime) -> None:
         await asyncio.sleep(600)
 
 
+async def _tick_forever(engine: Engine) -> None:
+    while True:
+        await asyncio.sleep(1.0)
+        try:
+            engine.tick()
+        except Exception:
+            log.exception("checking for silent locations failed; will try again")
+
+
 async def start(runtime: Runtime) -> list[asyncio.Task[None]]:
     """Migrate, recover, and start the writer, the consumer, the scheduler, pruning."""
     await migrate.upgrade(runtime.store.engine)
     closed = await runtime.store.recover()
     if closed:
         log.warning("closed %d state intervals left open by an unclean stop", len(closed))
-    return [
+    runtime.engine.floor.update(await runtime.store.interval_floors())
+    tasks = [
         asyncio.create_task(runtime.writer.run(), name="writer"),
         asyncio.create_task(runtime.bus.consume(runtime.engine.ingest), name="ingest"),
         asyncio.create_task(runtime.scheduler.run(), name="scheduler"),
         asyncio.create_task(_prune_forever(runtime), name="prune"),
+        asyncio.create_task(_tick_forever(runtime.engine), name="tick"),
     ]
+    if runtime.ingest is not None:
+        tasks.append(asyncio.create_task(runtime.ingest.run(), name="mqtt"))
+    return tasks
 
 
 async def stop(runtime: Runtime, tasks: list[asyncio.Task[None]]) -> None:
     """Stop probing, ingest what is queued, close open states, write everything."""
     by_name = {t.get_name(): t for t in tasks}
-    for name in ("scheduler", "prune", "ingest"):
+    # Unacknowledged MQTT messages come again at the next start; the store dedups them.
+    for name in ("mqtt", "scheduler", "prune", "tick", "ingest"):
         task = by_name.get(name)
         if task is not None:
             task.cancel()

@@ -266,6 +266,23 @@ class Store:
                     await self._apply_change(conn, change)
         return changes
 
+    async def interval_floors(self) -> dict[str, datetime]:
+        """Per monitor, the latest instant its stored intervals reach (start or end).
+
+        The engine stamps no new transition before it, so history never goes backwards.
+        """
+        stmt = select(
+            state_intervals.c.monitor_id,
+            func.max(state_intervals.c.start_at),
+            func.max(state_intervals.c.end_at),
+        ).group_by(state_intervals.c.monitor_id)
+        out = {}
+        async with self.engine.connect() as conn:
+            for monitor_id, start, end in await conn.execute(stmt):
+                times = [_as_instant(t) for t in (start, end) if t is not None]
+                out[monitor_id] = max(times)
+        return out
+
     async def prune_results(self, before: datetime, chunk: int = 50_000) -> int:
         """Delete raw results older than ``before``, in chunks; return how many."""
         total = 0
