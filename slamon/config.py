@@ -141,6 +141,8 @@ class BusConfig(_Section):
     silent_after: float = Field(default=3.0, ge=1.0, le=1000.0)
     max_message_bytes: int = Field(default=65536, ge=1024, le=16 * 1024 * 1024)
     clock_skew_tolerance: Annotated[Duration, _at_least(0, "s")] = 2
+    # An agent's skew is corrected only once measured over this much receive time.
+    clock_settle: Annotated[Duration, _at_least(0, "s")] = 30
     max_clock_skew: Annotated[Duration, _at_least(1, "s")] = 3600
     receive_maximum: int = Field(default=65535, ge=1, le=65535)
     session_expiry: Annotated[Duration, _at_least(60, "s")] = 7 * 86400

@@ -158,7 +158,7 @@ class MqttIngest:
         skew = self.skews.get(result.location)
         if skew is None:
             skew = self.skews[result.location] = ClockSkew(
-                tolerance=self.settings.clock_skew_tolerance
+                tolerance=self.settings.clock_skew_tolerance, settle=self.settings.clock_settle
             )
         before = skew.correction
         skew.add(time.monotonic(), sample)
