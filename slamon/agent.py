@@ -119,6 +119,7 @@ class Agent:
         self._pending: list[tuple[str, bytes]] = []
         self._spooled = asyncio.Event()
         self.published = 0
+        self.refused = 0
         self.connected = False
 
     def sink(self, result: Result) -> None:
@@ -154,11 +155,20 @@ class Agent:
             sent_at = self.clock()
             # All in flight at once; if any fails the connection is gone, and every row
             # of the batch is published again on the next one (the engine dedups ids).
-            await asyncio.gather(
-                *(conn.publish(topic, envelope(body, sent_at)) for _, topic, body in rows)
+            refused = await conn.publish_many(
+                [(topic, envelope(body, sent_at)) for _, topic, body in rows]
             )
             self.spool.remove([seq for seq, _, _ in rows])
-            self.published += len(rows)
+            self.published += len(rows) - refused
+            if refused:
+                # Retrying would block the spool forever (an ACL or size limit).
+                self.refused += refused
+                log.error(
+                    "the broker refused %d results (not authorized, or too large?); "
+                    "%d refused so far",
+                    refused,
+                    self.refused,
+                )
 
     def _on_state(self, connected: bool) -> None:
         self.connected = connected

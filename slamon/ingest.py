@@ -92,25 +92,28 @@ class MqttIngest:
             self.settings.client_id,
             self._session,
             manual_ack=True,
+            on_message=self.handle,
+            on_connecting=self._connecting,
             on_state=self._on_state,
         )
 
-    def _on_state(self, connected: bool) -> None:
-        self.connected = connected
-
-    async def _session(self, conn: Connection) -> None:
+    def _connecting(self, conn: Connection) -> None:
         # Messages not acknowledged on the previous connection come again on this one.
         self._generation += 1
         self._acks.clear()
         self._by_id.clear()
         self._conn = conn
+
+    def _on_state(self, connected: bool) -> None:
+        self.connected = connected
+
+    async def _session(self, conn: Connection) -> None:
         if self._states or self._events:
             self._outbox_ready.set()
         publisher = asyncio.create_task(self._publish_outbox(conn), name="mqtt-outbox")
         try:
             await conn.subscribe(f"{self.prefix}/results/+/+", qos=1)
-            async for message in conn.messages():
-                self.handle(message)
+            await conn.wait_closed()
         finally:
             self._conn = None
             publisher.cancel()
