@@ -24,14 +24,16 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
+import asyncpg
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from probes.result import Result  # noqa: E402
-from sla_engine.states import State  # noqa: E402
-from slamon import app as slamon_app  # noqa: E402
-from slamon.agent import Agent, Spool  # noqa: E402
-from slamon.config import Config, parse_config  # noqa: E402
-from tests.brokers import PrivateBroker  # noqa: E402
+from probes.result import Result
+from sla_engine.states import State
+from slamon import app as slamon_app
+from slamon.agent import Agent, Spool
+from slamon.config import Config, parse_config
+from tests.brokers import PrivateBroker
 
 PG_ADMIN = os.environ.get("SLAMON_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -91,7 +93,6 @@ def agent_main(args: dict[str, object]) -> None:
 
 
 async def create_pg_database() -> str:
-    import asyncpg
 
     name = f"slamon_bench_{uuid.uuid4().hex[:8]}"
     conn = await asyncpg.connect(PG_ADMIN)
@@ -101,7 +102,6 @@ async def create_pg_database() -> str:
 
 
 async def drop_pg_database(url: str) -> None:
-    import asyncpg
 
     conn = await asyncpg.connect(PG_ADMIN)
     await conn.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
@@ -197,16 +197,20 @@ async def run(opts: argparse.Namespace, workdir: Path) -> None:
 
     span = (last_commit - first_commit) or 1e-9
     print(
-        f"store={opts.store} target={opts.rate:.0f}/s for {opts.seconds:.0f}s, {opts.monitors} monitors, 2 agents"
+        f"store={opts.store} target={opts.rate:.0f}/s for {opts.seconds:.0f}s, "
+        f"{opts.monitors} monitors, 2 agents"
     )
     print(
-        f"  expected {expected}, committed {committed}, rows stored {stored}, duplicates {writer.results_duplicate}"
+        f"  expected {expected}, committed {committed}, rows stored {stored}, "
+        f"duplicates {writer.results_duplicate}"
     )
     print(
-        f"  sustained {committed / span:,.0f} results/s (first to last commit, {span:.1f}s); wall {time.time() - started:.1f}s"
+        f"  sustained {committed / span:,.0f} results/s (first to last commit, {span:.1f}s); "
+        f"wall {time.time() - started:.1f}s"
     )
     print(
-        f"  created->stored latency p50 {pct(0.5) * 1000:.0f} ms, p99 {pct(0.99) * 1000:.0f} ms, max {pct(1.0) * 1000:.0f} ms"
+        f"  created->stored latency p50 {pct(0.5) * 1000:.0f} ms, "
+        f"p99 {pct(0.99) * 1000:.0f} ms, max {pct(1.0) * 1000:.0f} ms"
     )
     print(
         f"  CPU per result: engine {engine_cpu / max(committed, 1) * 1e6:.0f} us "
@@ -214,7 +218,8 @@ async def run(opts: argparse.Namespace, workdir: Path) -> None:
         f"agents {agents_cpu_s / max(expected, 1) * 1e6:.0f} us"
     )
     print(
-        f"  load average before {load_before[0]:.2f}, after {load_after[0]:.2f} ({os.cpu_count()} cores)"
+        f"  load average before {load_before[0]:.2f}, after {load_after[0]:.2f} "
+        f"({os.cpu_count()} cores)"
     )
 
 

@@ -119,9 +119,11 @@ async def start(runtime: Runtime) -> list[asyncio.Task[None]]:
         asyncio.create_task(runtime.bus.consume(runtime.engine.ingest), name="ingest"),
         asyncio.create_task(runtime.scheduler.run(), name="scheduler"),
         asyncio.create_task(_prune_forever(runtime), name="prune"),
-        asyncio.create_task(_tick_forever(runtime.engine), name="tick"),
     ]
     if runtime.ingest is not None:
+        # Silence is a remote agent's failure mode; in one process the probes run as
+        # long as the engine does.
+        tasks.append(asyncio.create_task(_tick_forever(runtime.engine), name="tick"))
         tasks.append(asyncio.create_task(runtime.ingest.run(), name="mqtt"))
     return tasks
 
