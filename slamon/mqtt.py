@@ -196,7 +196,7 @@ async def run_sessions(
     on_connecting: Callable[[Connection], None] | None = None,
     on_state: Callable[[bool], None] | None = None,
     min_backoff: float = 0.5,
-    max_backoff: float = 30.0,
+    max_backoff: float = 5.0,
 ) -> None:
     """Connect, run ``session`` on the connection, and reconnect with backoff, forever.
 

@@ -43,6 +43,9 @@ class PrivateBroker:
         self.conf.write_text(
             f"listener {self.port} 127.0.0.1\n"
             "allow_anonymous true\n"
+            # Started as root, mosquitto would switch to its own user, which cannot
+            # write its persistence file in the test's private directory.
+            "user root\n"
             "persistence true\n"
             f"persistence_location {self.dir}/\n"
             "max_queued_messages 0\n"
@@ -116,7 +119,8 @@ class TcpProxy:
         self._writers.clear()
 
     async def restore(self) -> None:
-        await self.start()
+        if self._server is None:
+            await self.start()
 
     async def close(self) -> None:
         await self.cut()

@@ -7,6 +7,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +58,11 @@ class RunningAgent:
     tasks: list[asyncio.Task[None]]
     produced: list[Result] = field(default_factory=list)
 
+    def stop_probing(self) -> None:
+        """Stop the scheduler; the agent goes on publishing what it spooled."""
+        if len(self.tasks) > 1:
+            self.tasks[1].cancel()
+
     async def stop(self) -> None:
         for task in reversed(self.tasks):
             task.cancel()
@@ -71,9 +77,15 @@ def start_agent(
     *,
     transform: Callable[[Result], Result] | None = None,
     probe: bool = True,
+    clock: Callable[[], datetime] | None = None,
 ) -> RunningAgent:
     """Start an agent for ``location`` whose results are also kept in ``produced``."""
-    agent = Agent(config, location, Spool(spool, config.agent.spool_max))
+    agent = Agent(
+        config,
+        location,
+        Spool(spool, config.agent.spool_max),
+        **({"clock": clock} if clock else {}),  # type: ignore[arg-type]
+    )
     running = RunningAgent(agent, [])
 
     def sink(result: Result) -> None:

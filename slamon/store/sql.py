@@ -366,9 +366,15 @@ class Store:
 
     async def result_ids_exist(self, ids: Sequence[str]) -> set[str]:
         """Which of ``ids`` are stored."""
+        found: set[str] = set()
+        ids = list(ids)
         async with self.engine.connect() as conn:
-            rows = await conn.execute(select(results.c.id).where(results.c.id.in_(list(ids))))
-            return {r[0] for r in rows}
+            # Chunked: both databases limit the bound parameters of one statement.
+            for i in range(0, len(ids), 2000):
+                chunk = ids[i : i + 2000]
+                rows = await conn.execute(select(results.c.id).where(results.c.id.in_(chunk)))
+                found.update(r[0] for r in rows)
+        return found
 
     async def rollup_keys(self, keys: Sequence[tuple[str, str, datetime]]) -> list[Rollup]:
         """Rollups by primary key (for tests and tools)."""

@@ -151,8 +151,11 @@ class Writer:
             dropped_before = self._head_dropped
             inserted, updated = await self.store.write_batch(batch, changes, self._rollups)
             # Committed: only now take the items off the queues and swap the rollups in.
-            # Items of this batch that add_result dropped meanwhile are gone already.
-            for _ in range(n - min(n, self._head_dropped - dropped_before)):
+            # Items of this batch that add_result dropped meanwhile are gone from the
+            # queue already, but were written after all: not dropped.
+            overlap = min(n, self._head_dropped - dropped_before)
+            self.results_dropped -= overlap
+            for _ in range(n - overlap):
                 self._results.popleft()
             for _ in changes:
                 self._changes.popleft()
