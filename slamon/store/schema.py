@@ -101,3 +101,7 @@ rollups = Table(
     Column("latency_sum", Float, nullable=False),
     Column("sketch", LargeBinary, nullable=False),
 )
+
+# Added by migration 0007 (hot queries across all monitors; see tests/test_explain.py).
+Index("ix_rollups_hour", rollups.c.hour)
+Index("ix_intervals_end", state_intervals.c.end_at)
