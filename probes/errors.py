@@ -8,6 +8,10 @@ import socket
 import ssl
 
 import aiohttp
+import aiomqtt
+import dns.exception
+import dns.resolver
+import icmplib
 
 from probes.result import ErrorClass
 
@@ -39,6 +43,28 @@ def _tls_class(exc: BaseException) -> ErrorClass:
     return ErrorClass.TLS
 
 
+def _mqtt_class(exc: aiomqtt.MqttError) -> ErrorClass:
+    # aiomqtt flattens socket errors into MqttError(str(os_error)) and timeouts into
+    # "Operation timed out"; CONNACK refusals carry a reason code.
+    text = str(exc).lower()
+    if "timed out" in text:
+        return ErrorClass.TIMEOUT
+    if isinstance(exc, aiomqtt.MqttCodeError):
+        return ErrorClass.PROTOCOL
+    for marker, error in (
+        ("refused", ErrorClass.REFUSED),
+        ("reset", ErrorClass.RESET),
+        ("name or service not known", ErrorClass.DNS),
+        ("temporary failure in name resolution", ErrorClass.DNS),
+        ("certificate", ErrorClass.TLS),
+        ("ssl", ErrorClass.TLS),
+        ("unreachable", ErrorClass.UNREACHABLE),
+    ):
+        if marker in text:
+            return error
+    return ErrorClass.PROTOCOL
+
+
 def classify(exc: BaseException) -> tuple[ErrorClass, str]:
     """The error class and a short detail for ``exc``; never raises."""
     detail = f"{type(exc).__name__}: {exc}".strip().rstrip(":")[:300]
@@ -46,6 +72,20 @@ def classify(exc: BaseException) -> tuple[ErrorClass, str]:
         return exc.error, exc.detail
     if isinstance(exc, TimeoutError | asyncio.TimeoutError | aiohttp.ServerTimeoutError):
         return ErrorClass.TIMEOUT, "no answer within the timeout"
+    if isinstance(exc, dns.exception.Timeout):
+        return ErrorClass.TIMEOUT, "no DNS answer within the timeout"
+    if isinstance(exc, dns.resolver.NXDOMAIN | dns.resolver.NoNameservers):
+        return ErrorClass.DNS, detail
+    if isinstance(exc, dns.exception.FormError | dns.exception.TooBig):
+        return ErrorClass.PROTOCOL, detail
+    if isinstance(exc, icmplib.NameLookupError):
+        return ErrorClass.DNS, detail
+    if isinstance(exc, icmplib.SocketPermissionError):
+        return ErrorClass.CONFIG, f"{detail} (run as root or allow ping_group_range)"
+    if isinstance(exc, icmplib.ICMPLibError):
+        return ErrorClass.UNREACHABLE, detail
+    if isinstance(exc, aiomqtt.MqttError):
+        return _mqtt_class(exc), detail
     if isinstance(exc, aiohttp.TooManyRedirects):
         return ErrorClass.REDIRECT_LOOP, detail
     if isinstance(exc, aiohttp.ClientConnectorDNSError | socket.gaierror):

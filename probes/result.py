@@ -22,12 +22,16 @@ class ErrorClass(StrEnum):
     UNREACHABLE = "unreachable"
     TLS = "tls"
     CERT_EXPIRED = "cert_expired"
+    CERT_EXPIRING = "cert_expiring"
     PROTOCOL = "protocol"
     HTTP_STATUS = "http_status"
     REDIRECT_LOOP = "redirect_loop"
     TOO_LARGE = "too_large"
     ASSERTION = "assertion"
     LATENCY = "latency"
+    PACKET_LOSS = "packet_loss"
+    HEARTBEAT_MISSED = "heartbeat_missed"
+    REPORTED_DOWN = "reported_down"
     CONFIG = "config"
     INTERNAL = "internal"
 
@@ -43,6 +47,9 @@ class Result:
     confirms it over several checks before the monitor's state changes.
     ``metrics`` carries probe-specific figures under blackbox_exporter's names
     without the ``probe_`` prefix (``http_status_code``, ``ssl_earliest_cert_expiry``).
+    A figure that blackbox_exporter labels by phase is keyed ``name:phase``
+    (``http_duration_seconds:connect``, ``icmp_duration_seconds:rtt``): the part after
+    the colon becomes the ``phase`` label.
     """
 
     monitor_id: str

@@ -26,6 +26,8 @@ def parse_host_port(target: str) -> tuple[str, int]:
 
 def parse_http_url(target: str) -> str:
     """Check that ``target`` is an absolute http(s) URL with a host."""
+    if any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in target):
+        raise ValueError(f"URL contains whitespace or control characters: {target!r}")
     parts = urlsplit(target)
     if parts.scheme not in ("http", "https"):
         raise ValueError(f"expected an http:// or https:// URL, got {target!r}")

@@ -17,13 +17,20 @@ The steps, each a pure function of the one before:
    * ``seconds``: total = window - removed, bad = bad time, both exact seconds.
    * ``minutes_any``: the window is cut into minutes aligned to its start (the last
      one may be partial); a minute is bad if any bad time touches it.
-   * ``minutes_full``: a minute is bad only if bad time covers all of it, and only in
-     runs of at least ``min_downtime_minutes`` consecutive bad minutes (0 and 1 both
-     mean any run).
+   * ``minutes_full``: a minute is bad only if bad time covers all of it that is not
+     removed time (and bad time touches it), and only in runs of at least
+     ``min_downtime_minutes`` consecutive bad minutes (0 and 1 both mean any run). So
+     a minute of 59 s maintenance and 1 s downtime is a bad minute: otherwise adding
+     that second of downtime would turn a removed minute into a good one and raise
+     availability (found by the property "more downtime never raises availability").
+     Minutes of a run too short to count are not downtime; those that also hold
+     removed time leave the total, like removed minutes.
+     One case stays non-monotone by the contract rule itself: downtime that replaces
+     *excluded unknown* time (evidence beats no evidence) in a run shorter than
+     ``min_downtime_minutes`` turns excluded minutes into counted, good ones.
    * For both minute rules, a minute leaves the total only if removed time covers all
      of it and it is not bad; a minute partly in maintenance and otherwise up still
-     counts as a good minute. Since maintenance is subtracted from downtime before
-     minutes are formed, a bad minute and a removed minute never coincide.
+     counts as a good minute.
 
 Degraded time counts as up (the service answered) but is always reported, as are
 maintenance and unknown time. A window with nothing left to measure (total 0) has
@@ -347,6 +354,20 @@ def _subtract_ranges(
     return out
 
 
+def _intersect_ranges(a: list[tuple[int, int]], b: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    out = []
+    i = j = 0
+    while i < len(a) and j < len(b):
+        lo, hi = max(a[i][0], b[j][0]), min(a[i][1], b[j][1])
+        if lo < hi:
+            out.append((lo, hi))
+        if a[i][1] <= b[j][1]:
+            i += 1
+        else:
+            j += 1
+    return _merge_ranges(out)
+
+
 def _count(ranges: Iterable[tuple[int, int]]) -> int:
     return sum(hi - lo for lo, hi in ranges)
 
@@ -390,12 +411,22 @@ def compute_availability(
     else:
         length = _us(measured.duration)
         origin = measured.start
+        partly_removed: list[tuple[int, int]] = []
         if terms.accounting is Accounting.MINUTES_ANY:
             bad_ranges = _touched(counted, origin)
         else:
             run = max(terms.min_downtime_minutes, 1)
-            bad_ranges = [r for r in _covered(counted, origin, length) if r[1] - r[0] >= run]
-        out_ranges = _subtract_ranges(_covered(removed, origin, length), bad_ranges)
+            # Wholly bad once removed time is set aside, and touched by bad time.
+            whole = _covered([*counted, *removed], origin, length)
+            candidates_ranges = _intersect_ranges(whole, _touched(counted, origin))
+            bad_ranges = [r for r in candidates_ranges if r[1] - r[0] >= run]
+            short = [r for r in candidates_ranges if r[1] - r[0] < run]
+            # A too-short run does not count as downtime; where it shares its minutes
+            # with removed time, those minutes leave the total as removed ones would.
+            partly_removed = _intersect_ranges(short, _touched(removed, origin))
+        out_ranges = _merge_ranges(
+            [*_subtract_ranges(_covered(removed, origin, length), bad_ranges), *partly_removed]
+        )
         total_units = Decimal(-(-length // _MINUTE_US) - _count(out_ranges))
         bad_units = Decimal(_count(bad_ranges))
         minute = timedelta(minutes=1)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
 from fractions import Fraction
+from typing import Protocol
 
 from sla_engine.availability import (
     Accounting,
@@ -26,7 +27,7 @@ from sla_engine.budget import ErrorBudget, error_budget
 from sla_engine.credits import Credit, CreditTerms, compute_credit
 from sla_engine.exclusions import Exclusion
 from sla_engine.intervals import Interval, clip, intersect, total, union
-from sla_engine.periods import Period, zone
+from sla_engine.periods import zone
 from sla_engine.rounding import exact_decimal, plain, quantize
 
 _EXACT_PLACES = 12
@@ -39,6 +40,34 @@ _MAINTENANCE_AS = {
     MaintenancePolicy.COUNT_AS_UP: "counted as up, stays in the total",
     MaintenancePolicy.EXCLUDE_FROM_TOTAL: "excluded from the total",
 }
+
+
+class PeriodLike(Protocol):
+    """What an explanation needs of a period: a calendar Period or a report window."""
+
+    @property
+    def label(self) -> str:
+        """'2026-10', '2026-Q4' or a rolling window's name."""
+
+    @property
+    def tz(self) -> str:
+        """The IANA zone local times are shown in."""
+
+    @property
+    def start(self) -> datetime:
+        """First instant (UTC)."""
+
+    @property
+    def end(self) -> datetime:
+        """First instant after the period (UTC)."""
+
+    @property
+    def interval(self) -> Interval:
+        """``[start, end)``."""
+
+    @property
+    def total_seconds(self) -> int:
+        """Length in whole seconds."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,23 +113,37 @@ def _exact_text(value: Fraction) -> str:
     return plain(quantize(value, _EXACT_PLACES, ROUND_DOWN)) + "..."
 
 
-def _unit(availability: Availability) -> str:
-    return "s" if availability.unit == "seconds" else "min"
+def exact_text(value: Fraction) -> str:
+    """An exact value in plain decimals; cut (with '...') after 12 places if it repeats."""
+    return _exact_text(value)
 
 
-def _period_lines(period: Period, availability: Availability) -> list[str]:
+def period_lines(period: PeriodLike, measured_until: datetime) -> list[str]:
+    """The lines that name a period in local time and UTC, and how far it was measured."""
     out = [
         f"Period: {period.label} ({period.tz}), the end is not included",
         f"  local: {_local(period.start, period.tz)} to {_local(period.end, period.tz)}",
         f"  UTC:   {_utc(period.start)} to {_utc(period.end)}",
         f"  length: {period.total_seconds} s",
     ]
-    if not availability.complete:
+    if measured_until < period.end:
         out.append(
-            f"  measured until {_utc(availability.measured_until)}: "
-            "the period is not over, figures are to date"
+            f"  measured until {_utc(measured_until)}: the period is not over, figures are to date"
         )
     return out
+
+
+def span_text(iv: Interval, tz: str) -> str:
+    """A span in local time with its UTC bounds."""
+    return _span(iv, tz)
+
+
+def _unit(availability: Availability) -> str:
+    return "s" if availability.unit == "seconds" else "min"
+
+
+def _period_lines(period: PeriodLike, availability: Availability) -> list[str]:
+    return period_lines(period, availability.measured_until)
 
 
 def _rules_line(terms: AccountingTerms) -> str:
@@ -117,7 +160,7 @@ def _rules_line(terms: AccountingTerms) -> str:
 
 
 def _not_counted_lines(
-    period: Period,
+    period: PeriodLike,
     timeline: Timeline,
     availability: Availability,
     exclusions: Iterable[Exclusion],
@@ -159,7 +202,9 @@ def _not_counted_lines(
     return out
 
 
-def _downtime_lines(period: Period, timeline: Timeline, availability: Availability) -> list[str]:
+def _downtime_lines(
+    period: PeriodLike, timeline: Timeline, availability: Availability
+) -> list[str]:
     tz = period.tz
     window = Interval(period.start, availability.measured_until)
     unknown = clip(timeline.unknown, window)
@@ -251,7 +296,7 @@ def _budget_lines(availability: Availability, budget: ErrorBudget) -> list[str]:
 
 
 def explain_credit(
-    period: Period,
+    period: PeriodLike,
     timeline: Timeline,
     accounting: AccountingTerms,
     credit_terms: CreditTerms,

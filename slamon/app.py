@@ -17,6 +17,8 @@ from slamon.engine import Engine
 from slamon.ingest import MqttIngest
 from slamon.location_metrics import LocationCollector
 from slamon.metrics import LiveCollector, SchedulerMetrics
+from slamon.operations import Operations
+from slamon.push import PushService
 from slamon.store import migrate
 from slamon.store.sql import Store
 from slamon.store.writer import Writer
@@ -40,6 +42,9 @@ class Runtime:
     renderer: PageRenderer = field(default_factory=PageRenderer)
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     page_dirty: asyncio.Event = field(default_factory=asyncio.Event)
+    push: PushService | None = None
+    live: LiveCollector | None = None
+    ops: Operations | None = None
     ingest: MqttIngest | None = None
 
 
@@ -66,7 +71,7 @@ def build_runtime(config: Config, store: Store | None = None) -> Runtime:
     registry = CollectorRegistry(auto_describe=True)
     sched_metrics = SchedulerMetrics(registry)
     scheduler = Scheduler(
-        # With MQTT, agents probe; this process only ingests.
+        # With MQTT, agents probe; this process only ingests (and takes push heartbeats).
         [] if distributed else config.checks(),
         location=config.scheduler.location,
         sink=bus.publish,
@@ -74,14 +79,18 @@ def build_runtime(config: Config, store: Store | None = None) -> Runtime:
         on_lateness=sched_metrics.lateness.observe,
         on_skip=lambda _check: sched_metrics.skipped.inc(),
     )
-    registry.register(
-        LiveCollector(engine, writer, bus, {m.id: m.display_name for m in config.monitors})
-    )
+    live = LiveCollector(engine, writer, bus, {m.id: m.display_name for m in config.monitors})
+    registry.register(live)
     registry.register(LocationCollector(engine, ingest))
     runtime = Runtime(
         config, store, writer, engine, bus, scheduler, registry, sched_metrics, ingest=ingest
     )
+    runtime.live = live
+    runtime.push = PushService(
+        config.push_monitors(), location=config.scheduler.location, publish=bus.publish
+    )
     engine.listeners.append(lambda _change: runtime.page_dirty.set())
+    runtime.ops = Operations(config, engine, store, registry)
     return runtime
 
 
@@ -93,6 +102,9 @@ async def _prune_forever(runtime: Runtime) -> None:
             n = await runtime.store.prune_results(datetime.fromtimestamp(cutoff, UTC))
             if n:
                 log.info("pruned %d raw results older than the %.0fs retention", n, retention)
+            packed = await runtime.store.compact_rollups(datetime.fromtimestamp(cutoff, UTC))
+            if packed:
+                log.info("packed %d hourly rollups into one row per monitor and day", packed)
         except Exception:
             log.exception("pruning raw results failed; will try again")
         await asyncio.sleep(600)
@@ -114,12 +126,17 @@ async def start(runtime: Runtime) -> list[asyncio.Task[None]]:
     if closed:
         log.warning("closed %d state intervals left open by an unclean stop", len(closed))
     runtime.engine.floor.update(await runtime.store.interval_floors())
+    ops_tasks = await runtime.ops.start() if runtime.ops is not None else []
     tasks = [
+        *ops_tasks,
         asyncio.create_task(runtime.writer.run(), name="writer"),
         asyncio.create_task(runtime.bus.consume(runtime.engine.ingest), name="ingest"),
         asyncio.create_task(runtime.scheduler.run(), name="scheduler"),
         asyncio.create_task(_prune_forever(runtime), name="prune"),
     ]
+    if runtime.push:
+        runtime.push.log_generated_tokens()
+        tasks.append(asyncio.create_task(runtime.push.watch(), name="push"))
     if runtime.ingest is not None:
         # Silence is a remote agent's failure mode; in one process the probes run as
         # long as the engine does.
@@ -132,13 +149,15 @@ async def stop(runtime: Runtime, tasks: list[asyncio.Task[None]]) -> None:
     """Stop probing, ingest what is queued, close open states, write everything."""
     by_name = {t.get_name(): t for t in tasks}
     # Unacknowledged MQTT messages come again at the next start; the store dedups them.
-    for name in ("mqtt", "scheduler", "prune", "tick", "ingest"):
+    for name in ("mqtt", "scheduler", "push", "prune", "tick", "ingest"):
         task = by_name.get(name)
         if task is not None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
     await runtime.bus.drain(runtime.engine.ingest)
+    if runtime.ops is not None:
+        await runtime.ops.stop()
     runtime.engine.stop(datetime.now(UTC))
     writer = by_name.get("writer")
     if writer is not None:

@@ -1,4 +1,4 @@
-"""The ``slamon`` command: run, engine, agent, check-config, db upgrade."""
+"""The ``slamon`` command: run, engine, agent, check-config, db, rules, incident, report."""
 
 from __future__ import annotations
 
@@ -112,6 +112,20 @@ def _cmd_db_upgrade(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_rules(args: argparse.Namespace) -> int:
+    from slamon.rules import render_rules
+
+    config = _load(args.config)
+    text = render_rules(config)
+    if args.output == "-":
+        sys.stdout.write(text)
+    else:
+        with open(args.output, "w", encoding="utf-8") as out:
+            out.write(text)
+        print(f"{args.output}: rules for {len(config.slos)} SLOs", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every subcommand."""
     parser = argparse.ArgumentParser(prog="slamon", description="Uptime and SLA monitor.")
@@ -146,6 +160,18 @@ def build_parser() -> argparse.ArgumentParser:
     db_sub = db.add_subparsers(dest="db_command", required=True)
     up = with_config(db_sub.add_parser("upgrade", help="apply the migrations"))
     up.set_defaults(func=_cmd_db_upgrade)
+
+    rules = with_config(sub.add_parser("rules", help="Prometheus rules for every SLO"))
+    rules.add_argument("--output", "-o", default="-", help="file to write (default stdout)")
+    rules.set_defaults(func=_cmd_rules)
+
+    from slamon.incident_cli import add_incident_commands
+
+    add_incident_commands(sub, with_config, _load)
+
+    from slamon.report_cli import add_report_parser
+
+    add_report_parser(sub, with_config)
     return parser
 
 

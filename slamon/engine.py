@@ -62,6 +62,12 @@ class Engine:
 
     The engine is in-memory and single-threaded on the event loop; the writer makes it
     durable. Results for monitors it does not know are counted and dropped.
+
+    Maintenance: :meth:`enter_maintenance` puts a monitor in state ``maintenance``
+    (an interval is written and listeners are told); checks go on and confirmation
+    keeps tracking the real state, but its transitions are neither written nor told.
+    :meth:`leave_maintenance` writes the state confirmed by then. A transition whose
+    run began inside the window starts at the window's end.
     """
 
     def __init__(
@@ -95,6 +101,8 @@ class Engine:
         # No transition of a monitor is stamped before this (see the module docstring).
         self.floor: dict[str, datetime] = {}
         self.listeners: list[Listener] = []
+        self.in_maintenance: set[str] = set()
+        self._maintenance_ended: dict[str, datetime] = {}
         self.ingested = 0
         self.unknown_monitor = 0
         self.out_of_order = 0
@@ -102,8 +110,27 @@ class Engine:
 
     def state(self, monitor_id: str) -> State:
         """The confirmed state of ``monitor_id`` (unknown until confirmed)."""
+        if monitor_id in self.in_maintenance:
+            return State.MAINTENANCE
         tracker = self.trackers.get(monitor_id)
         return tracker.confirmed if tracker else State.UNKNOWN
+
+    def enter_maintenance(self, monitor_id: str, at: datetime) -> None:
+        """Put ``monitor_id`` in maintenance from ``at`` (no-op if it already is)."""
+        if monitor_id not in self.trackers or monitor_id in self.in_maintenance:
+            return
+        previous = self.state(monitor_id)
+        self.in_maintenance.add(monitor_id)
+        self._changed(monitor_id, Transition(previous, State.MAINTENANCE, at), None)
+
+    def leave_maintenance(self, monitor_id: str, at: datetime) -> None:
+        """End the maintenance of ``monitor_id`` at ``at``; its confirmed state resumes."""
+        if monitor_id not in self.in_maintenance:
+            return
+        self.in_maintenance.discard(monitor_id)
+        self._maintenance_ended[monitor_id] = at
+        state = self.trackers[monitor_id].confirmed
+        self._changed(monitor_id, Transition(State.MAINTENANCE, state, at), None)
 
     def quorum(self, monitor_id: str) -> int:
         """How many locations must agree for ``monitor_id``."""
@@ -209,18 +236,25 @@ class Engine:
             (self.location_trackers.get((monitor_id, loc)) or Tracker()).confirmed for loc in locs
         ]
         new = quorum_state(states, self.quorum(monitor_id)) if states else State.UNKNOWN
-        old = self.state(monitor_id)
+        tracker = self.trackers.get(monitor_id)
+        old = tracker.confirmed if tracker else State.UNKNOWN
         if new is old:
             return None
-        floor = self.floor.get(monitor_id)
-        if floor is not None and at < floor:
-            at = floor
+        # The combined state is tracked in maintenance too; _changed decides what is shown.
+        self.trackers[monitor_id] = Tracker(confirmed=new)
         transition = Transition(old, new, at)
         self._changed(monitor_id, transition, result)
         return transition
 
     def _changed(self, monitor_id: str, transition: Transition, result: Result | None) -> None:
-        self.trackers[monitor_id] = Tracker(confirmed=transition.state)
+        if monitor_id in self.in_maintenance and transition.state is not State.MAINTENANCE:
+            return  # confirmation tracks the real state; the window decides what is shown
+        ended = self._maintenance_ended.get(monitor_id)
+        if ended is not None and transition.at < ended:
+            transition = Transition(transition.previous, transition.state, ended)
+        floor = self.floor.get(monitor_id)
+        if floor is not None and transition.at < floor:
+            transition = Transition(transition.previous, transition.state, floor)
         self.floor[monitor_id] = transition.at
         self.state_since[monitor_id] = transition.at
         self.writer.add_change(IntervalChange(monitor_id, transition.state, transition.at))
@@ -243,12 +277,13 @@ class Engine:
 
     def stop(self, at: datetime) -> None:
         """Close every open state at ``at``: after this, nothing is known."""
-        for monitor_id in list(self.trackers):
-            if self.state(monitor_id) is not State.UNKNOWN:
-                floor = self.floor.get(monitor_id)
-                when = max(at, floor) if floor is not None else at
-                self._changed(
-                    monitor_id, Transition(self.state(monitor_id), State.UNKNOWN, when), None
-                )
+        for monitor_id in sorted(self.in_maintenance):
+            self.in_maintenance.discard(monitor_id)
+            self.trackers[monitor_id] = Tracker()
+            self._changed(monitor_id, Transition(State.MAINTENANCE, State.UNKNOWN, at), None)
+        for monitor_id, tracker in self.trackers.items():
+            if tracker.confirmed is not State.UNKNOWN:
+                self._changed(monitor_id, Transition(tracker.confirmed, State.UNKNOWN, at), None)
+                self.trackers[monitor_id] = Tracker()
         for key, tracker in self.location_trackers.items():
             self.location_trackers[key] = Tracker(last_at=tracker.last_at)

@@ -8,12 +8,15 @@ database.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import TYPE_CHECKING
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, cast
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
+from prometheus_client.utils import floatToGoString
 
 from sla_engine.states import State
 
@@ -29,8 +32,54 @@ PROBE_GAUGES = {
     "http_status_code": "Response HTTP status code.",
     "http_content_length": "Length of the HTTP response body read, in bytes.",
     "http_redirects": "The number of redirects followed.",
+    "http_ssl": "Whether the final request of the HTTP check used TLS.",
+    "http_body_truncated": "Whether the body read stopped at the configured cap.",
     "ssl_earliest_cert_expiry": "Earliest certificate expiry, in unixtime.",
+    "dns_lookup_time_seconds": "How long the DNS query took, in seconds.",
+    "dns_answer_rrs": "The number of records in the answer section.",
+    "dns_authority_rrs": "The number of records in the authority section.",
+    "dns_additional_rrs": "The number of records in the additional section.",
+    "icmp_packet_loss_ratio": "The share of ICMP echoes that got no reply (0-1).",
 }
+
+# Result.metrics keys written "name:phase" become probe_<name>{phase="..."} gauges.
+PHASE_GAUGES = {
+    "http_duration_seconds": "Duration of each phase of the HTTP check, in seconds.",
+    "icmp_duration_seconds": "Duration of each phase of the ICMP check, in seconds.",
+}
+
+
+@dataclass(slots=True)
+class _Rows:
+    """A gauge family as plain rows: label values and a value each."""
+
+    name: str
+    help: str
+    labels: tuple[str, ...]
+    rows: list[tuple[tuple[str, ...], float]] = field(default_factory=list)
+
+
+class _Families(Collector):
+    """Already-built families, for rendering them with prometheus_client."""
+
+    def __init__(self, families: list[Metric]) -> None:
+        self.families = families
+
+    def collect(self) -> Iterable[Metric]:
+        """The families as given."""
+        return self.families
+
+
+# prometheus_client's own float formatting (untyped there), so the bytes match.
+_go_float = cast("Callable[[float], str]", floatToGoString)
+
+
+def _escape_help(text: str) -> str:
+    return text.replace("\\", r"\\").replace("\n", r"\n")
+
+
+def _escape_label(text: str) -> str:
+    return text.replace("\\", r"\\").replace("\n", r"\n").replace('"', r"\"")
 
 
 class SchedulerMetrics:
@@ -64,49 +113,92 @@ class LiveCollector(Collector):
         self.writer = writer
         self.bus = bus
         self.monitor_names = monitor_names
+        self._rendering = threading.local()
 
-    def collect(self) -> Iterable[Metric]:
-        """Yield every metric family from current state."""
-        labels = ["monitor", "location"]
-        success = GaugeMetricFamily(
-            "probe_success", "Whether the last check succeeded (1) or failed (0).", labels=labels
+    def _per_monitor(self) -> list[_Rows]:
+        """The families with a sample per monitor (and location), as plain rows."""
+        labels = ("monitor", "location")
+        success = _Rows(
+            "probe_success", "Whether the last check succeeded (1) or failed (0).", labels
         )
-        duration = GaugeMetricFamily(
-            "probe_duration_seconds", "How long the last check took, in seconds.", labels=labels
+        duration = _Rows(
+            "probe_duration_seconds", "How long the last check took, in seconds.", labels
         )
-        extras = {
-            key: GaugeMetricFamily(f"probe_{key}", help_text, labels=labels)
-            for key, help_text in PROBE_GAUGES.items()
+        extras = {key: _Rows(f"probe_{key}", text, labels) for key, text in PROBE_GAUGES.items()}
+        phased = {
+            key: _Rows(f"probe_{key}", text, (*labels, "phase"))
+            for key, text in PHASE_GAUGES.items()
         }
         for (monitor, location), result in sorted(self.engine.latest.items()):
-            success.add_metric([monitor, location], 1.0 if result.ok else 0.0)
-            duration.add_metric([monitor, location], result.latency)
+            ml = (monitor, location)
+            success.rows.append((ml, 1.0 if result.ok else 0.0))
+            duration.rows.append((ml, result.latency))
             for key, value in result.metrics.items():
                 if key in extras:
-                    extras[key].add_metric([monitor, location], value)
-        yield success
-        yield duration
-        yield from extras.values()
-
-        state = GaugeMetricFamily(
+                    extras[key].rows.append((ml, value))
+                else:
+                    name, sep, phase = key.partition(":")
+                    if sep and name in phased:
+                        phased[name].rows.append(((monitor, location, phase), value))
+        state = _Rows(
             "slamon_monitor_state",
             "The confirmed state of each monitor: 1 for the state it is in, 0 for the others.",
-            labels=["monitor", "state"],
+            ("monitor", "state"),
         )
-        since = GaugeMetricFamily(
+        since = _Rows(
             "slamon_monitor_state_since_timestamp_seconds",
             "When the monitor entered its confirmed state, in unixtime.",
-            labels=["monitor"],
+            ("monitor",),
         )
         for monitor in sorted(self.engine.trackers):
             current = self.engine.state(monitor)
             for s in State:
-                state.add_metric([monitor, s.value], 1.0 if s is current else 0.0)
+                state.rows.append(((monitor, s.value), 1.0 if s is current else 0.0))
             if monitor in self.engine.state_since:
-                since.add_metric([monitor], self.engine.state_since[monitor].timestamp())
-        yield state
-        yield since
+                since.rows.append(((monitor,), self.engine.state_since[monitor].timestamp()))
+        return [success, duration, *extras.values(), *phased.values(), state, since]
 
+    def collect(self) -> Iterable[Metric]:
+        """Yield every metric family from current state."""
+        if getattr(self._rendering, "active", False):
+            return  # render_text() writes these itself
+        for rows in self._per_monitor():
+            family = GaugeMetricFamily(rows.name, rows.help, labels=list(rows.labels))
+            for values, value in rows.rows:
+                family.add_metric(list(values), value)
+            yield family
+        yield from self._scalars()
+
+    def render_text(self, registry: CollectorRegistry) -> bytes:
+        """``generate_latest(registry)``, byte for byte, several times faster.
+
+        prometheus_client spends ~15 us on every sample; ten thousand monitors make
+        some 170,000 samples. This writes the per-monitor families directly, building
+        each label set once per scrape. It assumes this collector is the last one
+        registered (as ``build_runtime`` does), so that the order matches too.
+        """
+        self._rendering.active = True
+        try:
+            head = generate_latest(registry)
+        finally:
+            self._rendering.active = False
+        out: list[str] = []
+        label_text: dict[tuple[tuple[str, ...], tuple[str, ...]], str] = {}
+        for rows in self._per_monitor():
+            name = rows.name
+            out.append(f"# HELP {name} {_escape_help(rows.help)}\n# TYPE {name} gauge\n")
+            order = sorted(range(len(rows.labels)), key=rows.labels.__getitem__)
+            for values, value in rows.rows:
+                key = (rows.labels, values)
+                text = label_text.get(key)
+                if text is None:
+                    text = ",".join(f'{rows.labels[i]}="{_escape_label(values[i])}"' for i in order)
+                    label_text[key] = text
+                out.append(f"{name}{{{text}}} {_go_float(value)}\n")
+        tail = generate_latest(_Families(list(self._scalars())))
+        return head + "".join(out).encode() + tail
+
+    def _scalars(self) -> Iterable[Metric]:
         yield CounterMetricFamily(
             "slamon_results_ingested", "Results taken in by the engine.", value=self.engine.ingested
         )

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 from aiohttp import web
-from prometheus_client.exposition import choose_encoder
+from prometheus_client.exposition import choose_encoder, generate_latest
 
 from slamon import auth
+from slamon.admin_api import add_admin_routes
 from slamon.app import Runtime, start, stop
+from slamon.report_api import add_report_routes
 from slamon.views import build_snapshot
 
 RUNTIME = web.AppKey("runtime", Runtime)
@@ -46,7 +49,16 @@ async def index(request: web.Request) -> web.Response:
 async def metrics(request: web.Request) -> web.Response:
     """Prometheus exposition from the app's own registry, in the format the scraper asks for."""
     encoder, content_type = choose_encoder(request.headers.get("Accept", ""))
-    body = encoder(request.app[RUNTIME].registry)
+    # Rendering ten thousand monitors takes a second of CPU: in a thread, the event loop
+    # keeps waking checks on time. The collector only reads state the loop replaces
+    # whole (dict items snapshotted by sorted(), frozen Results).
+    runtime = request.app[RUNTIME]
+    registry, live = runtime.registry, runtime.live
+    if encoder is generate_latest and live is not None:
+        render = functools.partial(live.render_text, registry)
+    else:
+        render = functools.partial(encoder, registry)
+    body = await asyncio.get_running_loop().run_in_executor(None, render)
     return web.Response(body=body, headers={"Content-Type": content_type})
 
 
@@ -116,6 +128,31 @@ async def monitor_locations(request: web.Request) -> web.Response:
     )
 
 
+async def push(request: web.Request) -> web.Response:
+    """A heartbeat from a job: ``/push/<token>[?status=down&msg=...&ping=ms]``."""
+    service = request.app[RUNTIME].push
+    status = request.query.get("status", "up").lower()
+    if status not in {"up", "down", "ok", "fail"}:
+        return web.json_response({"ok": False, "error": "status must be up or down"}, status=400)
+    try:
+        latency = max(float(request.query.get("ping", "0")), 0.0) / 1000
+    except ValueError:
+        return web.json_response({"ok": False, "error": "ping must be milliseconds"}, status=400)
+    result = (
+        service.receive(
+            request.match_info["token"],
+            down=status in {"down", "fail"},
+            message=request.query.get("msg", ""),
+            latency=latency,
+        )
+        if service
+        else None
+    )
+    if result is None:
+        return web.json_response({"ok": False, "error": "unknown token"}, status=404)
+    return web.json_response({"ok": True, "monitor": result.monitor_id, "state": result.state})
+
+
 def add_routes(app: web.Application) -> None:
     """Register every route on ``app``."""
     app[_PAGE_CACHE] = {}
@@ -125,6 +162,12 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/api/v1/monitors", monitors)
     app.router.add_get("/api/v1/monitors/{monitor_id}/locations", monitor_locations)
+    app.router.add_route("GET", "/push/{token}", push)
+    app.router.add_route("POST", "/push/{token}", push)
+    runtime = app.get(RUNTIME)
+    if runtime is not None and runtime.ops is not None:
+        add_admin_routes(app, runtime.ops)
+    add_report_routes(app, RUNTIME)
 
 
 def create_app(runtime: Runtime) -> web.Application:

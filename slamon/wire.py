@@ -30,6 +30,8 @@ from sla_engine.states import State
 SCHEMA = "slamon.result/1"
 _ID = re.compile(r"^[A-Za-z0-9_.-]{1,32}$")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
+# Probe metric keys: blackbox names, some with a label after ':' (http_duration_seconds:tls).
+_METRIC = re.compile(r"^[A-Za-z_][A-Za-z0-9_:.-]{0,127}$")
 _STATES = {s.value: s for s in (State.UP, State.DEGRADED, State.DOWN)}
 _ERRORS = {e.value: e for e in ErrorClass}
 _MAX_DETAIL = 500
@@ -182,7 +184,7 @@ def decode(
     for key, value in raw_metrics.items():
         if (
             not isinstance(key, str)
-            or not _NAME.match(key)
+            or not _METRIC.match(key)
             or isinstance(value, bool)
             or not isinstance(value, int | float)
             or not math.isfinite(value)

@@ -25,7 +25,15 @@ T0 = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
 
 def live_registry(tmp_path: Path) -> CollectorRegistry:
     writer = Writer(Store.from_url(f"sqlite+aiosqlite:///{tmp_path}/m.db"))
-    engine = Engine({"api": ConfirmPolicy(1, 1), "db": ConfirmPolicy(2, 1)}, writer)
+    engine = Engine(
+        {
+            "api": ConfirmPolicy(1, 1),
+            "db": ConfirmPolicy(2, 1),
+            "dns": ConfirmPolicy(1, 1),
+            "gw": ConfirmPolicy(1, 1),
+        },
+        writer,
+    )
     engine.ingest(
         Result(
             "api",
@@ -33,7 +41,17 @@ def live_registry(tmp_path: Path) -> CollectorRegistry:
             T0,
             State.UP,
             0.125,
-            metrics={"http_status_code": 200, "http_redirects": 1},
+            metrics={
+                "http_status_code": 200,
+                "http_redirects": 1,
+                "http_duration_seconds:resolve": 0.0,
+                "http_duration_seconds:connect": 0.002,
+                "http_duration_seconds:tls": 0.004,
+                "http_duration_seconds:processing": 0.1,
+                "http_duration_seconds:transfer": 0.001,
+                "ssl_earliest_cert_expiry": 1.8e9,
+                "not_exported": 7.0,
+            },
             id="a",
         )
     )
@@ -52,6 +70,32 @@ def live_registry(tmp_path: Path) -> CollectorRegistry:
             id="c",
         )
     )
+    engine.ingest(
+        Result(
+            "dns",
+            "oslo",
+            T0,
+            State.UP,
+            0.003,
+            metrics={"dns_lookup_time_seconds": 0.003, "dns_answer_rrs": 2},
+            id="e",
+        )
+    )
+    engine.ingest(
+        Result(
+            "gw",
+            "oslo",
+            T0,
+            State.UP,
+            0.0005,
+            metrics={
+                "icmp_duration_seconds:resolve": 0.0,
+                "icmp_duration_seconds:rtt": 0.0005,
+                "icmp_packet_loss_ratio": 0.0,
+            },
+            id="f",
+        )
+    )
     engine.ingest(Result("unconfigured", "oslo", T0, State.UP, 0.1, id="d"))
     registry = CollectorRegistry()
     registry.register(LiveCollector(engine, writer, InProcessBus(), {"api": "API", "db": "DB"}))
@@ -64,6 +108,39 @@ def test_exposition_is_exact(tmp_path: Path) -> None:
     assert 'probe_success{location="oslo",monitor="api"} 1.0' in text
     assert 'slamon_monitor_state{monitor="db",state="down"} 1.0' in text
     assert "slamon_results_unknown_monitor_total 1.0" in text
+    assert 'probe_http_duration_seconds{location="oslo",monitor="api",phase="tls"} 0.004' in text
+    assert 'probe_icmp_duration_seconds{location="oslo",monitor="gw",phase="rtt"} 0.0005' in text
+    assert "not_exported" not in text
+
+
+def test_fast_render_is_byte_identical(tmp_path: Path) -> None:
+    registry = live_registry(tmp_path)
+    [live] = [c for c in registry._collector_to_names if isinstance(c, LiveCollector)]
+    assert live.render_text(registry) == generate_latest(registry)
+
+
+def test_fast_render_with_scheduler_metrics_and_odd_labels(tmp_path: Path) -> None:
+    from slamon.metrics import SchedulerMetrics
+
+    writer = Writer(Store.from_url(f"sqlite+aiosqlite:///{tmp_path}/m.db"))
+    ids = [f"m{i}" for i in range(50)] + ['we"ird\\id\nx']
+    engine = Engine({i: ConfirmPolicy(1, 1) for i in ids}, writer)
+    for n, monitor in enumerate(ids):
+        engine.ingest(
+            Result(
+                monitor,
+                "loc-1" if n % 2 else "loc-2",
+                T0 + timedelta(seconds=n),
+                State.UP if n % 3 else State.DOWN,
+                n * 0.001 + 1e-9,
+                metrics={"http_status_code": 200, "http_duration_seconds:tls": 1e7 * n},
+            )
+        )
+    registry = CollectorRegistry(auto_describe=True)
+    SchedulerMetrics(registry).lateness.observe(0.02)
+    live = LiveCollector(engine, writer, InProcessBus(), {})
+    registry.register(live)
+    assert live.render_text(registry) == generate_latest(registry)
 
 
 def test_promtool_accepts_the_exposition(tmp_path: Path) -> None:

@@ -25,7 +25,7 @@ def sample(**changes: object) -> Result:
         "latency": 0.25,
         "error": ErrorClass.HTTP_STATUS,
         "detail": "status 503",
-        "metrics": {"http_status_code": 503.0},
+        "metrics": {"http_status_code": 503.0, "http_duration_seconds:connect": 0.01},
         "id": "0123456789abcdef0123456789abcdef",
     }
     fields.update(changes)

@@ -7,9 +7,11 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     Dialect,
     Float,
+    ForeignKey,
     Index,
     Integer,
     LargeBinary,
@@ -100,6 +102,111 @@ rollups = Table(
     Column("degraded", Integer, nullable=False),
     Column("latency_sum", Float, nullable=False),
     Column("sketch", LargeBinary, nullable=False),
+)
+
+# Finalized reports are written once and never updated: a later run compares with them.
+finalized_reports = Table(
+    "finalized_reports",
+    metadata,
+    Column("contract_id", String(64), primary_key=True),
+    Column("period", String(16), primary_key=True),
+    Column("finalized_at", Instant(), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("content", Text, nullable=False),
+)
+
+# Hourly rollups of whole UTC days whose raw results have aged out, packed one row per
+# monitor, location and day (see slamon.store.packing): 24 rows cost more than 2 KB.
+rollup_days = Table(
+    "rollup_days",
+    metadata,
+    Column("monitor_id", String(64), primary_key=True),
+    Column("location", String(64), primary_key=True),
+    Column("day", Instant(), primary_key=True),
+    Column("hours", LargeBinary, nullable=False),
+)
+
+# -- incidents and maintenance (migration 0005) -----------------------------------
+
+incidents = Table(
+    "incidents",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("title", Text, nullable=False),
+    Column("impact", String(12), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("opened", Instant(), nullable=False),
+    Column("acknowledged", Instant(), nullable=True),
+    Column("acknowledged_by", String(128), nullable=False, default=""),
+    Column("resolved", Instant(), nullable=True),
+    Column("automatic", Boolean, nullable=False),
+    Column("excluded_kind", String(24), nullable=True),
+    Column("exclusion_reason", Text, nullable=False, default=""),
+    Column("excluded_by", String(128), nullable=False, default=""),
+    Column("excluded_at", Instant(), nullable=True),
+    Index("ix_incidents_opened", "opened"),
+    Index("ix_incidents_resolved", "resolved"),
+)
+
+incident_components = Table(
+    "incident_components",
+    metadata,
+    Column(
+        "incident_id",
+        String(40),
+        ForeignKey("incidents.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("component_id", String(64), primary_key=True),
+    Index("ix_incident_components_component", "component_id"),
+)
+
+incident_updates = Table(
+    "incident_updates",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "incident_id",
+        String(40),
+        ForeignKey("incidents.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("at", Instant(), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("message", Text, nullable=False),
+    Column("author", String(128), nullable=False),
+    Index("ix_incident_updates_incident_at", "incident_id", "at"),
+)
+
+# One-off windows have start and end; recurring ones a cron line, a duration and a
+# zone, with start (and end, when set) bounding when occurrences may begin.
+maintenance_windows = Table(
+    "maintenance_windows",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("title", Text, nullable=False),
+    Column("description", Text, nullable=False, default=""),
+    Column("start_at", Instant(), nullable=False),
+    Column("end_at", Instant(), nullable=True),
+    Column("cron", String(120), nullable=True),
+    Column("duration_seconds", Integer, nullable=True),
+    Column("timezone", String(64), nullable=False, default="UTC"),
+    Column("created_by", String(128), nullable=False, default=""),
+    Column("created_at", Instant(), nullable=False),
+    Index("ix_maintenance_start", "start_at"),
+    Index("ix_maintenance_end", "end_at"),
+)
+
+maintenance_components = Table(
+    "maintenance_components",
+    metadata,
+    Column(
+        "maintenance_id",
+        String(64),
+        ForeignKey("maintenance_windows.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("component_id", String(64), primary_key=True),
 )
 
 # Added by migration 0007 (hot queries across all monitors; see tests/test_explain.py).

@@ -16,7 +16,8 @@ from sla_engine.intervals import Interval
 from sla_engine.sketch import LatencySketch
 from sla_engine.states import State, StateInterval
 from slamon.store import dialects
-from slamon.store.schema import Instant, results, rollups, state_intervals
+from slamon.store.packing import pack_day, unpack_day
+from slamon.store.schema import Instant, results, rollup_days, rollups, state_intervals
 
 log = logging.getLogger("slamon.store")
 
@@ -322,16 +323,105 @@ class Store:
     async def rollups(
         self, window: Interval, monitor_ids: Iterable[str] | None = None
     ) -> list[Rollup]:
-        """Hourly rollups whose hour starts inside ``window``."""
+        """Hourly rollups whose hour starts inside ``window`` (packed days unpacked)."""
+        ids = None if monitor_ids is None else list(monitor_ids)
         stmt = (
             select(rollups)
             .where(rollups.c.hour >= window.start, rollups.c.hour < window.end)
             .order_by(rollups.c.monitor_id, rollups.c.hour, rollups.c.location)
         )
-        if monitor_ids is not None:
-            stmt = stmt.where(rollups.c.monitor_id.in_(list(monitor_ids)))
+        days = select(rollup_days).where(
+            rollup_days.c.day >= day_of(window.start), rollup_days.c.day < window.end
+        )
+        if ids is not None:
+            stmt = stmt.where(rollups.c.monitor_id.in_(ids))
+            days = days.where(rollup_days.c.monitor_id.in_(ids))
         async with self.engine.connect() as conn:
-            return [_rollup_from_row(row) for row in await conn.execute(stmt)]
+            hourly = [_rollup_from_row(row) for row in await conn.execute(stmt)]
+            packed = [
+                Rollup(row.monitor_id, row.location, *hour)
+                for row in await conn.execute(days)
+                for hour in unpack_day(row.day, row.hours)
+                if window.start <= hour.hour < window.end
+            ]
+        if not packed:
+            return hourly
+        merged: dict[tuple[str, str, datetime], Rollup] = {}
+        for r in [*packed, *hourly]:
+            # A late result may have made an hourly row for an hour already packed.
+            if r.key in merged:
+                _merge_into(merged[r.key], r)
+            else:
+                merged[r.key] = r
+        return sorted(merged.values(), key=lambda r: (r.monitor_id, r.hour, r.location))
+
+    async def compact_rollups(self, before: datetime, chunk: int = 24_000) -> int:
+        """Pack hourly rollups of whole UTC days before ``before``, one row per day.
+
+        Call it once raw results older than ``before`` are gone: those hours no longer
+        change (a late result makes a new hourly row, which the next call packs in).
+        Returns how many hourly rows were packed.
+        """
+        cutoff = day_of(before)
+        packed = 0
+        while True:
+            async with self.engine.begin() as conn:
+                rows = (
+                    await conn.execute(
+                        select(rollups)
+                        .where(rollups.c.hour < cutoff)
+                        .order_by(rollups.c.monitor_id, rollups.c.location, rollups.c.hour)
+                        .limit(chunk)
+                    )
+                ).all()
+                if not rows:
+                    return packed
+                groups: dict[tuple[str, str, datetime], list[Rollup]] = defaultdict(list)
+                for row in rows:
+                    r = _rollup_from_row(row)
+                    groups[(r.monitor_id, r.location, day_of(r.hour))].append(r)
+                existing = await self._load_days(conn, list(groups))
+                for key, hours in groups.items():
+                    for old in existing.get(key, []):
+                        same = next((h for h in hours if h.hour == old.hour), None)
+                        if same is None:
+                            hours.append(old)
+                        else:
+                            _merge_into(same, old)
+                await conn.execute(
+                    dialects.upsert(rollup_days, self.dialect, ["monitor_id", "location", "day"]),
+                    [
+                        {"monitor_id": m, "location": loc, "day": d, "hours": pack_day(d, hours)}
+                        for (m, loc, d), hours in groups.items()
+                    ],
+                )
+                keys = [(row.monitor_id, row.location, row.hour) for row in rows]
+                for i in range(0, len(keys), 300):
+                    await conn.execute(
+                        delete(rollups).where(
+                            tuple_(rollups.c.monitor_id, rollups.c.location, rollups.c.hour).in_(
+                                keys[i : i + 300]
+                            )
+                        )
+                    )
+                packed += len(rows)
+
+    async def _load_days(
+        self, conn: AsyncConnection, keys: Sequence[tuple[str, str, datetime]]
+    ) -> dict[tuple[str, str, datetime], list[Rollup]]:
+        out: dict[tuple[str, str, datetime], list[Rollup]] = {}
+        for i in range(0, len(keys), 300):
+            stmt = select(rollup_days).where(
+                tuple_(rollup_days.c.monitor_id, rollup_days.c.location, rollup_days.c.day).in_(
+                    keys[i : i + 300]
+                )
+            )
+            for row in await conn.execute(stmt):
+                out[(row.monitor_id, row.location, row.day)] = [
+                    Rollup(row.monitor_id, row.location, *hour)
+                    for hour in unpack_day(row.day, row.hours)
+                ]
+        return out
 
     async def recent_results(self, monitor_id: str, limit: int = 50) -> list[StoredResult]:
         """The newest raw results of a monitor, newest first."""
@@ -385,6 +475,19 @@ class Store:
                 tuple_(rollups.c.monitor_id, rollups.c.location, rollups.c.hour).in_(list(keys))
             )
             return [_rollup_from_row(row) for row in await conn.execute(stmt)]
+
+
+def day_of(at: datetime) -> datetime:
+    """The UTC midnight that starts the day containing ``at``."""
+    return at.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def _merge_into(into: Rollup, other: Rollup) -> None:
+    into.checks += other.checks
+    into.down += other.down
+    into.degraded += other.degraded
+    into.latency_sum += other.latency_sum
+    into.sketch.merge(other.sketch)
 
 
 def _as_instant(value: object) -> datetime:

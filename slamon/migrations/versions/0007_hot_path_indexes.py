@@ -5,14 +5,14 @@ all monitors, and state intervals overlapping a window across all monitors, were
 sequential scans.
 
 Revision ID: 0007
-Revises: 0001
+Revises: 0006
 Create Date: 2026-11-27
 """
 
 from alembic import op
 
 revision = "0007"
-down_revision = "0001"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,335 @@
+"""HTTP checks per second and CPU per check through slamon's whole pipeline.
+
+Starts a local target (nginx from Debian's packages when installed, else an aiohttp
+server in a separate process), then N HTTP monitors through the real scheduler, bus,
+engine, writer, SQLite store and a /metrics render every few seconds, for a fixed
+time. Prints checks per second, CPU milliseconds per check of this whole process,
+scheduler lateness p50/p99 and peak RSS. When Debian's prometheus-blackbox-exporter
+is installed, drives its /probe endpoint on the same target at the same rate and
+prints its CPU per probe (from /proc/<pid>/stat) and the ratio.
+
+    .venv/bin/python bench/probe_throughput.py --monitors 2000 --interval 1 --duration 30
+    .venv/bin/python bench/probe_throughput.py --monitors 10000 --interval 5 --duration 60
+
+Not a test: it asserts nothing, it prints figures. Run it on a quiet machine and
+quote ``uptime`` next to them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import multiprocessing
+import os
+import resource
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import aiohttp  # noqa: E402
+import uvloop  # noqa: E402
+from aiohttp import web  # noqa: E402
+from prometheus_client import generate_latest  # noqa: E402
+
+from slamon.app import build_runtime, start, stop  # noqa: E402
+from slamon.config import parse_config  # noqa: E402
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_port(port: int, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+            return
+        time.sleep(0.05)
+    raise SystemExit(f"nothing listens on 127.0.0.1:{port} after {timeout}s")
+
+
+def proc_cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process (and its reaped children's is not included)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def _aiohttp_target(port: int) -> None:
+    async def ok(request: web.Request) -> web.Response:
+        return web.Response(text="ok slamon\n")
+
+    app = web.Application()
+    app.router.add_get("/", ok)
+    web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
+
+
+@contextlib.contextmanager
+def target(kind: str) -> Iterator[tuple[str, str]]:
+    """Yield (url, description) of a local HTTP target, stopped on exit."""
+    port = free_port()
+    nginx = shutil.which("nginx") or (
+        "/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None
+    )
+    if kind in ("auto", "nginx") and nginx:
+        with tempfile.TemporaryDirectory(prefix="slamon-bench-nginx-") as tmp:
+            conf = Path(tmp) / "nginx.conf"
+            conf.write_text(
+                f"""worker_processes 1;
+daemon off;
+pid {tmp}/nginx.pid;
+error_log {tmp}/error.log;
+events {{ worker_connections 8192; }}
+http {{
+  access_log off;
+  client_body_temp_path {tmp}; proxy_temp_path {tmp}; fastcgi_temp_path {tmp};
+  uwsgi_temp_path {tmp}; scgi_temp_path {tmp};
+  server {{ listen 127.0.0.1:{port}; location / {{ return 200 "ok slamon\\n"; }} }}
+}}
+"""
+            )
+            proc = subprocess.Popen([nginx, "-c", str(conf), "-p", tmp])
+            try:
+                wait_port(port)
+                yield f"http://127.0.0.1:{port}/", "nginx (1 worker)"
+            finally:
+                proc.terminate()
+                proc.wait(10)
+        return
+    if kind == "nginx":
+        raise SystemExit("nginx is not installed (apt-get install nginx)")
+    proc_ = multiprocessing.get_context("spawn").Process(target=_aiohttp_target, args=(port,))
+    proc_.start()
+    try:
+        wait_port(port)
+        yield f"http://127.0.0.1:{port}/", "aiohttp server (separate process)"
+    finally:
+        proc_.terminate()
+        proc_.join(10)
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+async def run_slamon(args: argparse.Namespace, url: str, tmp: str) -> dict[str, float]:
+    config = parse_config(
+        {
+            "store": {"url": f"sqlite+aiosqlite:///{tmp}/bench.db"},
+            "scheduler": {"concurrency": args.concurrency},
+            "confirmation": {"down_after": 2, "up_after": 1},
+            "monitors": [
+                {
+                    "id": f"m{i:05d}",
+                    "type": "http",
+                    "target": url,
+                    "interval": args.interval,
+                    "timeout": min(args.interval, 5.0),
+                }
+                for i in range(args.monitors)
+            ],
+        },
+        {},
+    )
+    runtime = build_runtime(config)
+    lateness: list[float] = []
+    measuring = False
+    observe = runtime.scheduler_metrics.lateness.observe
+
+    def on_lateness(seconds: float) -> None:
+        observe(seconds)
+        if measuring:
+            lateness.append(seconds)
+
+    runtime.scheduler._on_lateness = on_lateness  # the bench also wants raw values
+    tasks = await start(runtime)
+    scrapes = 0
+    scrape_bytes = 0
+
+    async def scrape_forever() -> None:
+        nonlocal scrapes, scrape_bytes
+        while True:
+            await asyncio.sleep(args.scrape_every)
+            # As the /metrics handler does: render in a thread, off the event loop.
+            loop = asyncio.get_running_loop()
+            scrape_bytes = len(await loop.run_in_executor(None, generate_latest, runtime.registry))
+            scrapes += 1
+
+    scraper = asyncio.create_task(scrape_forever())
+    try:
+        await asyncio.sleep(args.warmup)
+        measuring = True
+        r0 = resource.getrusage(resource.RUSAGE_SELF)
+        t0 = time.perf_counter()
+        n0 = runtime.engine.ingested
+        w0 = runtime.writer.results_written
+        await asyncio.sleep(args.duration)
+        r1 = resource.getrusage(resource.RUSAGE_SELF)
+        t1 = time.perf_counter()
+        n1 = runtime.engine.ingested
+        w1 = runtime.writer.results_written
+        measuring = False
+        not_up = sum(1 for r in runtime.engine.latest.values() if r.state.value != "up")
+        sample = next(iter(runtime.engine.latest.values()), None)
+    finally:
+        scraper.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await scraper
+        await stop(runtime, tasks)
+    checks = n1 - n0
+    cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
+    if sample is not None and sample.state.value != "up":
+        print(f"  warning: a sample result is {sample.state}: {sample.error} {sample.detail}")
+    return {
+        "checks": checks,
+        "seconds": t1 - t0,
+        "rate": checks / (t1 - t0),
+        "cpu_ms_per_check": cpu / max(checks, 1) * 1000,
+        "cpu_share": cpu / (t1 - t0),
+        "written_rate": (w1 - w0) / (t1 - t0),
+        "lateness_p50_ms": percentile(lateness, 0.50) * 1000,
+        "lateness_p99_ms": percentile(lateness, 0.99) * 1000,
+        "lateness_max_ms": max(lateness, default=float("nan")) * 1000,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "not_up": not_up,
+        "skipped": runtime.scheduler_metrics.skipped._value.get(),
+        "bus_dropped": runtime.bus.dropped,
+        "store_dropped": runtime.writer.results_dropped,
+        "scrapes": scrapes,
+        "scrape_bytes": scrape_bytes,
+    }
+
+
+async def drive_blackbox(url: str, rate: float, duration: float, warmup: float) -> dict[str, float]:
+    exe = shutil.which("prometheus-blackbox-exporter")
+    assert exe is not None
+    port = free_port()
+    with tempfile.TemporaryDirectory(prefix="slamon-bench-bb-") as tmp:
+        conf = Path(tmp) / "blackbox.yml"
+        conf.write_text("modules:\n  http_2xx:\n    prober: http\n    timeout: 5s\n")
+        proc = subprocess.Popen(
+            [exe, f"--config.file={conf}", f"--web.listen-address=127.0.0.1:{port}"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            wait_port(port)
+            probe_url = f"http://127.0.0.1:{port}/probe?module=http_2xx&target={url}"
+            failures = 0
+            done = 0
+            async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=256)) as session:
+                sem = asyncio.Semaphore(256)
+
+                async def one() -> None:
+                    nonlocal failures, done
+                    async with sem, session.get(probe_url) as resp:
+                        body = await resp.read()
+                        done += 1
+                        if b"probe_success 1" not in body:
+                            failures += 1
+
+                async def paced(seconds: float) -> int:
+                    # Open loop at the given rate, like a scheduler: 10 ms ticks.
+                    pending: set[asyncio.Task[None]] = set()
+                    started = time.perf_counter()
+                    sent = 0
+                    while (now := time.perf_counter() - started) < seconds:
+                        due = int(now * rate)
+                        while sent < due:
+                            task = asyncio.create_task(one())
+                            pending.add(task)
+                            task.add_done_callback(pending.discard)
+                            sent += 1
+                        await asyncio.sleep(0.01)
+                    await asyncio.gather(*pending, return_exceptions=True)
+                    return sent
+
+                await paced(warmup)
+                c0 = proc_cpu_seconds(proc.pid)
+                d0 = done
+                t0 = time.perf_counter()
+                await paced(duration)
+                t1 = time.perf_counter()
+                c1 = proc_cpu_seconds(proc.pid)
+                probes = done - d0
+        finally:
+            proc.terminate()
+            proc.wait(10)
+    return {
+        "probes": probes,
+        "rate": probes / (t1 - t0),
+        "cpu_ms_per_probe": (c1 - c0) / max(probes, 1) * 1000,
+        "failures": failures,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--monitors", type=int, default=2000)
+    parser.add_argument("--interval", type=float, default=1.0, help="seconds (at least 1)")
+    parser.add_argument("--duration", type=float, default=30.0)
+    parser.add_argument("--warmup", type=float, default=None, help="default: 2 intervals")
+    parser.add_argument("--concurrency", type=int, default=256)
+    parser.add_argument("--scrape-every", type=float, default=5.0)
+    parser.add_argument("--loop", choices=["uvloop", "asyncio"], default="uvloop")
+    parser.add_argument("--target", choices=["auto", "nginx", "aiohttp"], default="auto")
+    parser.add_argument("--no-blackbox", action="store_true")
+    args = parser.parse_args()
+    if args.warmup is None:
+        args.warmup = max(2 * args.interval, 3.0)
+    if args.loop == "uvloop":
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    load = os.getloadavg()
+    print(f"machine: {os.cpu_count()} cores, load average before {load[0]:.2f} {load[1]:.2f}")
+    with target(args.target) as (url, what), tempfile.TemporaryDirectory() as tmp:
+        print(
+            f"target: {what} at {url}; {args.monitors} HTTP monitors every {args.interval:g}s "
+            f"({args.monitors / args.interval:.0f} checks/s asked), {args.loop} loop, "
+            f"SQLite store, /metrics rendered every {args.scrape_every:g}s"
+        )
+        s = asyncio.run(run_slamon(args, url, tmp))
+        print(
+            f"slamon: {s['rate']:.0f} checks/s over {s['seconds']:.1f}s "
+            f"({s['checks']:.0f} checks, {s['written_rate']:.0f} results/s written), "
+            f"CPU {s['cpu_ms_per_check']:.3f} ms/check ({s['cpu_share']:.0%} of a core), "
+            f"lateness p50 {s['lateness_p50_ms']:.1f} ms p99 {s['lateness_p99_ms']:.1f} ms "
+            f"max {s['lateness_max_ms']:.1f} ms, peak RSS {s['peak_rss_mb']:.0f} MB"
+        )
+        print(
+            f"        not up at the end: {s['not_up']}, skipped wake-ups {s['skipped']:.0f}, "
+            f"bus dropped {s['bus_dropped']}, store dropped {s['store_dropped']}, "
+            f"{s['scrapes']} scrapes of {s['scrape_bytes'] / 1e6:.1f} MB"
+        )
+        if not args.no_blackbox and shutil.which("prometheus-blackbox-exporter"):
+            b = asyncio.run(drive_blackbox(url, s["rate"], min(args.duration, 20), 3))
+            print(
+                f"blackbox_exporter: {b['rate']:.0f} probes/s, CPU {b['cpu_ms_per_probe']:.3f} "
+                f"ms/probe ({b['failures']} failed)"
+            )
+            print(
+                f"ratio slamon/blackbox CPU per check: "
+                f"{s['cpu_ms_per_check'] / b['cpu_ms_per_probe']:.2f} (goal <= 0.5)"
+            )
+        elif not args.no_blackbox:
+            print("blackbox_exporter: not installed (apt-get install prometheus-blackbox-exporter)")
+    load = os.getloadavg()
+    print(f"load average after {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,502 @@
+"""One contract over one period: the SLI, budget, credit, explanation and evidence.
+
+:func:`evaluate_contract` is pure: the shell gathers the evidence (state intervals of
+each covered monitor or component, maintenance, incidents, rollup counts and sketches)
+and passes ``now`` (None for a period wholly in the past). The same inputs give the
+same :class:`ContractReport`, and :meth:`ContractReport.summary` gives the same
+strings, so a closed period's report is the same bytes every time it is rendered.
+
+The SLIs, each an exact percent that credit tiers compare against:
+
+* availability: from state intervals under the contract's accounting terms;
+* latency: the share of answered checks no slower than the limit (from the hourly
+  rollups' sketches, so to the sketch's 1 % relative accuracy); the percentile the
+  contract names is also measured and shown against the limit;
+* quality: the share of checks that were fully good (neither down nor degraded). The
+  rollups count down and degraded checks, not failed assertions on their own, so a
+  failed content assertion and a refused connection both count here;
+* incident_response: the share of decided incidents acknowledged and resolved within
+  the limits (incidents still inside both limits are pending and left out).
+
+Incidents marked excluded (customer-caused, force majeure) never count: their span is
+an exclusion for availability, and they are left out of incident response.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from fractions import Fraction
+
+from sla_engine.availability import Availability, UnknownPolicy, timeline_from_states
+from sla_engine.budget import ErrorBudget
+from sla_engine.contracts import Contract, ReportPeriod, SLIKind
+from sla_engine.credits import Credit, credit_for_percent
+from sla_engine.exclusions import Exclusion
+from sla_engine.explain import exact_text, explain_credit, period_lines
+from sla_engine.incident_response import IncidentTimes, incident_response_sli
+from sla_engine.incidents import Incident, MaintenanceWindow
+from sla_engine.intervals import Interval, clip, intersect, subtract, total
+from sla_engine.rounding import plain, quantize
+from sla_engine.sketch import LatencySketch
+from sla_engine.states import State, StateInterval
+
+_US = timedelta(microseconds=1)
+
+
+def seconds_text(span: timedelta) -> str:
+    """A duration as plain decimal seconds, exact to the microsecond."""
+    return plain((Decimal(span // _US) / Decimal(1_000_000)).normalize())
+
+
+def utc_text(instant: datetime) -> str:
+    """An instant as ISO 8601 in UTC with a ``Z``."""
+    return instant.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """What the shell gathered for one contract and period.
+
+    ``states`` maps each covered monitor or component id to its state intervals
+    (components already combined from their monitors). ``checks``, ``down_checks``,
+    ``degraded_checks`` and ``sketches`` come from the hourly rollups of the covered
+    monitors (hours starting inside the period).
+    """
+
+    states: Mapping[str, Sequence[StateInterval]] = field(default_factory=dict)
+    maintenance: Sequence[MaintenanceWindow] = ()
+    incidents: Sequence[Incident] = ()
+    checks: int = 0
+    down_checks: int = 0
+    degraded_checks: int = 0
+    sketches: Sequence[LatencySketch] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CountedInterval:
+    """One span that counted against the provider (seconds, or a run of bad minutes)."""
+
+    start: datetime
+    end: datetime
+    counted: Decimal
+    unit: str
+    without_data: timedelta
+    sources: tuple[str, ...]
+    incidents: tuple[str, ...]
+
+    @property
+    def duration(self) -> timedelta:
+        """Wall-clock length of the span."""
+        return self.end - self.start
+
+
+@dataclass(frozen=True, slots=True)
+class ExcludedIncident:
+    """An incident that did not count, with the reason and who decided it."""
+
+    id: str
+    title: str
+    kind: str
+    reason: str
+    excluded_by: str
+    start: datetime
+    end: datetime
+    downtime_not_counted: timedelta
+
+
+@dataclass(frozen=True, slots=True)
+class LatencyFigures:
+    """The latency SLI's inputs and the measured percentile against the limit."""
+
+    percentile: Decimal
+    limit_seconds: Decimal
+    measured_seconds: float | None
+    checks: int
+    within_limit: int
+
+    @property
+    def compliant(self) -> bool:
+        """The measured percentile is at most the limit (no checks: nothing to fault)."""
+        return self.measured_seconds is None or Decimal(repr(self.measured_seconds)) <= (
+            self.limit_seconds
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseFigures:
+    """The incident response SLI's counts."""
+
+    incidents: int
+    decided: int
+    met: int
+    breached: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ContractReport:
+    """Everything one contract and period produced; see :meth:`summary` for the figures."""
+
+    contract: Contract
+    period: ReportPeriod
+    measured_until: datetime
+    availability: Availability
+    sli_percent: Fraction
+    total: Decimal
+    bad: Decimal
+    unit: str
+    budget: ErrorBudget
+    credit: Credit
+    lines: tuple[str, ...]
+    counted: tuple[CountedInterval, ...]
+    excluded: tuple[ExcludedIncident, ...]
+    latency: LatencyFigures | None = None
+    response: ResponseFigures | None = None
+
+    @property
+    def complete(self) -> bool:
+        """True when the whole period is in the past (the figures are final)."""
+        return self.measured_until >= self.period.end
+
+    @property
+    def met(self) -> bool:
+        """The SLI reached the target (compared exactly)."""
+        return self.sli_percent >= Fraction(self.contract.target)
+
+    @property
+    def text(self) -> str:
+        """The explanation, one line per step, ending in a newline."""
+        return "\n".join(self.lines) + "\n"
+
+    def summary(self) -> dict[str, str]:
+        """The report's figures as strings, in a fixed order (one CSV row, one diff).
+
+        Percents are shown rounded half up to 6 decimals; tiers used the exact value.
+        """
+        c = self.contract
+        a = self.availability
+        remaining = self.budget.remaining_percent()
+        tier = self.credit.tier
+        return {
+            "contract_id": c.id,
+            "customer_id": c.customer_id,
+            "customer_name": c.customer_name,
+            "sli": str(c.sli),
+            "period": self.period.label,
+            "timezone": self.period.tz,
+            "period_start": utc_text(self.period.start),
+            "period_end": utc_text(self.period.end),
+            "measured_until": utc_text(self.measured_until),
+            "complete": "yes" if self.complete else "no",
+            "target_percent": plain(c.target),
+            "sli_percent": plain(quantize(self.sli_percent, 6)),
+            "met": "yes" if self.met else "no",
+            "unit": self.unit,
+            "total": plain(self.total),
+            "bad": plain(self.bad),
+            "downtime_seconds": seconds_text(a.downtime),
+            "excluded_seconds": seconds_text(a.excluded),
+            "unknown_seconds": seconds_text(a.unknown),
+            "maintenance_seconds": seconds_text(a.maintenance),
+            "degraded_seconds": seconds_text(a.degraded),
+            "error_budget_remaining_percent": "" if remaining is None else plain(remaining),
+            "tier_below_percent": "" if tier is None else plain(tier.below),
+            "credit_percent": plain(self.credit.credit_percent),
+            "monthly_fee": plain(self.credit.monthly_fee),
+            "credit_amount": plain(self.credit.amount),
+            "currency": self.credit.currency,
+        }
+
+
+def _exclusions(incidents: Sequence[Incident], until: datetime) -> list[tuple[Incident, Exclusion]]:
+    out = []
+    for incident in incidents:
+        if incident.excluded is None:
+            continue
+        span = incident.span(until)
+        if span.empty:
+            continue
+        out.append((incident, Exclusion(span, incident.exclusion_reason, incident.excluded)))
+    return out
+
+
+def _bad_by_source(
+    states: Mapping[str, Sequence[StateInterval]], window: Interval, unknown_counts: bool
+) -> dict[str, list[Interval]]:
+    kinds = {State.DOWN, State.UNKNOWN} if unknown_counts else {State.DOWN}
+    out = {}
+    for source in sorted(states):
+        every = [si.closed_at(window.end) for si in states[source]]
+        spans = [iv for iv, si in zip(every, states[source], strict=True) if si.state in kinds]
+        if unknown_counts:
+            spans += subtract([window], every)  # no interval at all: no data
+        out[source] = clip(spans, window)
+    return out
+
+
+def _counted(
+    availability: Availability,
+    states: Mapping[str, Sequence[StateInterval]],
+    unknown: Sequence[Interval],
+    incidents: Sequence[Incident],
+    until: datetime,
+) -> tuple[CountedInterval, ...]:
+    window = Interval(availability.window.start, availability.measured_until)
+    unknown_counts = availability.terms.unknown is UnknownPolicy.DOWN
+    by_source = _bad_by_source(states, window, unknown_counts)
+    live = [i for i in incidents if i.excluded is None]
+    out = []
+    for span in availability.bad_spans:
+        if availability.unit == "seconds":
+            counted = Decimal(span.duration // _US) / Decimal(1_000_000)
+        else:
+            counted = Decimal(-(-span.duration // timedelta(minutes=1)))
+        sources = tuple(s for s, spans in by_source.items() if intersect(spans, [span]))
+        names = tuple(
+            sorted(i.id for i in live if i.span(until).overlaps(span) and not i.span(until).empty)
+        )
+        out.append(
+            CountedInterval(
+                span.start,
+                span.end,
+                counted,
+                availability.unit,
+                total(intersect(unknown, [span])) if unknown_counts else timedelta(),
+                sources,
+                names,
+            )
+        )
+    return tuple(out)
+
+
+def _excluded(
+    pairs: Sequence[tuple[Incident, Exclusion]], availability: Availability, bad: list[Interval]
+) -> tuple[ExcludedIncident, ...]:
+    window = Interval(availability.window.start, availability.measured_until)
+    out = []
+    for incident, exclusion in pairs:
+        part = clip([exclusion.interval], window)
+        if not part:
+            continue
+        out.append(
+            ExcludedIncident(
+                incident.id,
+                incident.title,
+                str(exclusion.kind),
+                exclusion.reason,
+                incident.excluded_by,
+                part[0].start,
+                part[0].end,
+                total(intersect(bad, part)),
+            )
+        )
+    return tuple(sorted(out, key=lambda e: (e.start, e.id)))
+
+
+def _credit_lines(percent: Fraction, credit: Credit, contract: Contract) -> list[str]:
+    exact = exact_text(percent)
+    out = []
+    if credit.tier is not None:
+        out.append(
+            f"Tier: {exact} % is below {plain(credit.tier.below)} % "
+            f"-> credit {plain(credit.tier.credit_percent)} %"
+        )
+    elif contract.credit.tiers:
+        thresholds = ", ".join(plain(t.below) for t in contract.credit.tiers)
+        out.append(f"Tier: none; {exact} % is not below any threshold ({thresholds} %)")
+    else:
+        out.append("Tier: none; the contract has no credit tiers")
+    if credit.capped:
+        out.append(
+            f"Cap: the credit is capped at {plain(credit.credit_percent)} % "
+            f"(the tier gives {plain(credit.uncapped_percent)} %)"
+        )
+    out.append(
+        f"Credit: {plain(credit.monthly_fee)} {credit.currency} x {plain(credit.credit_percent)} % "
+        f"= {plain(credit.exact_amount)} {credit.currency}"
+    )
+    out.append(
+        f"Amount owed: {plain(credit.amount)} {credit.currency} "
+        f"(rounded once, {credit.rounding}, to {contract.credit.minor_units} decimals)"
+    )
+    return out
+
+
+def _ratio_lines(what: str, good: int, counted: int, percent: Fraction) -> list[str]:
+    if counted == 0:
+        return [f"{what}: none in the period: the SLI is 100 %"]
+    return [
+        f"{what}: {good} of {counted} x 100 = {plain(quantize(percent, 6))} % "
+        f"(shown rounded half up to 6 decimals; exact value {exact_text(percent)} %)"
+    ]
+
+
+def _budget_line(budget: ErrorBudget, unit: str) -> str:
+    remaining = budget.remaining_percent()
+    share = "undefined (no budget)" if remaining is None else f"{plain(remaining)} % of the budget"
+    return (
+        f"Error budget: (1 - {plain(budget.target)} / 100) x {plain(budget.total)} {unit} "
+        f"= {plain(budget.budget)} {unit}; used {plain(budget.consumed)} {unit}; "
+        f"remaining {plain(budget.remaining)} {unit} = {share}"
+    )
+
+
+def _percent(good: int, counted: int) -> Fraction:
+    return Fraction(100) if counted == 0 else Fraction(100 * good, counted)
+
+
+def _latency(contract: Contract, evidence: Evidence) -> tuple[LatencyFigures, int, int]:
+    assert contract.latency is not None
+    merged = LatencySketch.merged(evidence.sketches)
+    limit = float(contract.latency.limit_seconds)
+    within = merged.count_at_most(limit)
+    measured = merged.quantile(float(contract.latency.percentile) / 100)
+    figures = LatencyFigures(
+        contract.latency.percentile, contract.latency.limit_seconds, measured, merged.count, within
+    )
+    return figures, within, merged.count
+
+
+def _response(
+    contract: Contract, period: ReportPeriod, incidents: Sequence[Incident], until: datetime
+) -> ResponseFigures:
+    assert contract.response is not None
+    times = [
+        IncidentTimes(i.id, i.opened, i.acknowledged, i.resolved)
+        for i in incidents
+        if i.excluded is None
+    ]
+    sli = incident_response_sli(times, contract.response, period.interval, until)
+    # Decided: late on either count, or resolved (in time, so acknowledged in time too).
+    decided = [
+        r
+        for r in sli.responses
+        if r.acknowledge.breached or r.resolve.breached or not r.resolve.pending
+    ]
+    met = sum(not (r.acknowledge.breached or r.resolve.breached) for r in decided)
+    return ResponseFigures(
+        len(sli.responses), len(decided), met, tuple(r.incident_id for r in sli.breaches)
+    )
+
+
+def evaluate_contract(
+    contract: Contract, period: ReportPeriod, evidence: Evidence, now: datetime | None = None
+) -> ContractReport:
+    """The report of ``contract`` over ``period`` from ``evidence``, as known at ``now``.
+
+    ``now=None`` (or a ``now`` past the period's end) measures the whole period.
+    """
+    window = period.interval
+    if now is not None and now >= period.end:
+        now = None
+    flat = [si for source in sorted(evidence.states) for si in evidence.states[source]]
+    timeline = timeline_from_states(
+        flat, window, now, maintenance=[m.interval for m in evidence.maintenance]
+    )
+    until = timeline.measured_until or period.end
+    pairs = _exclusions(evidence.incidents, until)
+    explanation = explain_credit(
+        period,
+        timeline,
+        contract.terms,
+        contract.credit,
+        exclusions=[e for _, e in pairs],
+        target=contract.target,
+    )
+    availability = explanation.availability
+    window_now = Interval(period.start, until)
+    down = clip(timeline.downtime, window_now)
+    if contract.terms.unknown is UnknownPolicy.DOWN:
+        down = clip([*down, *timeline.unknown], window_now)
+    counted = _counted(
+        availability, evidence.states, clip(timeline.unknown, window_now), evidence.incidents, until
+    )
+    excluded = _excluded(pairs, availability, down)
+    if contract.sli is SLIKind.AVAILABILITY:
+        return ContractReport(
+            contract,
+            period,
+            until,
+            availability,
+            availability.percent_exact,
+            availability.total,
+            availability.bad,
+            availability.unit,
+            explanation.budget
+            or ErrorBudget(contract.target, availability.total, availability.bad),
+            explanation.credit,
+            explanation.lines,
+            counted,
+            excluded,
+        )
+
+    latency: LatencyFigures | None = None
+    response: ResponseFigures | None = None
+    lines = ["Service credit explanation", *period_lines(period, until)]
+    if contract.sli is SLIKind.LATENCY:
+        latency, good, counted_n = _latency(contract, evidence)
+        unit = "checks"
+        shown = "none" if latency.measured_seconds is None else f"{latency.measured_seconds:.6f} s"
+        lines.append(
+            f"Rule: p{plain(latency.percentile)} of response times at most "
+            f"{plain(latency.limit_seconds)} s; the SLI is the share of answered checks "
+            "within the limit (from hourly sketches, 1 % relative accuracy)"
+        )
+        lines.append(
+            f"Measured p{plain(latency.percentile)}: {shown} "
+            f"({'within' if latency.compliant else 'over'} the limit)"
+        )
+        lines += _ratio_lines("Checks within the limit", good, counted_n, _percent(good, counted_n))
+    elif contract.sli is SLIKind.QUALITY:
+        unit = "checks"
+        counted_n = evidence.checks
+        good = evidence.checks - evidence.down_checks - evidence.degraded_checks
+        lines.append(
+            "Rule: the SLI is the share of checks that were fully good (not down, not degraded)"
+        )
+        lines.append(
+            f"Checks: {counted_n}; down {evidence.down_checks}; "
+            f"degraded {evidence.degraded_checks}; good {good}"
+        )
+        lines += _ratio_lines("Good checks", good, counted_n, _percent(good, counted_n))
+    else:
+        response = _response(contract, period, evidence.incidents, until)
+        assert contract.response is not None
+        unit = "incidents"
+        counted_n, good = response.decided, response.met
+        lines.append(
+            f"Rule: acknowledge within {seconds_text(contract.response.acknowledge)} s and "
+            f"resolve within {seconds_text(contract.response.resolve)} s of opening; "
+            "excluded incidents do not count; pending ones wait until decided"
+        )
+        lines.append(
+            f"Incidents opened in the period: {response.incidents}; decided {response.decided}; "
+            f"late: {', '.join(response.breached) or 'none'}"
+        )
+        lines += _ratio_lines(
+            "Incidents handled in time", good, counted_n, _percent(good, counted_n)
+        )
+    percent = _percent(good, counted_n)
+    credit = credit_for_percent(percent, contract.credit)
+    budget = ErrorBudget(contract.target, Decimal(counted_n), Decimal(counted_n - good))
+    lines += _credit_lines(percent, credit, contract)
+    lines.append(_budget_line(budget, unit))
+    return ContractReport(
+        contract,
+        period,
+        until,
+        availability,
+        percent,
+        Decimal(counted_n),
+        Decimal(counted_n - good),
+        unit,
+        budget,
+        credit,
+        tuple(lines),
+        counted,
+        excluded,
+        latency,
+        response,
+    )

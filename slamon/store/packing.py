@@ -1,0 +1,106 @@
+"""Packing a monitor's hourly rollups of one UTC day into one compressed blob.
+
+Once raw results have aged out, an hour's rollup no longer changes (late results
+still can, and are merged), so :meth:`Store.compact_rollups` keeps one row per
+monitor, location and day instead of 24. Each hour keeps its own counts and sketch:
+latency SLIs still merge hourly sketches, and a period in any zone still starts on an
+hour boundary. Format (then zlib): version 1, and per hour present: hour of day,
+checks, down, degraded, latency sum in whole microseconds, sketch length, sketch.
+The sum is rounded to the microsecond; everything else is exact. The 24 sketches of
+one monitor share most buckets, which is what the compression finds.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import NamedTuple, Protocol
+
+from sla_engine.sketch import LatencySketch
+
+_VERSION = 1
+_HOUR = timedelta(hours=1)
+
+
+def _put(out: bytearray, value: int) -> None:
+    if value < 0:
+        raise ValueError("packed rollup values must not be negative")
+    while True:
+        byte = value & 0x7F
+        value >>= 7
+        if value:
+            out.append(byte | 0x80)
+        else:
+            out.append(byte)
+            return
+
+
+def _get(data: bytes, pos: int) -> tuple[int, int]:
+    shift = value = 0
+    while True:
+        if pos >= len(data):
+            raise ValueError("truncated packed rollups")
+        byte = data[pos]
+        pos += 1
+        value |= (byte & 0x7F) << shift
+        if not byte & 0x80:
+            return value, pos
+        shift += 7
+
+
+class HourCounts(Protocol):
+    """What is packed of an hourly rollup (``slamon.store.sql.Rollup`` has it)."""
+
+    hour: datetime
+    checks: int
+    down: int
+    degraded: int
+    latency_sum: float
+    sketch: LatencySketch
+
+
+class PackedHour(NamedTuple):
+    """One hour read back from a packed day."""
+
+    hour: datetime
+    checks: int
+    down: int
+    degraded: int
+    latency_sum: float
+    sketch: LatencySketch
+
+
+def pack_day(day: datetime, hours: Sequence[HourCounts]) -> bytes:
+    """The hourly rollups of ``day`` (all of one monitor and location) as one blob."""
+    out = bytearray([_VERSION])
+    for r in sorted(hours, key=lambda r: r.hour):
+        offset = (r.hour - day) // _HOUR
+        if not 0 <= offset < 24 or r.hour != day + offset * _HOUR:
+            raise ValueError(f"rollup hour {r.hour} is not an hour of the day {day}")
+        sketch = r.sketch.to_bytes()
+        for value in (offset, r.checks, r.down, r.degraded, round(r.latency_sum * 1e6)):
+            _put(out, value)
+        _put(out, len(sketch))
+        out += sketch
+    return zlib.compress(bytes(out), 9)
+
+
+def unpack_day(day: datetime, blob: bytes) -> list[PackedHour]:
+    """The hourly rollups that :func:`pack_day` packed."""
+    data = zlib.decompress(blob)
+    if not data or data[0] != _VERSION:
+        raise ValueError("unknown packed rollup version")
+    out = []
+    pos = 1
+    while pos < len(data):
+        fields = []
+        for _ in range(6):
+            value, pos = _get(data, pos)
+            fields.append(value)
+        offset, checks, down, degraded, sum_us, size = fields
+        latency_sum = sum_us / 1e6
+        sketch = LatencySketch.from_bytes(data[pos : pos + size], latency_sum)
+        pos += size
+        out.append(PackedHour(day + offset * _HOUR, checks, down, degraded, latency_sum, sketch))
+    return out

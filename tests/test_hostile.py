@@ -1,0 +1,255 @@
+"""Targets that misbehave: every check ends as the right Result, on time, leaving nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import gc
+import os
+import time
+from collections.abc import AsyncIterator
+
+import pytest
+import trustme
+from pydantic import BaseModel
+
+from probes import dns, http, mqtt, tcp, tls
+from probes.dispatch import Check, run_check
+from probes.resources import ProbeResources
+from probes.result import ErrorClass, Result
+from sla_engine.states import State
+from tests.hostile_servers import Hostile, dns_server, hostile_servers
+
+TIMEOUT = 1.0
+
+
+@pytest.fixture(scope="module")
+def ca() -> trustme.CA:
+    return trustme.CA()
+
+
+@pytest.fixture
+async def hostile(ca: trustme.CA) -> AsyncIterator[Hostile]:
+    async with hostile_servers(ca) as servers:
+        yield servers
+
+
+@pytest.fixture
+async def resources(ca: trustme.CA) -> AsyncIterator[ProbeResources]:
+    r = ProbeResources()
+    ca.configure_trust(r.tls.get(True))
+    ca.configure_trust(r.tls.get(True, minimum="TLSv1_2"))
+    yield r
+    await r.close()
+
+
+def _check(kind: str, target: str, settings: BaseModel, timeout: float = TIMEOUT) -> Check:
+    return Check(f"hostile-{kind}", kind, target, interval=30, timeout=timeout, settings=settings)
+
+
+def _url(hostile: Hostile, name: str, scheme: str = "http", host: str = "127.0.0.1") -> str:
+    return f"{scheme}://{host}:{hostile.port(name)}/"
+
+
+# (id, make check, expected state, expected error class)
+CASES: list[tuple[str, str, str, dict[str, object], State, ErrorClass | None]] = [
+    ("http-never-answers", "http", "silent", {}, State.DOWN, ErrorClass.TIMEOUT),
+    ("http-trickle", "http", "trickle", {}, State.DOWN, ErrorClass.TIMEOUT),
+    ("http-reset", "http", "reset", {}, State.DOWN, ErrorClass.RESET),
+    ("http-not-http", "http", "garbage", {}, State.DOWN, ErrorClass.PROTOCOL),
+    ("http-endless-body", "http", "endless_body", {}, State.UP, None),
+    (
+        "http-endless-body-keyword",
+        "http",
+        "endless_body",
+        {"keyword": "needle"},
+        State.DOWN,
+        ErrorClass.ASSERTION,
+    ),
+    ("http-1mb-header", "http", "huge_header", {}, State.DOWN, ErrorClass.TOO_LARGE),
+    ("http-redirect-forever", "http", "redirect_forever", {}, State.DOWN, ErrorClass.REDIRECT_LOOP),
+    ("https-self-signed", "https", "tls_self_signed", {}, State.DOWN, ErrorClass.TLS),
+    ("https-expired", "https", "tls_expired", {}, State.DOWN, ErrorClass.CERT_EXPIRED),
+    (
+        "https-expired-unverified",
+        "https",
+        "tls_expired",
+        {"verify_tls": False},
+        State.DOWN,
+        ErrorClass.CERT_EXPIRED,
+    ),
+    ("https-wrong-host", "https", "tls_wrong_host", {}, State.DOWN, ErrorClass.TLS),
+    ("https-expiring", "https", "tls_expiring", {}, State.DEGRADED, ErrorClass.CERT_EXPIRING),
+    ("https-good", "https", "tls_good", {}, State.UP, None),
+    (
+        "tcp-expect-never-answers",
+        "tcp",
+        "silent",
+        {"expect": "220"},
+        State.DOWN,
+        ErrorClass.TIMEOUT,
+    ),
+    ("tcp-reset-before-expect", "tcp", "reset", {"expect": "220"}, State.DOWN, ErrorClass.RESET),
+    ("tls-self-signed", "tls", "tls_self_signed", {}, State.DOWN, ErrorClass.TLS),
+    ("tls-expired", "tls", "tls_expired", {}, State.DOWN, ErrorClass.CERT_EXPIRED),
+    ("tls-wrong-host", "tls", "tls_wrong_host", {}, State.DOWN, ErrorClass.TLS),
+    ("tls-never-answers", "tls", "silent", {}, State.DOWN, ErrorClass.TIMEOUT),
+    ("tls-not-tls", "tls", "garbage", {}, State.DOWN, ErrorClass.TLS),
+    ("mqtt-never-speaks", "mqtt", "silent", {}, State.DOWN, ErrorClass.TIMEOUT),
+]
+
+
+def make_check(hostile: Hostile, kind: str, server: str, settings: dict[str, object]) -> Check:
+    port = hostile.port(server)
+    if kind in ("http", "https"):
+        host = "localhost" if kind == "https" else "127.0.0.1"
+        return _check("http", f"{kind}://{host}:{port}/", http.Settings(**settings))  # type: ignore[arg-type]
+    if kind == "tcp":
+        return _check("tcp", f"127.0.0.1:{port}", tcp.Settings(**settings))  # type: ignore[arg-type]
+    if kind == "tls":
+        return _check(
+            "tls",
+            f"127.0.0.1:{port}",
+            tls.Settings(server_name="localhost", **settings),  # type: ignore[arg-type]
+        )
+    assert kind == "mqtt"
+    return _check("mqtt", f"127.0.0.1:{port}", mqtt.Settings(**settings))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("kind", "server", "settings", "state", "error"),
+    [c[1:] for c in CASES],
+    ids=[c[0] for c in CASES],
+)
+async def test_hostile_target_gives_the_right_result_in_time(
+    hostile: Hostile,
+    resources: ProbeResources,
+    kind: str,
+    server: str,
+    settings: dict[str, object],
+    state: State,
+    error: ErrorClass | None,
+) -> None:
+    check = make_check(hostile, kind, server, settings)
+    started = time.perf_counter()
+    result = await run_check(check, "test", resources)
+    elapsed = time.perf_counter() - started
+    assert (result.state, result.error) == (state, error), result.detail
+    assert elapsed < check.timeout + 0.5
+
+
+async def test_endless_body_is_capped_and_reported(
+    hostile: Hostile, resources: ProbeResources
+) -> None:
+    check = _check(
+        "http", _url(hostile, "endless_body"), http.Settings(keyword="needle", max_body_bytes=4096)
+    )
+    result = await run_check(check, "test", resources)
+    assert result.error is ErrorClass.ASSERTION
+    assert "capped at 4096 bytes" in result.detail
+    assert result.metrics["http_body_truncated"] == 1.0
+    assert result.metrics["http_content_length"] == 4096.0
+
+
+DNS_CASES = [
+    ("dns-timeout", "timeout.example.", {}, ErrorClass.TIMEOUT),
+    ("dns-servfail", "servfail.example.", {}, ErrorClass.DNS),
+    ("dns-nxdomain", "nxdomain.example.", {}, ErrorClass.DNS),
+    ("dns-wrong-answer", "ok.example.", {"expected_answers": ["192.0.2.9"]}, ErrorClass.ASSERTION),
+    ("dns-nxdomain-expected", "nxdomain.example.", {"expected_rcode": "NXDOMAIN"}, None),
+    ("dns-ok", "ok.example.", {"expected_answers": ["192.0.2.1"]}, None),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "settings", "error"), [c[1:] for c in DNS_CASES], ids=[c[0] for c in DNS_CASES]
+)
+async def test_dns_server_misbehaviour(
+    resources: ProbeResources, name: str, settings: dict[str, object], error: ErrorClass | None
+) -> None:
+    async with dns_server() as (_server, port):
+        check = _check(
+            "dns",
+            name,
+            dns.Settings(server="127.0.0.1", port=port, **settings),  # type: ignore[arg-type]
+        )
+        started = time.perf_counter()
+        result = await run_check(check, "test", resources)
+        assert result.error is error, result.detail
+        assert time.perf_counter() - started < TIMEOUT + 0.5
+        if error is None:
+            assert result.state is State.UP
+
+
+def _open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def _rss_bytes() -> int:
+    # Hand freed heap back to the OS first, so that what remains is what is held.
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+async def _run_mix(
+    hostile: Hostile, resources: ProbeResources, dns_port: int, n: int, timeout: float
+) -> list[Result]:
+    checks: list[Check] = []
+    for _id, kind, server, settings, _s, _e in CASES:
+        if kind == "mqtt" and server == "silent":
+            continue  # aiomqtt connects in a thread; it is soaked separately below
+        base = make_check(hostile, kind, server, settings)
+        body_cap = {"max_body_bytes": 65536} if base.type == "http" else {}
+        model = type(base.settings)
+        merged = {**base.settings.model_dump(exclude_unset=True), **body_cap}
+        checks.append(Check(base.monitor_id, base.type, base.target, 30, timeout, model(**merged)))
+    for name in ("timeout.example.", "servfail.example.", "nxdomain.example."):
+        checks.append(_check("dns", name, dns.Settings(server="127.0.0.1", port=dns_port), timeout))
+    sem = asyncio.Semaphore(100)
+
+    async def one(check: Check) -> Result:
+        async with sem:
+            return await run_check(check, "soak", resources)
+
+    return await asyncio.gather(*(one(checks[i % len(checks)]) for i in range(n)))
+
+
+@pytest.mark.slow
+async def test_a_thousand_hostile_checks_leave_no_fds_and_no_memory(
+    hostile: Hostile, resources: ProbeResources
+) -> None:
+    async with dns_server() as (_server, dns_port):
+        # Warm up with a full round: caches, pools and the allocator's high-water mark.
+        await _run_mix(hostile, resources, dns_port, 1000, 0.3)
+        await asyncio.sleep(0.2)
+        gc.collect()
+        fds, rss = _open_fds(), _rss_bytes()
+        started = time.perf_counter()
+        results = await _run_mix(hostile, resources, dns_port, 1000, 0.3)
+        assert time.perf_counter() - started < 30
+        await asyncio.sleep(0.3)  # let the servers' handlers see the closes
+        gc.collect()
+        assert len(results) == 1000
+        assert all(isinstance(r, Result) for r in results)
+        assert _open_fds() <= fds + 2, (fds, _open_fds())
+        grown = _rss_bytes() - rss
+        assert grown < 8 << 20, f"RSS grew by {grown >> 20} MiB"
+
+
+@pytest.mark.slow
+async def test_mqtt_broker_that_never_speaks_leaves_no_fds(
+    hostile: Hostile, resources: ProbeResources
+) -> None:
+    check = _check("mqtt", f"127.0.0.1:{hostile.port('silent')}", mqtt.Settings(), 0.2)
+    await asyncio.gather(*(run_check(check, "soak", resources) for _ in range(10)))
+    await asyncio.sleep(0.2)
+    gc.collect()
+    fds = _open_fds()
+    results = await asyncio.gather(*(run_check(check, "soak", resources) for _ in range(100)))
+    await asyncio.sleep(0.3)
+    gc.collect()
+    assert {r.error for r in results} == {ErrorClass.TIMEOUT}
+    assert _open_fds() <= fds + 2, (fds, _open_fds())

@@ -1,0 +1,182 @@
+"""`slamon report ...` as a subprocess: whatif on every vector, reports, finalize, suggest."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import hashlib
+import io
+import json
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from slamon.store import migrate
+from slamon.store.sql import Store
+from tests.report_fixtures import populate
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "tests" / "data"
+VECTORS = DATA / "sla_vectors.json"
+OWN = DATA / "whatif_cases.json"
+
+
+def slamon(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "slamon", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize("path", [VECTORS, OWN], ids=["sla_vectors", "own_cases"])
+def test_whatif_json_prints_every_expected_field(path: Path) -> None:
+    cases: list[dict[str, Any]] = json.loads(path.read_text(), parse_float=Decimal)
+    run = slamon("report", "whatif", str(path), "--format", "json")
+    assert run.returncode == 0, run.stderr
+    got = json.loads(run.stdout)
+    assert [g.pop("id") for g in got] == [c["id"] for c in cases]
+    assert got == [c["expected"] for c in cases]
+
+
+def test_whatif_table_and_explanation() -> None:
+    run = slamon("report", "whatif", str(VECTORS), "--explain")
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.splitlines()
+    assert lines[0].split()[:3] == ["id", "total_seconds", "downtime_seconds"]
+    p1 = next(line.split() for line in lines if line.startswith("P1 "))
+    assert p1 == ["P1", "2592000", "2700", "99.895833", "-4.166667", "10", "100.00"]
+    assert "Amount owed: 100.00 EUR (rounded once, ROUND_HALF_UP, to 2 decimals)" in lines
+
+
+def test_whatif_single_object_and_errors(tmp_path: Path) -> None:
+    case = json.loads(VECTORS.read_text())[0]
+    one = tmp_path / "one.json"
+    one.write_text(json.dumps(case))
+    run = slamon("report", "whatif", str(one), "--format", "json")
+    assert json.loads(run.stdout)[0]["credit_amount"] == "100.00"
+    case["currency"] = "EURO"
+    one.write_text(json.dumps(case))
+    run = slamon("report", "whatif", str(one))
+    assert run.returncode == 2
+    assert "case 0 (P1): currency must be a three-letter ISO 4217 code" in run.stderr
+    assert "Traceback" not in run.stderr
+
+
+CONFIG = """
+[store]
+url = "sqlite+aiosqlite:///{db}"
+
+[[monitors]]
+id = "api-eu"
+type = "http"
+target = "http://127.0.0.1/"
+
+[[monitors]]
+id = "api-us"
+type = "http"
+target = "http://127.0.0.1/"
+
+[[components]]
+id = "api"
+name = "API"
+monitors = ["api-eu", "api-us"]
+
+[[contracts]]
+id = "acme-api"
+customer = "ACME Corp"
+customer_id = "C-1001"
+components = ["api"]
+target = "99.99"
+timezone = "Europe/Oslo"
+unknown = "exclude"
+monthly_fee = "2500.00"
+currency = "EUR"
+tiers = [
+  {{ below = "99.99", credit_percent = 10 }},
+  {{ below = "99.9", credit_percent = 25 }},
+]
+"""
+
+
+@pytest.fixture
+def configured(tmp_path: Path) -> Path:
+    db = tmp_path / "slamon.db"
+    path = tmp_path / "config.toml"
+    path.write_text(CONFIG.format(db=db))
+
+    async def fill() -> None:
+        store = Store.from_url(f"sqlite+aiosqlite:///{db}")
+        try:
+            await migrate.upgrade(store.engine)
+            await populate(store)
+        finally:
+            await store.close()
+
+    asyncio.run(fill())
+    return path
+
+
+def test_credits_csv_files_with_checksums(configured: Path, tmp_path: Path) -> None:
+    out = tmp_path / "credits.csv"
+    args = ("report", "credits", "--period", "2026-06", "-c", str(configured))
+    run = slamon(*args, "--format", "csv", "--output", str(out))
+    assert run.returncode == 0, run.stderr
+    detail = tmp_path / "credits.detail.csv"
+    sums = (tmp_path / "credits.csv.sha256").read_text().splitlines()
+    assert sums == [
+        f"{hashlib.sha256(out.read_bytes()).hexdigest()}  credits.csv",
+        f"{hashlib.sha256(detail.read_bytes()).hexdigest()}  credits.detail.csv",
+    ]
+    (row,) = csv.DictReader(io.StringIO(out.read_bytes().decode(), newline=""))
+    assert (row["contract_id"], row["credit_percent"], row["credit_amount"]) == (
+        "acme-api",
+        "25",
+        "625.00",
+    )
+    first = out.read_bytes()
+    assert slamon(*args, "--format", "csv", "--output", str(out)).returncode == 0
+    assert out.read_bytes() == first
+    table = slamon(*args)
+    assert "acme-api" in table.stdout and "625.00" in table.stdout
+    assert table.stderr.startswith("sha256: ")
+
+
+def test_finalize_and_json_through_the_cli(configured: Path) -> None:
+    base = ("--period", "2026-06", "-c", str(configured))
+    run = slamon("report", "finalize", *base)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.startswith("acme-api 2026-06: finalized at ")
+    doc = json.loads(slamon("report", "credits", *base, "--format", "json").stdout)
+    assert doc["contracts"][0]["status"] == "finalized"
+    avail = slamon("report", "availability", *base, "--format", "json")
+    assert "credit_amount" not in avail.stdout
+    bad = slamon(
+        "report", "credits", "--period", "2026-06", "--contract", "x", "-c", str(configured)
+    )
+    assert bad.returncode == 2 and "no contract has the id 'x'" in bad.stderr
+
+
+def test_suggest_through_the_cli(configured: Path) -> None:
+    run = slamon(
+        "report",
+        "suggest",
+        "--component",
+        "api",
+        "--months",
+        "6",
+        "-c",
+        str(configured),
+        "--format",
+        "json",
+    )
+    assert run.returncode == 0, run.stderr
+    doc = json.loads(run.stdout)
+    assert doc["component"] == "api" and len(doc["months"]) == 6
+    assert {c["target_percent"] for c in doc["candidates"]} >= {"99", "99.99"}

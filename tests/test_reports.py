@@ -1,0 +1,157 @@
+"""Finance reports from a real store: figures, goldens, determinism, finalize and diffs."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import timedelta
+
+import pytest
+
+from slamon.reports import (
+    ReportError,
+    build_report,
+    finalize,
+    render_csv_detail,
+    render_csv_summary,
+    render_json,
+    render_table,
+    sha256_of,
+)
+from slamon.store.finalized import AlreadyFinalized
+from slamon.store.sql import Store
+from tests.golden_files import assert_golden
+from tests.report_fixtures import NOW, late_outage, make_config, populate
+
+
+@pytest.fixture
+async def world(store: Store):  # type: ignore[no-untyped-def]
+    await populate(store)
+    return make_config(str(store.engine.url)), store
+
+
+async def test_credits_report_figures_and_goldens(world) -> None:  # type: ignore[no-untyped-def]
+    config, store = world
+    report = await build_report(config, store, "credits", "2026-06", NOW)
+    by_id = {e.report.contract.id: e.data for e in report.entries}
+    acme = by_id["acme-api"]
+    # api-eu: 30 min after maintenance + 20 min on the 12th (10 min customer-caused);
+    # api-us silent 15 min (unknown counts as down): 30*60 + 10*60 + 15*60 seconds.
+    assert (acme["bad"], acme["excluded_seconds"], acme["unknown_seconds"]) == (
+        "3300",
+        "600",
+        "900",
+    )
+    assert acme["maintenance_seconds"] == "1800"
+    assert (acme["credit_percent"], acme["credit_amount"], acme["currency"]) == (
+        "25",
+        "625.00",
+        "EUR",
+    )
+    globex = by_id["globex-web"]
+    assert (globex["unit"], globex["bad"], globex["degraded_seconds"]) == ("minutes", "2", "3600")
+    latency = by_id["acme-latency"]
+    assert (latency["total"], latency["bad"], latency["sli_percent"]) == ("480", "48", "90.000000")
+    assert (latency["credit_percent"], latency["credit_amount"]) == ("5", "5000")
+    assert report.complete
+    assert_golden("report_credits.json", render_json(report))
+    assert_golden("report_credits.csv", render_csv_summary(report))
+    assert_golden("report_credits_detail.csv", render_csv_detail(report))
+    assert_golden("report_credits.txt", render_table(report, explain=True))
+
+
+async def test_availability_report_has_no_money(world) -> None:  # type: ignore[no-untyped-def]
+    config, store = world
+    report = await build_report(config, store, "availability", "2026-06", NOW)
+    text = render_json(report)
+    assert "credit_amount" not in text and "monthly_fee" not in text
+    assert_golden("report_availability.csv", render_csv_summary(report))
+
+
+async def test_same_bytes_twice_and_the_hash_checks_out(world) -> None:  # type: ignore[no-untyped-def]
+    config, store = world
+    first = render_json(await build_report(config, store, "credits", "2026-06", NOW))
+    later = NOW + timedelta(days=40)
+    second = render_json(await build_report(config, store, "credits", "2026-06", later))
+    assert first == second
+    doc = json.loads(first)
+    sha = doc.pop("sha256")
+    assert sha == sha256_of(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+
+
+async def test_csv_reads_cleanly(world) -> None:  # type: ignore[no-untyped-def]
+    config, store = world
+    report = await build_report(config, store, "credits", "2026-06", NOW)
+    rows = list(csv.DictReader(io.StringIO(render_csv_summary(report), newline="")))
+    assert [r["contract_id"] for r in rows] == ["acme-api", "globex-web", "acme-latency"]
+    assert rows[1]["customer_name"] == 'Globex, "West" division'
+    assert rows[0]["period_start"] == "2026-05-31T22:00:00Z"
+    detail = list(csv.DictReader(io.StringIO(render_csv_detail(report), newline="")))
+    excluded = [r for r in detail if r["item"] == "excluded"]
+    assert [(r["contract_id"], r["incidents"], r["excluded_by"]) for r in excluded] == [
+        ("acme-api", "inc-2", "alice@example.com"),
+        ("acme-latency", "inc-2", "alice@example.com"),
+    ]
+    counted = [r for r in detail if r["contract_id"] == "acme-api" and r["item"] == "counted"]
+    assert sum(int(r["counted"]) for r in counted) == int(rows[0]["bad"])
+
+
+async def test_finalize_then_late_data_shows_a_difference(world) -> None:  # type: ignore[no-untyped-def]
+    config, store = world
+    done = await finalize(config, store, "2026-06", NOW)
+    assert {e.status for e in done.entries} == {"finalized"}
+    # Finalizing again with the same figures is a no-op, not an error.
+    await finalize(config, store, "2026-06", NOW)
+    await late_outage(store)
+    report = await build_report(config, store, "credits", "2026-06", NOW)
+    by_id = {e.report.contract.id: e for e in report.entries}
+    web = by_id["globex-web"]
+    assert web.status == "changed since finalized"
+    changes = {c.field: (c.finalized, c.current) for c in web.changes}
+    assert changes["bad"] == ("2", "7")
+    assert changes["counted"] == ("1 items", "2 items")
+    assert by_id["acme-api"].status == "finalized"
+    text = render_table(report)
+    assert "globex-web 2026-06 changed since it was finalized" in text
+    assert "  bad: 2 -> 7" in text
+    assert json.loads(render_json(report))["contracts"][1]["finalized"]["differences"]
+    with pytest.raises(AlreadyFinalized, match="globex-web 2026-06 was finalized"):
+        await finalize(config, store, "2026-06", NOW)
+
+
+async def test_open_periods_are_not_finalized(world) -> None:  # type: ignore[no-untyped-def]
+    config, store = world
+    with pytest.raises(ReportError, match="is not over"):
+        await finalize(config, store, "2026-11", NOW)
+    report = await build_report(config, store, "credits", "2026-11", NOW)
+    assert {e.status for e in report.entries} == {"open"}
+
+
+async def test_unknown_contract_and_bad_period(world) -> None:  # type: ignore[no-untyped-def]
+    config, store = world
+    with pytest.raises(ReportError, match="no contract has the id 'nope'"):
+        await build_report(config, store, "credits", "2026-06", NOW, contract_id="nope")
+    with pytest.raises(ReportError, match="neither a month"):
+        await build_report(config, store, "credits", "June", NOW)
+
+
+def test_expand_labels() -> None:
+    from slamon.reports import expand_labels
+
+    assert expand_labels("2026-06") == ["2026-06"]
+    assert expand_labels("2025-11..2026-02") == ["2025-11", "2025-12", "2026-01", "2026-02"]
+    assert expand_labels("2026-Q1..2026-Q2") == ["2026-Q1", "2026-Q2"]
+    for bad in ("2026-06..2026-Q3", "2026-06..2026-01"):
+        with pytest.raises(ReportError, match="both ends"):
+            expand_labels(bad)
+
+
+async def test_a_range_of_periods_in_one_report(world) -> None:  # type: ignore[no-untyped-def]
+    config, store = world
+    whole = await build_report(
+        config, store, "credits", "2026-05..2026-07", NOW, contract_id="acme-api"
+    )
+    assert [e.report.period.label for e in whole.entries] == ["2026-05", "2026-06", "2026-07"]
+    june = await build_report(config, store, "credits", "2026-06", NOW, contract_id="acme-api")
+    assert whole.entries[1].data == june.entries[0].data

@@ -1,0 +1,96 @@
+"""Packed rollup days: the same hourly figures after compaction, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from probes.result import Result
+from sla_engine.intervals import Interval
+from sla_engine.sketch import LatencySketch
+from sla_engine.states import State
+from slamon.store.packing import pack_day, unpack_day
+from slamon.store.sql import Rollup, Store
+
+DAY = datetime(2026, 6, 1, tzinfo=UTC)
+
+
+def results(days: int = 2, monitors: tuple[str, ...] = ("a", "b")) -> list[Result]:
+    rng = random.Random(1)
+    out = []
+    for step in range(days * 24 * 6):
+        at = DAY + timedelta(minutes=10 * step)
+        for m in monitors:
+            state = State.DOWN if step % 37 == 0 else State.UP
+            out.append(Result(m, "local", at, state, rng.lognormvariate(-2, 0.3)))
+    return out
+
+
+def test_pack_round_trip() -> None:
+    sketch = LatencySketch()
+    sketch.add(0.123, 5)
+    hours = [
+        Rollup("m", "local", DAY + timedelta(hours=h), 6, 1, 2, 0.738, sketch) for h in (0, 5, 23)
+    ]
+    back = unpack_day(DAY, pack_day(DAY, hours))
+    assert [(h.hour, h.checks, h.down, h.degraded, h.latency_sum, h.sketch) for h in back] == [
+        (r.hour, 6, 1, 2, 0.738, sketch) for r in hours
+    ]
+    with pytest.raises(ValueError, match="is not an hour of the day"):
+        pack_day(DAY, [Rollup("m", "local", DAY + timedelta(days=1), 1)])
+
+
+def figures(rollups: list[Rollup]) -> list[tuple[object, ...]]:
+    return [
+        (
+            r.monitor_id,
+            r.location,
+            r.hour,
+            r.checks,
+            r.down,
+            r.degraded,
+            r.sketch,
+        )
+        for r in rollups
+    ]
+
+
+def sums_close(a: list[Rollup], b: list[Rollup]) -> bool:
+    # The packed latency sum is kept to the microsecond.
+    return all(abs(x.latency_sum - y.latency_sum) <= 1e-6 for x, y in zip(a, b, strict=True))
+
+
+async def test_compaction_keeps_every_hour(store: Store) -> None:
+    await store.write_batch(results(), [], {})
+    window = Interval(DAY, DAY + timedelta(days=2))
+    before = await store.rollups(window)
+    assert len(before) == 2 * 48
+    packed = await store.compact_rollups(DAY + timedelta(days=1, hours=5))
+    assert packed == 2 * 24  # only the first day is whole before the cutoff
+    after = await store.rollups(window)
+    assert figures(after) == figures(before)
+    assert sums_close(after, before)
+    assert sums_close(after, before)
+    assert figures(await store.rollups(window, ["b"])) == figures(
+        [r for r in before if r.monitor_id == "b"]
+    )
+    part = Interval(DAY + timedelta(hours=3), DAY + timedelta(hours=5))
+    assert [r.hour for r in await store.rollups(part, ["a"])] == [
+        part.start,
+        part.start + timedelta(hours=1),
+    ]
+    # A late result for a packed hour makes an hourly row; readers and the next
+    # compaction merge it into the packed hour.
+    late = Result("a", "local", DAY + timedelta(hours=2, minutes=59), State.UP, 0.5)
+    await store.write_batch([late], [], {})
+    (hour,) = await store.rollups(
+        Interval(DAY + timedelta(hours=2), DAY + timedelta(hours=3)), ["a"]
+    )
+    assert hour.checks == 7
+    assert await store.compact_rollups(DAY + timedelta(days=1)) == 1
+    (again,) = await store.rollups(
+        Interval(DAY + timedelta(hours=2), DAY + timedelta(hours=3)), ["a"]
+    )
+    assert (again.checks, again.sketch) == (7, hour.sketch)
