@@ -87,6 +87,7 @@ class Engine:
         self.locations: dict[str, list[str]] = {
             m: list(locs) for m, locs in (locations or {}).items()
         }
+        self._configured = set(self.locations)
         self._quorum = dict(quorum or {})
         self.intervals = dict(intervals or {})
         self.silent_after = silent_after
@@ -106,6 +107,7 @@ class Engine:
         self.ingested = 0
         self.unknown_monitor = 0
         self.out_of_order = 0
+        self.foreign_location = 0
         self.silenced = 0
 
     def state(self, monitor_id: str) -> State:
@@ -170,7 +172,10 @@ class Engine:
             return None
         locs = self.locations.setdefault(monitor_id, [])
         if location not in locs:
-            locs.append(location)  # only for monitors without configured locations
+            if monitor_id in self._configured:
+                self.foreign_location += 1  # not one of its locations: no say in quorum
+                return None
+            locs.append(location)
         self.ingested += 1
         key = (monitor_id, location)
         agent_at = result.at

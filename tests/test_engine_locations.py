@@ -136,3 +136,12 @@ def test_stop_closes_every_monitor_and_forgets_location_states(writer: Writer) -
     assert e.state("api") is State.UNKNOWN
     assert changes(writer)[-1] == (State.UNKNOWN, T0 + timedelta(seconds=5))
     assert e.location_views("api")[0].state is State.UNKNOWN
+
+
+def test_a_location_that_is_not_the_monitors_has_no_say(writer: Writer) -> None:
+    e = engine(writer, ["a"])
+    e.ingest(res("x", 0, State.DOWN))
+    e.ingest(res("x", 10, State.DOWN))
+    assert e.state("api") is State.UNKNOWN
+    assert e.foreign_location == 2
+    assert [v.location for v in e.location_views("api")] == ["a"]

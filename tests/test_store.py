@@ -218,3 +218,30 @@ async def test_results_dropped_during_a_write_are_not_lost_nor_miscounted(
         assert await slow.count_results() == 130
     finally:
         await slow.close()
+
+
+async def test_a_writer_cancelled_mid_commit_does_not_write_twice(
+    store: Store, store_url: str
+) -> None:
+    slow = SlowStore.from_url(store_url)
+    slow.gate = asyncio.Event()
+    try:
+        writer = Writer(slow)
+        writer.add_change(IntervalChange("api", State.UP, T0))
+        writer.add_result(result(1))
+        write = asyncio.create_task(writer._write_once())
+        await asyncio.sleep(0.05)
+        write.cancel()  # as at shutdown, while the commit is under way
+        await asyncio.sleep(0.05)
+        slow.gate.set()
+        with contextlib.suppress(asyncio.CancelledError):
+            await write
+        assert write.cancelled()
+        # The commit happened, so nothing is left to write again: applying the change a
+        # second time would have closed the UP interval and opened another.
+        assert writer.pending == 0
+        await writer.flush()
+        [iv] = (await slow.intervals(Interval(T0, T0 + timedelta(hours=1))))["api"]
+        assert (iv.state, iv.start, iv.end) == (State.UP, T0, None)
+    finally:
+        await slow.close()
