@@ -120,6 +120,8 @@ async def run(opts: argparse.Namespace, workdir: Path) -> None:
     config = make_config(store_url, broker.port, opts.monitors, prefix)
     runtime = slamon_app.build_runtime(config)
     latencies: list[float] = []
+    # (commit time, creation time) of every result, for the steady-state figures
+    commits: list[tuple[float, float]] = []
     committed = 0
     first_commit = last_commit = 0.0
     writer = runtime.writer
@@ -133,6 +135,7 @@ async def run(opts: argparse.Namespace, workdir: Path) -> None:
         last_commit = now
         committed += len(results)
         latencies.extend(now - r.at.timestamp() for r in results)
+        commits.extend((now, r.at.timestamp()) for r in results)
         if previous is not None:
             previous(results)
 
@@ -196,6 +199,16 @@ async def run(opts: argparse.Namespace, workdir: Path) -> None:
         )
 
     span = (last_commit - first_commit) or 1e-9
+    # Steady state: results created after the warm-up and before the agents stopped
+    # producing (the first seconds fill caches and connection pools).
+    steady_from, steady_to = started + opts.warmup, started + opts.seconds
+    steady = sorted(c - a for c, a in commits if steady_from <= a < steady_to)
+    steady_commits = [c for c, a in commits if steady_from <= a < steady_to]
+    steady_span = (max(steady_commits) - min(steady_commits)) if steady_commits else 1e-9
+
+    def spct(q: float) -> float:
+        return steady[min(len(steady) - 1, int(q * len(steady)))] if steady else float("nan")
+
     print(
         f"store={opts.store} target={opts.rate:.0f}/s for {opts.seconds:.0f}s, "
         f"{opts.monitors} monitors, 2 agents"
@@ -211,6 +224,11 @@ async def run(opts: argparse.Namespace, workdir: Path) -> None:
     print(
         f"  created->stored latency p50 {pct(0.5) * 1000:.0f} ms, "
         f"p99 {pct(0.99) * 1000:.0f} ms, max {pct(1.0) * 1000:.0f} ms"
+    )
+    print(
+        f"  steady state (created {opts.warmup:.0f}s..{opts.seconds:.0f}s): "
+        f"{len(steady) / max(steady_span, 1e-9):,.0f} results/s stored, "
+        f"latency p50 {spct(0.5) * 1000:.0f} ms, p99 {spct(0.99) * 1000:.0f} ms"
     )
     print(
         f"  CPU per result: engine {engine_cpu / max(committed, 1) * 1e6:.0f} us "
@@ -233,6 +251,7 @@ def main() -> None:
     )
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--monitors", type=int, default=1000)
+    parser.add_argument("--warmup", type=float, default=5, help="seconds left out of steady state")
     parser.add_argument("--grace", type=float, default=30, help="seconds to wait for the backlog")
     opts = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="slamon-bench-") as tmp:
