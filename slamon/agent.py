@@ -17,15 +17,24 @@ import asyncio
 import contextlib
 import logging
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
 
 from probes.result import Result
 from probes.scheduler import Scheduler
 from slamon.config import Config
 from slamon.mqtt import Connection, run_sessions
 from slamon.wire import encode_result, envelope, results_topic
+
+if TYPE_CHECKING:
+    from prometheus_client.metrics_core import Metric
 
 log = logging.getLogger("slamon.agent")
 
@@ -186,6 +195,55 @@ class Agent:
                 await spooler
 
 
+class AgentCollector(Collector):
+    """The agent's spool and publishing counters, read at scrape time."""
+
+    def __init__(self, agent: Agent) -> None:
+        self.agent = agent
+
+    def collect(self) -> Iterable[Metric]:
+        """Yield the agent's metric families."""
+        a, labels = self.agent, ["location"]
+
+        def gauge(name: str, doc: str, value: float) -> GaugeMetricFamily:
+            g = GaugeMetricFamily(name, doc, labels=labels)
+            g.add_metric([a.location], value)
+            return g
+
+        def counter(name: str, doc: str, value: float) -> CounterMetricFamily:
+            c = CounterMetricFamily(name, doc, labels=labels)
+            c.add_metric([a.location], value)
+            return c
+
+        yield gauge(
+            "slamon_agent_spool_results",
+            "Results in the on-disk spool, not yet acknowledged by the broker.",
+            a.spool.count + len(a._pending),
+        )
+        yield counter(
+            "slamon_agent_spool_dropped",
+            "Oldest results dropped because the spool was full.",
+            a.spool.dropped,
+        )
+        yield counter("slamon_agent_published", "Results the broker acknowledged.", a.published)
+        yield counter("slamon_agent_refused", "Results the broker refused (ACL, size).", a.refused)
+        yield gauge(
+            "slamon_agent_connected", "Whether the agent is connected to the broker.", a.connected
+        )
+
+
+async def _serve_metrics(registry: CollectorRegistry, host: str, port: int) -> web.AppRunner:
+    async def metrics(_request: web.Request) -> web.Response:
+        return web.Response(body=generate_latest(registry), content_type="text/plain")
+
+    app = web.Application()
+    app.router.add_get("/metrics", metrics)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    return runner
+
+
 async def run_agent(config: Config, location: str, spool_path: str | None = None) -> None:
     """Run the scheduler for ``location`` and publish its results until cancelled."""
     path = spool_path or config.agent.spool.format(location=location)
@@ -207,6 +265,13 @@ async def run_agent(config: Config, location: str, spool_path: str | None = None
         config.bus.host,
         config.bus.port,
     )
+    runner = None
+    if config.agent.metrics_port is not None:
+        registry = CollectorRegistry()
+        registry.register(AgentCollector(agent))
+        runner = await _serve_metrics(
+            registry, config.agent.metrics_host, config.agent.metrics_port
+        )
     tasks = [
         asyncio.create_task(agent.run(), name="agent"),
         asyncio.create_task(scheduler.run(), name="scheduler"),
@@ -214,6 +279,8 @@ async def run_agent(config: Config, location: str, spool_path: str | None = None
     try:
         await asyncio.gather(*tasks)
     finally:
+        if runner is not None:
+            await runner.cleanup()
         for task in reversed(tasks):
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)

@@ -79,9 +79,10 @@ def build_runtime(config: Config, store: Store | None = None) -> Runtime:
         on_lateness=sched_metrics.lateness.observe,
         on_skip=lambda _check: sched_metrics.skipped.inc(),
     )
+    # Before the LiveCollector: its fast text rendering expects to be registered last.
+    registry.register(LocationCollector(engine, ingest))
     live = LiveCollector(engine, writer, bus, {m.id: m.display_name for m in config.monitors})
     registry.register(live)
-    registry.register(LocationCollector(engine, ingest))
     runtime = Runtime(
         config, store, writer, engine, bus, scheduler, registry, sched_metrics, ingest=ingest
     )

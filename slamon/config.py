@@ -194,6 +194,9 @@ class AgentConfig(_Section):
     spool: str = "slamon-agent-{location}.db"
     spool_max: int = Field(default=1_000_000, ge=100, le=100_000_000)
     client_id: str = "slamon-agent-{location}"
+    # Serve the agent's own /metrics (spool depth, published, refused) on this port.
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int | None = Field(default=None, ge=0, le=65535)
 
 
 class ConfirmationConfig(_Section):

@@ -28,8 +28,15 @@ def test_compose_file_has_every_service_and_its_files() -> None:
             source = volume.split(":")[0]
             if source.startswith("./"):
                 assert (DEPLOY / source).exists(), f"{name}: {source} is missing"
-    # Prometheus scrapes the engine by its service name.
-    assert "slamon:8080" in (DEPLOY / "prometheus" / "prometheus.yml").read_text()
+    # Prometheus scrapes the engine and the agents by their service names.
+    prometheus = yaml.safe_load((DEPLOY / "prometheus" / "prometheus.yml").read_text())
+    targets = {
+        t
+        for job in prometheus["scrape_configs"]
+        for c in job["static_configs"]
+        for t in c["targets"]
+    }
+    assert {"slamon:8080", "agent-oslo:9108", "agent-frankfurt:9108"} <= targets
     agents = [s for s in services if s.startswith("agent-")]
     for agent in agents:
         command = services[agent]["command"]

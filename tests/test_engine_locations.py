@@ -145,3 +145,28 @@ def test_a_location_that_is_not_the_monitors_has_no_say(writer: Writer) -> None:
     assert e.state("api") is State.UNKNOWN
     assert e.foreign_location == 2
     assert [v.location for v in e.location_views("api")] == ["a"]
+
+
+def test_fast_metrics_text_matches_the_exposition_with_location_metrics(tmp_path: Path) -> None:
+    from prometheus_client import generate_latest
+
+    from slamon.app import build_runtime
+    from slamon.config import parse_config
+
+    config = parse_config(
+        {
+            "store": {"url": f"sqlite+aiosqlite:///{tmp_path}/m.db"},
+            "bus": {"kind": "mqtt", "locations": ["oslo", "paris"]},
+            "monitors": [{"id": "api", "type": "tcp", "target": "127.0.0.1:9"}],
+        },
+        {},
+    )
+    runtime = build_runtime(config)
+    runtime.engine.ingest(res("oslo", 0, State.UP))
+    runtime.engine.ingest(res("oslo", 10, State.UP))
+    assert runtime.live is not None
+    fast = runtime.live.render_text(runtime.registry)
+    # Same families and samples (main registers OperationsCollector after the
+    # LiveCollector, so the order of families differs; Prometheus does not mind).
+    assert sorted(fast.splitlines()) == sorted(generate_latest(runtime.registry).splitlines())
+    assert b'slamon_location_state{location="oslo",monitor="api",state="up"} 1.0' in fast
