@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import multiprocessing
 import os
 import resource
@@ -38,9 +39,8 @@ sys.path.insert(0, str(ROOT))
 import aiohttp  # noqa: E402
 import uvloop  # noqa: E402
 from aiohttp import web  # noqa: E402
-from prometheus_client import generate_latest  # noqa: E402
 
-from slamon.app import build_runtime, start, stop  # noqa: E402
+from slamon.app import build_runtime, start, stop, tune_gc  # noqa: E402
 from slamon.config import parse_config  # noqa: E402
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -130,7 +130,10 @@ def percentile(values: list[float], q: float) -> float:
 async def run_slamon(args: argparse.Namespace, url: str, tmp: str) -> dict[str, float]:
     config = parse_config(
         {
-            "store": {"url": f"sqlite+aiosqlite:///{tmp}/bench.db"},
+            "store": {
+                "url": f"sqlite+aiosqlite:///{tmp}/bench.db",
+                **({"batch_size": args.batch_size} if args.batch_size else {}),
+            },
             "scheduler": {"concurrency": args.concurrency},
             "confirmation": {"down_after": 2, "up_after": 1},
             "monitors": [
@@ -157,7 +160,19 @@ async def run_slamon(args: argparse.Namespace, url: str, tmp: str) -> dict[str, 
             lateness.append(seconds)
 
     runtime.scheduler._on_lateness = on_lateness  # the bench also wants raw values
+    gc_pauses: list[tuple[int, float]] = []
+    gc_started = [0.0]
+
+    def on_gc(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            gc_started[0] = time.perf_counter()
+        elif measuring:
+            gc_pauses.append((info["generation"], time.perf_counter() - gc_started[0]))
+
+    gc.callbacks.append(on_gc)
     tasks = await start(runtime)
+    if args.gc == "tuned":
+        tune_gc()
     scrapes = 0
     scrape_bytes = 0
 
@@ -165,12 +180,27 @@ async def run_slamon(args: argparse.Namespace, url: str, tmp: str) -> dict[str, 
         nonlocal scrapes, scrape_bytes
         while True:
             await asyncio.sleep(args.scrape_every)
-            # As the /metrics handler does: render in a thread, off the event loop.
+            # As the /metrics handler does: the per-monitor part in a thread.
             loop = asyncio.get_running_loop()
-            scrape_bytes = len(await loop.run_in_executor(None, generate_latest, runtime.registry))
+            live = runtime.live
+            assert live is not None
+            around = live.render_around(runtime.registry)
+            scrape_bytes = len(await loop.run_in_executor(None, live.render_own, around))
             scrapes += 1
 
+    lags: list[float] = []
+
+    async def loop_lag() -> None:
+        # How long the event loop was busy past a 10 ms sleep: what delays wake-ups.
+        loop = asyncio.get_running_loop()
+        while True:
+            before = loop.time()
+            await asyncio.sleep(0.01)
+            if measuring:
+                lags.append(loop.time() - before - 0.01)
+
     scraper = asyncio.create_task(scrape_forever())
+    lagger = asyncio.create_task(loop_lag())
     try:
         await asyncio.sleep(args.warmup)
         measuring = True
@@ -187,9 +217,10 @@ async def run_slamon(args: argparse.Namespace, url: str, tmp: str) -> dict[str, 
         not_up = sum(1 for r in runtime.engine.latest.values() if r.state.value != "up")
         sample = next(iter(runtime.engine.latest.values()), None)
     finally:
-        scraper.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await scraper
+        for task in (scraper, lagger):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         await stop(runtime, tasks)
     checks = n1 - n0
     cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
@@ -205,6 +236,11 @@ async def run_slamon(args: argparse.Namespace, url: str, tmp: str) -> dict[str, 
         "lateness_p50_ms": percentile(lateness, 0.50) * 1000,
         "lateness_p99_ms": percentile(lateness, 0.99) * 1000,
         "lateness_max_ms": max(lateness, default=float("nan")) * 1000,
+        "lag_p99_ms": percentile(lags, 0.99) * 1000,
+        "lag_max_ms": max(lags, default=float("nan")) * 1000,
+        "last_batch_ms": runtime.writer.last_batch_seconds * 1000,
+        "gc_max_ms": max((p for _, p in gc_pauses), default=0.0) * 1000,
+        "gc2": sum(1 for g, _ in gc_pauses if g == 2),
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "not_up": not_up,
         "skipped": runtime.scheduler_metrics.skipped._value.get(),
@@ -285,10 +321,15 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=30.0)
     parser.add_argument("--warmup", type=float, default=None, help="default: 2 intervals")
     parser.add_argument("--concurrency", type=int, default=256)
+    parser.add_argument("--gc", choices=["tuned", "default"], default="tuned")
+    parser.add_argument("--batch-size", type=int, default=None, help="store.batch_size")
     parser.add_argument("--scrape-every", type=float, default=5.0)
     parser.add_argument("--loop", choices=["uvloop", "asyncio"], default="uvloop")
     parser.add_argument("--target", choices=["auto", "nginx", "aiohttp"], default="auto")
     parser.add_argument("--no-blackbox", action="store_true")
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="host name in the URL (localhost: resolve per check)"
+    )
     args = parser.parse_args()
     if args.warmup is None:
         args.warmup = max(2 * args.interval, 3.0)
@@ -302,7 +343,7 @@ def main() -> None:
             f"({args.monitors / args.interval:.0f} checks/s asked), {args.loop} loop, "
             f"SQLite store, /metrics rendered every {args.scrape_every:g}s"
         )
-        s = asyncio.run(run_slamon(args, url, tmp))
+        s = asyncio.run(run_slamon(args, url.replace("127.0.0.1", args.host, 1), tmp))
         print(
             f"slamon: {s['rate']:.0f} checks/s over {s['seconds']:.1f}s "
             f"({s['checks']:.0f} checks, {s['written_rate']:.0f} results/s written), "
@@ -314,6 +355,11 @@ def main() -> None:
             f"        not up at the end: {s['not_up']}, skipped wake-ups {s['skipped']:.0f}, "
             f"bus dropped {s['bus_dropped']}, store dropped {s['store_dropped']}, "
             f"{s['scrapes']} scrapes of {s['scrape_bytes'] / 1e6:.1f} MB"
+        )
+        print(
+            f"        event-loop lag p99 {s['lag_p99_ms']:.1f} ms max {s['lag_max_ms']:.1f} ms, "
+            f"last store batch {s['last_batch_ms']:.0f} ms, longest GC pause "
+            f"{s['gc_max_ms']:.0f} ms ({s['gc2']:.0f} full collections)"
         )
         if not args.no_blackbox and shutil.which("prometheus-blackbox-exporter"):
             b = asyncio.run(drive_blackbox(url, s["rate"], min(args.duration, 20), 3))

@@ -267,15 +267,15 @@ async def storage(path: Path, monitors: int = 50, days: int = 2, *, compact: boo
         packed = con.execute("SELECT COUNT(*), SUM(LENGTH(hours)) FROM rollup_days").fetchone()
     finally:
         con.close()
-    # Everything but the pruned raw results and SQLite's catalogue; the primary-key index
-    # of rollups (sqlite_autoindex_rollups_1) is part of what a monitor costs.
-    skip = ("results", "ix_results", "sqlite_autoindex_results", "sqlite_schema")
+    # What grows with monitors and days once raw results are gone: rollups (hourly and
+    # packed), state intervals, and their indexes (a primary key is an index too).
+    # Other tables (incidents, maintenance, ...) hold a page each whatever the count.
+    grows = ("rollups", "rollup_days", "state_intervals", "ix_intervals_")
     kept = {
         k: v
         for k, v in sizes.items()
-        if not k.startswith(skip)
-        and not k.endswith(("alembic_version", "alembic_version_1"))
-        and "finalized_reports" not in k
+        if k.startswith(grows)
+        or k.startswith(("sqlite_autoindex_rollup", "sqlite_autoindex_state"))
     }
     per = sum(kept.values()) / (monitors * days)
     print(
@@ -297,20 +297,23 @@ def main() -> None:
     parser.add_argument("--db", help="SQLite file to build or reuse")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--skip-storage", action="store_true")
+    parser.add_argument("--skip-reports", action="store_true")
+    parser.add_argument("--storage-monitors", type=int, default=100)
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="slamon-bench-"))
     db = Path(args.db) if args.db else tmp / "history.db"
     print(f"load average before: {os.getloadavg()[0]:.2f} (cores: {os.cpu_count()})")
-    if not db.exists():
-        print(f"building {db}: {args.monitors} monitors, 12 months")
-        asyncio.run(build(db, args.monitors, args.contracts))
-    config = parse_config(
-        config_data(args.monitors, args.contracts, f"sqlite+aiosqlite:///{db}"), {}
-    )
-    asyncio.run(reports(db, config, args.repeat))
+    if not args.skip_reports:
+        if not db.exists():
+            print(f"building {db}: {args.monitors} monitors, 12 months")
+            asyncio.run(build(db, args.monitors, args.contracts))
+        url = f"sqlite+aiosqlite:///{db}"
+        config = parse_config(config_data(args.monitors, args.contracts, url), {})
+        asyncio.run(reports(db, config, args.repeat))
     if not args.skip_storage:
-        asyncio.run(storage(tmp / "hourly.db", compact=False))
-        asyncio.run(storage(tmp / "storage.db"))
+        n = args.storage_monitors
+        asyncio.run(storage(tmp / "hourly.db", n, compact=False))
+        asyncio.run(storage(tmp / "storage.db", n))
     print(f"load average after: {os.getloadavg()[0]:.2f}")
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ipaddress
+import re
 import socket
 import ssl
 import time
@@ -33,6 +34,7 @@ _MAX_CHUNK_LINE = 4096
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _NO_BODY_STATUS = frozenset({204, 304})
 _HTTP_PREFIX = b"HTTP/"
+_HEX = re.compile(rb"[0-9A-Fa-f]{1,16}")
 _DER = 2  # _ssl.ENCODING_DER, which the ssl module does not re-export
 
 
@@ -70,6 +72,7 @@ class Response:
     redirects: int
     timings: Timings
     wire_length: int
+    """Body bytes received (after chunked decoding, before decompression)."""
     peer_certs: list[bytes] = field(default_factory=list)
     tls_version: str | None = None
 
@@ -128,8 +131,9 @@ class _Exchange(asyncio.Protocol):
         self.first_byte: float | None = None
         self.finished_at = 0.0
         self.reusable = False
-        self.closed = False
         self._keep = False
+        self._scanned = 0
+        self._trailers = 0
         self.peer_certs: list[bytes] = []
         self.tls_version: str | None = None
 
@@ -158,7 +162,6 @@ class _Exchange(asyncio.Protocol):
         return None  # let the transport close; connection_lost settles the outcome
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self.closed = True
         if self.done.done():
             return
         if not self.in_head and self.mode == "close":
@@ -199,8 +202,11 @@ class _Exchange(asyncio.Protocol):
             raise ProbeError(ErrorClass.PROTOCOL, "the answer is not HTTP")
         if len(buf) >= 5 and not buf.startswith(_HTTP_PREFIX):
             raise ProbeError(ErrorClass.PROTOCOL, f"the answer is not HTTP: {bytes(buf[:20])!r}")
-        end = buf.find(b"\r\n\r\n")
+        # Search only what is new (and the three bytes before it): a head trickled in
+        # byte by byte must not be rescanned from the start each time.
+        end = buf.find(b"\r\n\r\n", max(self._scanned - 3, 0))
         if end < 0:
+            self._scanned = len(buf)
             if len(buf) > MAX_HEAD_BYTES:
                 raise ProbeError(
                     ErrorClass.TOO_LARGE, f"response headers exceed {MAX_HEAD_BYTES} bytes"
@@ -212,6 +218,7 @@ class _Exchange(asyncio.Protocol):
             )
         head = bytes(buf[:end]).decode("latin-1")
         del buf[: end + 4]
+        self._scanned = 0
         lines = head.split("\r\n")
         parts = lines[0].split(" ", 2)
         if len(parts) < 2 or not parts[1].isdigit() or len(parts[1]) != 3:
@@ -260,6 +267,13 @@ class _Exchange(asyncio.Protocol):
         self.body += data
         return False
 
+    def _take_remaining(self) -> bool:
+        """Move up to ``remaining`` buffered bytes into the body; True past the cap."""
+        data = bytes(self.buf[: self.remaining])
+        del self.buf[: len(data)]
+        self.remaining -= len(data)
+        return self._take(data)
+
     def _parse_body(self) -> None:
         if self.done.done():
             return
@@ -269,10 +283,7 @@ class _Exchange(asyncio.Protocol):
             buf.clear()
             self._take(data)
         elif self.mode == "length":
-            data = bytes(buf[: self.remaining])
-            del buf[: len(data)]
-            self.remaining -= len(data)
-            if self._take(data):
+            if self._take_remaining():
                 return
             if self.remaining == 0:
                 self._finish(reusable=self._keep and not buf)
@@ -290,21 +301,15 @@ class _Exchange(asyncio.Protocol):
                     return
                 text = bytes(buf[:end]).split(b";")[0].strip()
                 del buf[: end + 2]
-                try:
-                    size = int(text, 16)
-                except ValueError:
-                    raise ProbeError(ErrorClass.PROTOCOL, f"bad chunk size {text[:20]!r}") from None
-                if size < 0:
-                    raise ProbeError(ErrorClass.PROTOCOL, "negative chunk size")
+                if not _HEX.fullmatch(text):
+                    raise ProbeError(ErrorClass.PROTOCOL, f"bad chunk size {text[:20]!r}")
+                size = int(text, 16)
                 self.remaining = size
                 self.chunk_state = "data" if size else "trailer"
             elif self.chunk_state == "data":
                 if not buf:
                     return
-                data = bytes(buf[: self.remaining])
-                del buf[: len(data)]
-                self.remaining -= len(data)
-                if self._take(data):
+                if self._take_remaining():
                     return
                 if self.remaining == 0:
                     self.chunk_state = "crlf"
@@ -318,11 +323,14 @@ class _Exchange(asyncio.Protocol):
             else:  # trailer lines until an empty one
                 end = buf.find(b"\r\n")
                 if end < 0:
-                    if len(buf) > MAX_HEAD_BYTES:
-                        raise ProbeError(ErrorClass.TOO_LARGE, "chunked trailers too long")
+                    if len(buf) > _MAX_CHUNK_LINE:
+                        raise ProbeError(ErrorClass.TOO_LARGE, "chunked trailer line too long")
                     return
                 line = bytes(buf[:end])
                 del buf[: end + 2]
+                self._trailers += end + 2
+                if self._trailers > MAX_HEAD_BYTES:
+                    raise ProbeError(ErrorClass.TOO_LARGE, "chunked trailers too long")
                 if not line:
                     self._finish(reusable=self._keep and not buf)
 
@@ -389,10 +397,7 @@ def _is_ip(host: str) -> bool:
 async def _resolve(loop: asyncio.AbstractEventLoop, host: str, port: int) -> list[tuple[int, str]]:
     if _is_ip(host):
         return [(socket.AF_INET6 if ":" in host else socket.AF_INET, host)]
-    try:
-        infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except socket.gaierror as exc:
-        raise ProbeError(ErrorClass.DNS, f"cannot resolve {host}: {exc.strerror}") from None
+    infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     if not infos:
         raise ProbeError(ErrorClass.DNS, f"{host} has no addresses")
     seen: list[tuple[int, str]] = []
@@ -486,13 +491,11 @@ class HttpClient:
         timings = Timings()
         hop = _Hop(req.method, req.url, dict(req.headers), req.body)
         seen = {hop.url}
-        wire = 0
         for redirects in range(req.max_redirects + 1):
             resp = await self._once(req, hop, timings)
-            wire += resp.wire_length
             location = resp.header("location")
             if resp.status not in _REDIRECTS or not location or req.max_redirects == 0:
-                resp.redirects, resp.wire_length = redirects, wire
+                resp.redirects = redirects
                 return resp
             if redirects == req.max_redirects:
                 break

@@ -66,18 +66,16 @@ async def probe(ctx: ProbeContext, target: str, settings: Settings) -> Result:
     """Connect to ``target``; send and expect what ``settings`` say."""
     host, port = parse_host_port(target)
     sslctx = ctx.resources.tls.get(settings.verify_tls) if settings.tls else None
-    reader, writer = await asyncio.open_connection(
-        host,
-        port,
-        ssl=sslctx,
-        server_hostname=(settings.server_name or host) if sslctx else None,
-        ssl_handshake_timeout=None,
-        limit=settings.max_read_bytes,
-    )
+    reader, writer = await asyncio.open_connection(host, port, limit=settings.max_read_bytes)
     metrics: dict[str, float] = {}
     near: tuple[ErrorClass, str] | None = None
     try:
         if sslctx is not None:
+            try:
+                await writer.start_tls(sslctx, server_hostname=settings.server_name or host)
+            except (ConnectionError, EOFError) as exc:
+                # As for the tls probe: a reset mid-handshake is a TLS refusal.
+                raise ProbeError(ErrorClass.TLS, f"the TLS handshake failed: {exc!r}") from exc
             expiry = earliest_expiry(peer_certs(writer.transport)[0])
             if expiry is not None:
                 metrics["ssl_earliest_cert_expiry"] = expiry

@@ -211,7 +211,9 @@ def _downtime_lines(
     if availability.unit == "seconds":
         out = ["Downtime counted:"]
         for n, iv in enumerate(availability.bad_spans, 1):
-            blind = total(intersect(unknown, [iv]))
+            # unknown is already disjoint: add up its overlaps without re-sorting it.
+            parts = (u.intersection(iv) for u in unknown)
+            blind = sum((p.duration for p in parts if p is not None), timedelta())
             note = f" (of which {_secs(blind)} without data)" if blind else ""
             out.append(f"  {n}. {_span(iv, tz)}: {_secs(iv.duration)}{note}")
         out.append(f"  sum: {plain(availability.bad)} s")

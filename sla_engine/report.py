@@ -24,6 +24,7 @@ an exclusion for availability, and they are left out of incident response.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -38,7 +39,7 @@ from sla_engine.exclusions import Exclusion
 from sla_engine.explain import exact_text, explain_credit, period_lines
 from sla_engine.incident_response import IncidentTimes, incident_response_sli
 from sla_engine.incidents import Incident, MaintenanceWindow
-from sla_engine.intervals import Interval, clip, intersect, subtract, total
+from sla_engine.intervals import Interval, clip, intersect, subtract, total, union
 from sla_engine.rounding import plain, quantize
 from sla_engine.sketch import LatencySketch
 from sla_engine.states import State, StateInterval
@@ -236,6 +237,25 @@ def _bad_by_source(
     return out
 
 
+class _Spans:
+    """Sorted, disjoint spans with a quick overlap test (bisection on their ends)."""
+
+    __slots__ = ("ends", "spans")
+
+    def __init__(self, spans: Sequence[Interval]) -> None:
+        self.spans = spans
+        self.ends = [iv.end for iv in spans]
+
+    def overlapping(self, span: Interval) -> list[Interval]:
+        out = []
+        for k in range(bisect_right(self.ends, span.start), len(self.spans)):
+            iv = self.spans[k]
+            if iv.start >= span.end:
+                break
+            out.append(iv)
+        return out
+
+
 def _counted(
     availability: Availability,
     states: Mapping[str, Sequence[StateInterval]],
@@ -245,27 +265,29 @@ def _counted(
 ) -> tuple[CountedInterval, ...]:
     window = Interval(availability.window.start, availability.measured_until)
     unknown_counts = availability.terms.unknown is UnknownPolicy.DOWN
-    by_source = _bad_by_source(states, window, unknown_counts)
-    live = [i for i in incidents if i.excluded is None]
+    by_source = {
+        source: _Spans(spans)
+        for source, spans in _bad_by_source(states, window, unknown_counts).items()
+    }
+    blind = _Spans(union(unknown))
+    live = [(i.id, i.span(until)) for i in incidents if i.excluded is None]
+    live = [(name, span) for name, span in live if not span.empty]
     out = []
     for span in availability.bad_spans:
         if availability.unit == "seconds":
             counted = Decimal(span.duration // _US) / Decimal(1_000_000)
         else:
             counted = Decimal(-(-span.duration // timedelta(minutes=1)))
-        sources = tuple(s for s, spans in by_source.items() if intersect(spans, [span]))
-        names = tuple(
-            sorted(i.id for i in live if i.span(until).overlaps(span) and not i.span(until).empty)
-        )
+        sources = tuple(s for s, spans in by_source.items() if spans.overlapping(span))
+        names = tuple(sorted(name for name, iv in live if iv.overlaps(span)))
+        without = timedelta()
+        if unknown_counts:
+            for iv in blind.overlapping(span):
+                part = iv.intersection(span)
+                without += part.duration if part is not None else timedelta()
         out.append(
             CountedInterval(
-                span.start,
-                span.end,
-                counted,
-                availability.unit,
-                total(intersect(unknown, [span])) if unknown_counts else timedelta(),
-                sources,
-                names,
+                span.start, span.end, counted, availability.unit, without, sources, names
             )
         )
     return tuple(out)

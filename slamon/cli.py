@@ -46,7 +46,23 @@ def _cmd_run(args: argparse.Namespace) -> int:
         host,
         port,
     )
-    web.run_app(app, host=host, port=port, print=None, access_log=None)
+    import uvloop
+
+    from slamon.app import tune_gc
+
+    async def settle(_app: web.Application) -> None:
+        tune_gc()  # after the runtime started: what exists now lives for the process
+
+    app.on_startup.append(settle)
+    # uvloop: measured ~30% less CPU per HTTP check than asyncio's loop (bench/).
+    web.run_app(
+        app,
+        host=host,
+        port=port,
+        print=None,
+        access_log=None,
+        loop=uvloop.new_event_loop(),
+    )
     return 0
 
 

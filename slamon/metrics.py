@@ -9,8 +9,8 @@ database.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
@@ -23,6 +23,7 @@ from sla_engine.states import State
 if TYPE_CHECKING:
     from prometheus_client.metrics_core import Metric
 
+    from probes.result import Result
     from slamon.bus import InProcessBus
     from slamon.engine import Engine
     from slamon.store.writer import Writer
@@ -56,7 +57,26 @@ class _Rows:
     name: str
     help: str
     labels: tuple[str, ...]
-    rows: list[tuple[tuple[str, ...], float]] = field(default_factory=list)
+    rows: Iterable[tuple[tuple[str, ...], float]]
+
+
+_Latest = list[tuple[tuple[str, str], "Result"]]
+
+
+def _plain(latest: _Latest, key: str) -> Iterator[tuple[tuple[str, ...], float]]:
+    for ml, result in latest:
+        value = result.metrics.get(key)
+        if value is not None:
+            yield ml, value
+
+
+def _phased(latest: _Latest, key: str) -> Iterator[tuple[tuple[str, ...], float]]:
+    prefix = key + ":"
+    cut = len(prefix)
+    for (monitor, location), result in latest:
+        for name, value in result.metrics.items():
+            if name.startswith(prefix):
+                yield (monitor, location, name[cut:]), value
 
 
 class _Families(Collector):
@@ -69,6 +89,9 @@ class _Families(Collector):
         """The families as given."""
         return self.families
 
+
+_PLACEHOLDER = "slamon_live_collector_placeholder"
+_PLACEHOLDER_TEXT = f"# HELP {_PLACEHOLDER} placeholder\n# TYPE {_PLACEHOLDER} gauge\n".encode()
 
 # prometheus_client's own float formatting (untyped there), so the bytes match.
 _go_float = cast("Callable[[float], str]", floatToGoString)
@@ -115,53 +138,56 @@ class LiveCollector(Collector):
         self.monitor_names = monitor_names
         self._rendering = threading.local()
 
-    def _per_monitor(self) -> list[_Rows]:
-        """The families with a sample per monitor (and location), as plain rows."""
+    def _per_monitor(self) -> Iterator[_Rows]:
+        """The families with a sample per monitor (and location), one at a time.
+
+        Rows are produced lazily, family by family, so that a scrape of ten thousand
+        monitors never holds every sample at once.
+        """
         labels = ("monitor", "location")
-        success = _Rows(
-            "probe_success", "Whether the last check succeeded (1) or failed (0).", labels
+        latest = sorted(self.engine.latest.items())
+        yield _Rows(
+            "probe_success",
+            "Whether the last check succeeded (1) or failed (0).",
+            labels,
+            ((ml, 1.0 if r.ok else 0.0) for ml, r in latest),
         )
-        duration = _Rows(
-            "probe_duration_seconds", "How long the last check took, in seconds.", labels
+        yield _Rows(
+            "probe_duration_seconds",
+            "How long the last check took, in seconds.",
+            labels,
+            ((ml, r.latency) for ml, r in latest),
         )
-        extras = {key: _Rows(f"probe_{key}", text, labels) for key, text in PROBE_GAUGES.items()}
-        phased = {
-            key: _Rows(f"probe_{key}", text, (*labels, "phase"))
-            for key, text in PHASE_GAUGES.items()
-        }
-        for (monitor, location), result in sorted(self.engine.latest.items()):
-            ml = (monitor, location)
-            success.rows.append((ml, 1.0 if result.ok else 0.0))
-            duration.rows.append((ml, result.latency))
-            for key, value in result.metrics.items():
-                if key in extras:
-                    extras[key].rows.append((ml, value))
-                else:
-                    name, sep, phase = key.partition(":")
-                    if sep and name in phased:
-                        phased[name].rows.append(((monitor, location, phase), value))
-        state = _Rows(
+        for key, text in PROBE_GAUGES.items():
+            yield _Rows(f"probe_{key}", text, labels, _plain(latest, key))
+        for key, text in PHASE_GAUGES.items():
+            yield _Rows(f"probe_{key}", text, (*labels, "phase"), _phased(latest, key))
+        monitors = sorted(self.engine.trackers)
+        yield _Rows(
             "slamon_monitor_state",
             "The confirmed state of each monitor: 1 for the state it is in, 0 for the others.",
             ("monitor", "state"),
+            (
+                ((monitor, s.value), 1.0 if s is current else 0.0)
+                for monitor in monitors
+                for current in (self.engine.state(monitor),)
+                for s in State
+            ),
         )
-        since = _Rows(
+        since = self.engine.state_since
+        yield _Rows(
             "slamon_monitor_state_since_timestamp_seconds",
             "When the monitor entered its confirmed state, in unixtime.",
             ("monitor",),
+            (((m,), since[m].timestamp()) for m in monitors if m in since),
         )
-        for monitor in sorted(self.engine.trackers):
-            current = self.engine.state(monitor)
-            for s in State:
-                state.rows.append(((monitor, s.value), 1.0 if s is current else 0.0))
-            if monitor in self.engine.state_since:
-                since.rows.append(((monitor,), self.engine.state_since[monitor].timestamp()))
-        return [success, duration, *extras.values(), *phased.values(), state, since]
 
     def collect(self) -> Iterable[Metric]:
         """Yield every metric family from current state."""
         if getattr(self._rendering, "active", False):
-            return  # render_text() writes these itself
+            # render_text() writes these itself, where this placeholder lands.
+            yield GaugeMetricFamily(_PLACEHOLDER, "placeholder")
+            return
         for rows in self._per_monitor():
             family = GaugeMetricFamily(rows.name, rows.help, labels=list(rows.labels))
             for values, value in rows.rows:
@@ -174,29 +200,56 @@ class LiveCollector(Collector):
 
         prometheus_client spends ~15 us on every sample; ten thousand monitors make
         some 170,000 samples. This writes the per-monitor families directly, building
-        each label set once per scrape. It assumes this collector is the last one
-        registered (as ``build_runtime`` does), so that the order matches too.
+        each label set once per scrape, and lets prometheus_client render every other
+        collector of ``registry`` around them, in registration order.
+        """
+        return self.render_own(self.render_around(registry))
+
+    def render_around(self, registry: CollectorRegistry) -> bytes:
+        """Every other collector of ``registry``, with a placeholder where this one goes.
+
+        Call it on the event loop: other collectors may iterate state the loop changes.
         """
         self._rendering.active = True
         try:
-            head = generate_latest(registry)
+            return generate_latest(registry)
         finally:
             self._rendering.active = False
-        out: list[str] = []
-        label_text: dict[tuple[tuple[str, ...], tuple[str, ...]], str] = {}
+
+    def render_own(self, around: bytes) -> bytes:
+        """This collector's families put in place of the placeholder in ``around``.
+
+        Safe in a thread: it reads the engine's dicts only through ``sorted()`` (one C
+        call under the GIL), frozen Results and plain counters.
+        """
+        before, _, after = around.partition(_PLACEHOLDER_TEXT)
+        # One family at a time, encoded as it is done: a scrape of 10,000 monitors is
+        # 13 MB of text, and holding every line at once doubled what it cost in memory.
+        chunks = [before]
+        # The label text of each (monitor, location), made once per scrape.
+        where: dict[tuple[str, ...], str] = {}
         for rows in self._per_monitor():
             name = rows.name
-            out.append(f"# HELP {name} {_escape_help(rows.help)}\n# TYPE {name} gauge\n")
+            lines = [f"# HELP {name} {_escape_help(rows.help)}\n# TYPE {name} gauge\n"]
+            probe_labels = rows.labels[:2] == ("monitor", "location")
             order = sorted(range(len(rows.labels)), key=rows.labels.__getitem__)
             for values, value in rows.rows:
-                key = (rows.labels, values)
-                text = label_text.get(key)
-                if text is None:
+                if probe_labels:
+                    ml = values[:2]
+                    text = where.get(ml)
+                    if text is None:
+                        text = where[ml] = (
+                            f'location="{_escape_label(ml[1])}",monitor="{_escape_label(ml[0])}"'
+                        )
+                    if len(values) == 3:
+                        text = f'{text},phase="{_escape_label(values[2])}"'
+                else:
                     text = ",".join(f'{rows.labels[i]}="{_escape_label(values[i])}"' for i in order)
-                    label_text[key] = text
-                out.append(f"{name}{{{text}}} {_go_float(value)}\n")
-        tail = generate_latest(_Families(list(self._scalars())))
-        return head + "".join(out).encode() + tail
+                lines.append(f"{name}{{{text}}} {_go_float(value)}\n")
+            chunks.append("".join(lines).encode())
+        chunks.append(generate_latest(_Families(list(self._scalars()))))
+        chunks.append(after)
+        return b"".join(chunks)
 
     def _scalars(self) -> Iterable[Metric]:
         yield CounterMetricFamily(

@@ -40,6 +40,14 @@ def _emit(outputs: Sequence[tuple[str, str]], output: str | None) -> None:
     print(f"wrote {sums}", file=sys.stderr)
 
 
+def _emit_or_fail(outputs: Sequence[tuple[str, str]], output: str | None) -> int:
+    try:
+        _emit(outputs, output)
+    except OSError as exc:
+        return _fail(f"cannot write {exc.filename}: {exc.strerror}", 1)
+    return 0
+
+
 def _run(coro_factory: Callable[[Any], Any], args: argparse.Namespace) -> Any:
     from slamon.cli import _load
     from slamon.store import migrate
@@ -86,18 +94,15 @@ def _cmd_report(args: argparse.Namespace) -> int:
     except ReportError as exc:
         return _fail(str(exc))
     if args.format == "json":
-        _emit([("", render_json(report))], args.output)
-    elif args.format == "csv":
+        return _emit_or_fail([("", render_json(report))], args.output)
+    if args.format == "csv":
         if args.output is None:
-            _emit([("", render_csv(report))], None)
-        else:
-            _emit(
-                [("", render_csv_summary(report)), (".detail", render_csv_detail(report))],
-                args.output,
-            )
-    else:
-        _emit([("", render_table(report, explain=args.explain))], args.output)
-    return 0
+            return _emit_or_fail([("", render_csv(report))], None)
+        return _emit_or_fail(
+            [("", render_csv_summary(report)), (".detail", render_csv_detail(report))],
+            args.output,
+        )
+    return _emit_or_fail([("", render_table(report, explain=args.explain))], args.output)
 
 
 def _cmd_finalize(args: argparse.Namespace) -> int:

@@ -33,7 +33,7 @@ from sla_engine.intervals import Interval
 from sla_engine.periods import next_period, parse_period, zone
 from sla_engine.report import ContractReport, Evidence, evaluate_contract, seconds_text, utc_text
 from sla_engine.rounding import plain
-from sla_engine.states import StateInterval
+from sla_engine.states import State, StateInterval
 from slamon.config import ComponentConfig, Config
 from slamon.incidents import load_incidents
 from slamon.maintenance import load_maintenance
@@ -153,12 +153,22 @@ def _components(config: Config) -> dict[str, ComponentConfig]:
     return {c.id: c for c in config.effective_components()}
 
 
-def _scope(contract: Contract, components: Mapping[str, ComponentConfig]) -> set[str]:
-    """The components whose incidents and maintenance concern ``contract``."""
+def _scope(contract: Contract, component_of: Mapping[str, set[str]]) -> set[str]:
+    """The components whose incidents and maintenance concern ``contract``.
+
+    ``component_of`` maps each monitor id to the components that contain it.
+    """
     out = set(contract.components)
+    for monitor_id in contract.monitors:
+        out |= component_of.get(monitor_id, set())
+    return out
+
+
+def _component_of(components: Mapping[str, ComponentConfig]) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {}
     for c in components.values():
-        if set(c.monitors) & set(contract.monitors):
-            out.add(c.id)
+        for monitor_id in c.monitors:
+            out.setdefault(monitor_id, set()).add(c.id)
     return out
 
 
@@ -187,6 +197,19 @@ def expand_labels(spec: str) -> list[str]:
         if len(labels) > 240:
             raise ReportError(f"period range {spec!r} is longer than 20 years")
     return labels
+
+
+def _memo(combine: Callable[[Sequence[State]], State]) -> Callable[[Sequence[State]], State]:
+    """``combine`` remembering its answers: a component sees few distinct state mixes."""
+    seen: dict[tuple[State, ...], State] = {}
+
+    def cached(states: Sequence[State]) -> State:
+        key = tuple(states)
+        if key not in seen:
+            seen[key] = combine(key)
+        return seen[key]
+
+    return cached
 
 
 def _overlapping(spans: Sequence[StateInterval], window: Interval) -> Sequence[StateInterval]:
@@ -230,7 +253,9 @@ async def gather(
     span = Interval(start, max(end, start))
     monitors = sorted(set().union(*(_monitors_of(c, components) for c in contracts)))
     intervals = await store.intervals(span, monitors)
-    scope_all = sorted(set().union(*(_scope(c, components) for c in contracts)))
+    component_of = _component_of(components)
+    scopes = {c.id: _scope(c, component_of) for c in contracts}
+    scope_all = sorted(set().union(*scopes.values()))
     incidents = (
         await sources.incidents(store, span, scope_all) if sources.incidents is not None else []
     )
@@ -240,7 +265,7 @@ async def gather(
     combined: dict[tuple[str, datetime, datetime], list[StateInterval]] = {}
     out = []
     for contract in contracts:
-        scope = _scope(contract, components)
+        scope = scopes[contract.id]
         for period in periods[contract.id]:
             cut = Interval(period.start, min(period.end, max(now, period.start)))
             states: dict[str, Sequence[StateInterval]] = {
@@ -254,7 +279,7 @@ async def gather(
                         cid,
                         {m: _overlapping(intervals.get(m, []), cut) for m in comp.monitors},
                         cut,
-                        partial(component_state, quorum=comp.quorum),
+                        _memo(partial(component_state, quorum=comp.quorum)),
                     )
                 states[cid] = combined[key]
             evidence = Evidence(

@@ -20,6 +20,7 @@ from sla_engine.components import combine_intervals, component_state
 from sla_engine.credits import CreditTerms
 from sla_engine.intervals import Interval
 from sla_engine.periods import PeriodKind, period_containing, previous_period
+from sla_engine.report import seconds_text
 from sla_engine.rounding import plain, quantize
 from sla_engine.suggest import Candidate, Suggestion, default_tiers, suggest_targets
 from slamon.config import Config, ContractConfig
@@ -109,7 +110,11 @@ def render_suggestion(result: tuple[str, str, Suggestion], fmt: str) -> str:
             "component": component,
             "timezone": zone_name,
             "months": [
-                {"period": label, "availability_percent": _percent(a.percent_exact)}
+                {
+                    "period": label,
+                    "availability_percent": _percent(a.percent_exact),
+                    "unknown_seconds": seconds_text(a.unknown),
+                }
                 for label, a in s.months
             ],
             "candidates": [
@@ -131,8 +136,11 @@ def render_suggestion(result: tuple[str, str, Suggestion], fmt: str) -> str:
         }
         return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
     lines = [f"Component {component}, last {len(s.months)} months ({zone_name})", ""]
-    lines.append("month     availability %")
-    lines += [f"{label:<9} {_percent(a.percent_exact):>14}" for label, a in s.months]
+    lines.append("month     availability %  without data (s)")
+    lines += [
+        f"{label:<9} {_percent(a.percent_exact):>14}  {seconds_text(a.unknown):>16}"
+        for label, a in s.months
+    ]
     lines.append("")
     for o in s.outcomes:
         cost = f"{plain(o.credit_percent_total)} % of a monthly fee"

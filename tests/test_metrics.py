@@ -7,7 +7,7 @@ import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client import CollectorRegistry, Counter, generate_latest
 
 from probes.result import ErrorClass, Result
 from sla_engine.confirmation import ConfirmPolicy
@@ -140,7 +140,10 @@ def test_fast_render_with_scheduler_metrics_and_odd_labels(tmp_path: Path) -> No
     SchedulerMetrics(registry).lateness.observe(0.02)
     live = LiveCollector(engine, writer, InProcessBus(), {})
     registry.register(live)
-    assert live.render_text(registry) == generate_latest(registry)
+    Counter("after_live", "Registered after the live collector.", registry=registry).inc()
+    text = live.render_text(registry)
+    assert text == generate_latest(registry)
+    assert text.index(b"probe_success") < text.index(b"after_live_total")
 
 
 def test_promtool_accepts_the_exposition(tmp_path: Path) -> None:
@@ -195,3 +198,25 @@ async def test_promtool_accepts_the_live_endpoint(aiohttp_client, tmp_path: Path
     out, _ = await asyncio.wait_for(proc.communicate(body), 60)
     assert proc.returncode == 0, out.decode()
     assert out.decode().strip() == "", out.decode()
+
+
+def test_fast_render_of_the_whole_runtime_registry(tmp_path: Path) -> None:
+    from slamon.app import build_runtime
+    from slamon.config import parse_config
+
+    config = parse_config(
+        {
+            "store": {"url": f"sqlite+aiosqlite:///{tmp_path}/rt.db"},
+            "monitors": [
+                {"id": "api", "type": "http", "target": "http://127.0.0.1:9/"},
+                {"id": "cron", "type": "push", "interval": "1h"},
+            ],
+        },
+        {},
+    )
+    runtime = build_runtime(config)
+    runtime.engine.ingest(
+        Result("api", "local", T0, State.UP, 0.1, metrics={"http_duration_seconds:tls": 0.01})
+    )
+    assert runtime.live is not None
+    assert runtime.live.render_text(runtime.registry) == generate_latest(runtime.registry)

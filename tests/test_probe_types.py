@@ -314,7 +314,7 @@ async def test_tcp_send_expect(resources: ProbeResources) -> None:
         ok = await check(
             resources, "tcp", target, tcp.Settings(send="EHLO slamon\r\n", expect="250 hello")
         )
-        bad = await check(resources, "tcp", target, tcp.Settings(expect="^554"))
+        bad = await check(resources, "tcp", target, tcp.Settings(expect="^554"), timeout=0.5)
     finally:
         server.close()
         await server.wait_closed()
@@ -442,3 +442,27 @@ def test_json_assertions_in_toml_shape() -> None:
     )
     assert settings.json_assertions[0].failure({"a": {"b": None}}) is None
     assert settings.json_assertions[0].failure({"a": {"b": 1}}) is not None
+
+
+async def test_http_over_ipv6_loopback(resources: ProbeResources) -> None:
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        host = [line for line in head.split(b"\r\n") if line.lower().startswith(b"host:")]
+        body = host[0].split(b":", 1)[1].strip()
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+        await writer.drain()
+        writer.close()
+
+    try:
+        server = await asyncio.start_server(serve, "::1", 0)
+    except OSError:
+        pytest.skip("no IPv6 loopback on this machine")
+    port = server.sockets[0].getsockname()[1]
+    try:
+        result = await check(
+            resources, "http", f"http://[::1]:{port}/x", http.Settings(keyword=f"[::1]:{port}")
+        )
+    finally:
+        server.close()
+        await server.wait_closed()
+    assert result.state is State.UP, result.detail

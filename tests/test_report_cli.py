@@ -180,3 +180,21 @@ def test_suggest_through_the_cli(configured: Path) -> None:
     doc = json.loads(run.stdout)
     assert doc["component"] == "api" and len(doc["months"]) == 6
     assert {c["target_percent"] for c in doc["candidates"]} >= {"99", "99.99"}
+
+
+def test_an_unwritable_output_is_an_error_not_a_traceback(configured: Path, tmp_path: Path) -> None:
+    out = tmp_path / "missing" / "credits.csv"
+    run = slamon(
+        "report",
+        "credits",
+        "--period",
+        "2026-06",
+        "-c",
+        str(configured),
+        "--format",
+        "csv",
+        "-o",
+        str(out),
+    )
+    assert run.returncode == 1
+    assert "cannot write" in run.stderr and "Traceback" not in run.stderr

@@ -89,6 +89,7 @@ state_intervals = Table(
     Column("end_at", Instant(), nullable=True),
     Index("ix_intervals_monitor_start", "monitor_id", "start_at"),
     Index("ix_intervals_open", "monitor_id", "end_at"),
+    Index("ix_intervals_end", "end_at", "start_at"),  # migration 0007
 )
 
 rollups = Table(
@@ -209,6 +210,5 @@ maintenance_components = Table(
     Column("component_id", String(64), primary_key=True),
 )
 
-# Added by migration 0007 (hot queries across all monitors; see tests/test_explain.py).
+# Added by migration 0008 (rollups by window across all monitors; tests/test_explain.py).
 Index("ix_rollups_hour", rollups.c.hour)
-Index("ix_intervals_end", state_intervals.c.end_at)

@@ -141,6 +141,12 @@ class Writer:
             )
 
     async def _write_once(self) -> None:
+        # Shielded: a stop (cancel) that lands after the commit but before the items
+        # are taken off the queues would make the final flush write them again; an
+        # interval change applied twice leaves a zero-length interval behind.
+        await asyncio.shield(self._write_locked())
+
+    async def _write_locked(self) -> None:
         async with self._lock:
             n = min(len(self._results), self.batch_size)
             batch = [self._results[i] for i in range(n)]
@@ -149,19 +155,7 @@ class Writer:
                 return
             started = time.perf_counter()
             dropped_before = self._head_dropped
-            write = asyncio.ensure_future(self.store.write_batch(batch, changes, self._rollups))
-            cancelled = False
-            try:
-                inserted, updated = await asyncio.shield(write)
-            except asyncio.CancelledError:
-                # Cancelled mid-write: the commit may happen anyway. Wait for the outcome
-                # so that what was committed leaves the queue (interval changes applied
-                # twice would corrupt the intervals), then stop as asked.
-                cancelled = True
-                try:
-                    inserted, updated = await write
-                except Exception:
-                    raise asyncio.CancelledError from None  # not committed: kept queued
+            inserted, updated = await self.store.write_batch(batch, changes, self._rollups)
             # Committed: only now take the items off the queues and swap the rollups in.
             # Items of this batch that add_result dropped meanwhile are gone from the
             # queue already, but were written after all: not dropped.
@@ -180,8 +174,6 @@ class Writer:
             self.last_batch_seconds = time.perf_counter() - started
             if self.on_settled is not None and batch:
                 self.on_settled(batch)
-            if cancelled:
-                raise asyncio.CancelledError
             if self._failing_since is not None:
                 log.warning(
                     "store is back after %.1fs; writing the %d waiting items",
