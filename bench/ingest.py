@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
+import uvloop
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -89,7 +90,8 @@ def agent_main(args: dict[str, object]) -> None:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
 
-    asyncio.run(go())
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(go())
 
 
 async def create_pg_database() -> str:
@@ -254,8 +256,12 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=5, help="seconds left out of steady state")
     parser.add_argument("--grace", type=float, default=30, help="seconds to wait for the backlog")
     opts = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="slamon-bench-") as tmp:
-        asyncio.run(run(opts, Path(tmp)))
+    # uvloop, as `slamon engine` and `slamon agent` run.
+    with (
+        tempfile.TemporaryDirectory(prefix="slamon-bench-") as tmp,
+        asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner,
+    ):
+        runner.run(run(opts, Path(tmp)))
 
 
 if __name__ == "__main__":

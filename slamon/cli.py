@@ -103,8 +103,11 @@ def _cmd_agent(args: argparse.Namespace) -> int:
             loop.add_signal_handler(sig, task.cancel)
         await run_agent(config, args.location, args.spool)
 
+    import uvloop
+
     try:
-        asyncio.run(go())
+        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+            runner.run(go())
     except asyncio.CancelledError:
         logging.getLogger("slamon.agent").info("agent stopped; the spool keeps what is unsent")
     return 0
