@@ -35,14 +35,15 @@ class PrivateBroker:
     the engine is away).
     """
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, extra: str = "", anonymous: bool = True) -> None:
         self.port = free_port()
         self.dir = workdir / f"mosquitto-{self.port}"
         self.dir.mkdir(parents=True)
         self.conf = self.dir / "mosquitto.conf"
         self.conf.write_text(
             f"listener {self.port} 127.0.0.1\n"
-            "allow_anonymous true\n"
+            f"allow_anonymous {'true' if anonymous else 'false'}\n"
+            f"{extra}"
             # Started as root, mosquitto would switch to its own user, which cannot
             # write its persistence file in the test's private directory.
             "user root\n"

@@ -156,3 +156,71 @@ async def test_two_locations_quorum_state_topics_and_hostile_messages(
         await oslo.stop()
         await paris.stop()
         await clear_retained(prefix, ["api", "db"])
+
+
+async def test_tls_and_a_password_from_the_environment(tmp_path: Path) -> None:
+    """Engine and agent reach a broker that demands TLS and a username and password."""
+    import shutil
+    import subprocess
+
+    import trustme
+
+    from slamon.config import parse_config
+    from tests.brokers import PrivateBroker
+
+    require(shutil.which("mosquitto_passwd") is not None, "mosquitto_passwd")
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1", "localhost")
+    ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    cert.cert_chain_pems[0].write_to_path(str(tmp_path / "server.pem"))
+    cert.private_key_pem.write_to_path(str(tmp_path / "server.key"))
+    passwd = tmp_path / "passwd"
+    subprocess.run(["mosquitto_passwd", "-c", "-b", str(passwd), "slamon", "s3cret"], check=True)
+    broker = PrivateBroker(
+        tmp_path,
+        extra=(
+            f"password_file {passwd}\n"
+            f"cafile {tmp_path / 'ca.pem'}\n"
+            f"certfile {tmp_path / 'server.pem'}\n"
+            f"keyfile {tmp_path / 'server.key'}\n"
+        ),
+        anonymous=False,
+    )
+    broker.start()
+    prefix = unique_prefix()
+    base = distributed_config(
+        prefix=prefix,
+        store_url=f"sqlite+aiosqlite:///{tmp_path}/engine.db",
+        port=broker.port,
+        monitors=[{"id": "self", "type": "tcp", "target": f"127.0.0.1:{broker.port}"}],
+        locations=("oslo",),
+    )
+    data = base.model_dump(mode="python", exclude_none=True)
+    data["bus"].update(
+        tls=True,
+        ca_file=str(tmp_path / "ca.pem"),
+        username="slamon",
+        password="${MQTT_PASSWORD}",
+    )
+    data["monitors"] = [
+        {"id": "self", "type": "tcp", "target": f"127.0.0.1:{broker.port}", "interval": "1s"}
+    ]
+    config = parse_config(data, {"MQTT_PASSWORD": "s3cret"})
+    wrong = parse_config(data, {"MQTT_PASSWORD": "nope"})
+    runtime = build_runtime(config)
+    from slamon import app as slamon_app
+
+    tasks = await slamon_app.start(runtime)
+    ingest = runtime.ingest
+    assert ingest is not None
+    agent = start_agent(config, "oslo", tmp_path / "oslo.db")
+    rejected = start_agent(wrong, "oslo", tmp_path / "wrong.db", probe=False)
+    try:
+        await wait_for(lambda: ingest.connected and agent.agent.connected, 15)
+        await wait_for(lambda: runtime.engine.ingested >= 2, 15)
+        assert not rejected.agent.connected  # a wrong password is refused
+    finally:
+        await agent.stop()
+        await rejected.stop()
+        await slamon_app.stop(runtime, tasks)
+        broker.stop()
