@@ -94,6 +94,8 @@ def build_runtime(config: Config, store: Store | None = None) -> Runtime:
     )
     engine.listeners.append(lambda _change: runtime.page_dirty.set())
     runtime.ops = Operations(config, engine, store, registry)
+    if ingest is not None:
+        runtime.ops.incidents.listeners.append(ingest.incident_changed)
     return runtime
 
 

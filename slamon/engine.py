@@ -170,6 +170,12 @@ class Engine:
         if policy is None:
             self.unknown_monitor += 1
             return None
+        agent_at = result.at
+        if correction:
+            result = replace(result, at=agent_at + timedelta(seconds=correction))
+        # Every result of a known monitor is stored (the MQTT ingest acknowledges a
+        # message once its result is committed), even one that has no say below.
+        self.writer.add_result(result)
         locs = self.locations.setdefault(monitor_id, [])
         if location not in locs:
             if monitor_id in self._configured:
@@ -178,12 +184,8 @@ class Engine:
             locs.append(location)
         self.ingested += 1
         key = (monitor_id, location)
-        agent_at = result.at
-        if correction:
-            result = replace(result, at=agent_at + timedelta(seconds=correction))
         self.latest[key] = result
         self.last_received[key] = received_at or self.clock()
-        self.writer.add_result(result)
         tracker = self.location_trackers.get(key) or Tracker()
         if tracker.last_at is not None and agent_at <= tracker.last_at:
             self.out_of_order += 1  # stored (the store dedups ids), not confirmed again

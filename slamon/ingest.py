@@ -9,7 +9,8 @@ engine's persistent session: if the engine is killed, the broker delivers it aga
 and the store, keyed on the result id, keeps it once.
 
 State changes go out as the retained ``<prefix>/state/<monitor>`` and as events on
-``<prefix>/events/state/<monitor>``; ``publish_event`` is there for other event kinds.
+``<prefix>/events/state/<monitor>``, incidents on ``<prefix>/events/incident/<id>``;
+``publish_event`` is there for other event kinds (breaches).
 """
 
 from __future__ import annotations
@@ -22,20 +23,26 @@ from collections import Counter, deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from probes.result import Result
 from slamon.config import Config
 from slamon.engine import Engine, StateChange
 from slamon.mqtt import Connection, Message, run_sessions
+from slamon.notify.message import incident_json
 from slamon.skew import ClockSkew
 from slamon.store.writer import Writer
 from slamon.wire import Reject, Rejected, decode
+
+if TYPE_CHECKING:
+    from slamon.incident_manager import IncidentEvent
 
 log = logging.getLogger("slamon.ingest")
 
 _LOG_FIRST = 10
 _LOG_EVERY = 1000
 _MAX_EVENTS = 10_000
+_NOT_IN_A_LEVEL = str.maketrans({"/": "_", "+": "_", "#": "_", "\0": "_"})
 
 
 @dataclass(slots=True)
@@ -226,12 +233,23 @@ class MqttIngest:
         event = {"type": "state_change", "previous": change.previous.value, **state}
         self.publish_event("state", monitor_id, event)
 
+    def incident_changed(self, event: IncidentEvent) -> None:
+        """An incident opened, changed or resolved: ``<prefix>/events/incident/<id>``."""
+        payload = {
+            "type": "incident",
+            "status": event.kind.value,
+            "incident": incident_json(event.incident),
+        }
+        self.publish_event("incident", event.incident.id, payload)
+
     def publish_event(self, kind: str, subject: str, payload: Mapping[str, object]) -> None:
         """Queue an event for ``<prefix>/events/<kind>/<subject>`` (QoS 1, not retained).
 
         Events wait while the broker is away; past 10,000 the oldest are dropped and
         counted.
         """
+        # A subject is one topic level: no separators or wildcards from ids.
+        subject = subject.translate(_NOT_IN_A_LEVEL) or "_"
         topic = f"{self.prefix}/events/{kind}/{subject}"
         self._events.append((topic, json.dumps(payload, separators=(",", ":")).encode()))
         while len(self._events) > _MAX_EVENTS:

@@ -84,10 +84,17 @@ async def test_two_locations_quorum_state_topics_and_hostile_messages(
                 async for m in peek.messages:
                     seen[str(m.topic)] = json.loads(m.payload)  # type: ignore[arg-type]
                     state = seen.get(f"{prefix}/state/api", {})
-                    if state.get("state") == "down" and f"{prefix}/events/state/api" in seen:
+                    incident = any(t.startswith(f"{prefix}/events/incident/") for t in seen)
+                    if (
+                        state.get("state") == "down"
+                        and f"{prefix}/events/state/api" in seen
+                        and incident
+                    ):
                         break
             assert seen[f"{prefix}/state/api"]["locations"] == {"oslo": "down", "paris": "down"}
             assert seen[f"{prefix}/events/state/api"]["type"] == "state_change"
+            [opened] = [v for t, v in seen.items() if t.startswith(f"{prefix}/events/incident/")]
+            assert opened["status"] == "opened" and opened["incident"]["components"] == ["api"]
 
         # The SRE view of one monitor's locations; a private monitor needs the admin token.
         body = await (await client.get("/api/v1/monitors/api/locations")).json()

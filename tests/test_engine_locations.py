@@ -144,6 +144,7 @@ def test_a_location_that_is_not_the_monitors_has_no_say(writer: Writer) -> None:
     e.ingest(res("x", 10, State.DOWN))
     assert e.state("api") is State.UNKNOWN
     assert e.foreign_location == 2
+    assert len(writer._results) == 2  # stored as evidence all the same
     assert [v.location for v in e.location_views("api")] == ["a"]
 
 
