@@ -124,7 +124,7 @@ async def test_hot_queries_use_indexes(big_store: Store) -> None:
     kinds = {
         "results insert": "INSERT INTO results",
         "rollups upsert": "INSERT INTO rollups",
-        "rollups load": "FROM rollups \nWHERE rollups.monitor_id = ",
+        "rollups load": "FROM rollups \nWHERE rollups.hour = ",
         "rollups by window": "FROM rollups \nWHERE rollups.hour >=",
         "interval close": "UPDATE state_intervals",
         "intervals by window": "FROM state_intervals \nWHERE state_intervals.start_at <",

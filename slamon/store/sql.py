@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import and_, case, delete, func, literal, or_, select, tuple_, update
+from sqlalchemy import case, delete, func, literal, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from probes.result import ErrorClass, Result
@@ -195,24 +195,25 @@ class Store:
         self, conn: AsyncConnection, keys: Sequence[tuple[str, str, datetime]]
     ) -> dict[tuple[str, str, datetime], Rollup]:
         out: dict[tuple[str, str, datetime], Rollup] = {}
+        wanted = set(keys)
+        by_hour: dict[datetime, set[str]] = defaultdict(set)
+        for m, _loc, h in keys:
+            by_hour[h].add(m)
+        # One statement shape per hour (an expanding IN, compiled once and cached), not
+        # an OR of one AND per key: a batch at the top of an hour brings a new key for
+        # every monitor and location, and compiling those ORs stalled the writer.
         # Chunked: SQLite limits the number of bound parameters per statement.
-        for i in range(0, len(keys), 300):
-            chunk = keys[i : i + 300]
-            stmt = select(rollups).where(
-                or_(
-                    *(
-                        and_(
-                            rollups.c.monitor_id == m,
-                            rollups.c.location == loc,
-                            rollups.c.hour == h,
-                        )
-                        for m, loc, h in chunk
-                    )
+        for hour, monitor_set in by_hour.items():
+            monitor_ids = sorted(monitor_set)
+            for i in range(0, len(monitor_ids), 500):
+                stmt = select(rollups).where(
+                    rollups.c.hour == hour,
+                    rollups.c.monitor_id.in_(monitor_ids[i : i + 500]),
                 )
-            )
-            for row in await conn.execute(stmt):
-                r = _rollup_from_row(row)
-                out[r.key] = r
+                for row in await conn.execute(stmt):
+                    r = _rollup_from_row(row)
+                    if r.key in wanted:
+                        out[r.key] = r
         return out
 
     async def _apply_change(self, conn: AsyncConnection, change: IntervalChange) -> None:
