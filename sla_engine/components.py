@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from itertools import pairwise
 
 from sla_engine.intervals import Interval
 from sla_engine.states import State, StateInterval, worst
@@ -55,34 +54,32 @@ def combine_intervals(
     since time no interval covers is unknown by definition.
     """
     names = sorted(members)
-    spans: dict[str, list[tuple[datetime, datetime, State]]] = {}
-    cuts = {window.start, window.end}
-    for name in names:
-        own = []
+    lo, hi = window.start, window.end
+    # Events (time, order, member, state): at one instant, ends (order 0) apply before
+    # starts (order 1), so back-to-back intervals hand over without a gap.
+    events: list[tuple[datetime, int, int, State]] = []
+    for index, name in enumerate(names):
         for si in members[name]:
-            end = si.end if si.end is not None else window.end
-            start, end = max(si.start, window.start), min(end, window.end)
+            start = si.start if si.start > lo else lo
+            end = si.end if si.end is not None and si.end < hi else hi
             if start < end:
-                own.append((start, end, si.state))
-                cuts.update((start, end))
-        own.sort()
-        spans[name] = own
-    points = sorted(cuts)
-    cursor = dict.fromkeys(names, 0)
+                events.append((start, 1, index, si.state))
+                events.append((end, 0, index, State.UNKNOWN))
+    events.sort(key=lambda e: (e[0], e[1]))
+    current = [State.UNKNOWN] * len(names)
     out: list[StateInterval] = []
-    for left, right in pairwise(points):
-        states = []
-        for name in names:
-            own, i = spans[name], cursor[name]
-            while i < len(own) and own[i][1] <= left:
-                i += 1
-            cursor[name] = i
-            states.append(own[i][2] if i < len(own) and own[i][0] <= left else State.UNKNOWN)
-        state = combine(states)
-        if state is State.UNKNOWN:
-            continue
-        if out and out[-1].state is state and out[-1].end == left:
-            out[-1] = StateInterval(target_id, state, out[-1].start, right)
-        else:
-            out.append(StateInterval(target_id, state, left, right))
+    state, since = State.UNKNOWN, lo
+    k, n = 0, len(events)
+    while k < n:
+        at = events[k][0]
+        while k < n and events[k][0] == at:
+            current[events[k][2]] = events[k][3]
+            k += 1
+        new = combine(tuple(current))
+        if new is not state:
+            if state is not State.UNKNOWN and since < at:
+                out.append(StateInterval(target_id, state, since, at))
+            state, since = new, at
+    if state is not State.UNKNOWN and since < hi:
+        out.append(StateInterval(target_id, state, since, hi))
     return out

@@ -250,16 +250,12 @@ def _removed_minutes(availability: Availability) -> Decimal:
     return Decimal(-(-length // timedelta(minutes=1))) - availability.total
 
 
-def _credit_lines(availability: Availability, credit: Credit, terms: CreditTerms) -> list[str]:
-    unit = _unit(availability)
-    exact = _exact_text(availability.percent_exact)
-    out = [
-        f"Availability: ({plain(availability.total)} - {plain(availability.bad)}) / "
-        f"{plain(availability.total)} x 100 = {plain(availability.percent_rounded())} % "
-        f"(shown rounded half up to 6 decimals; exact value {exact} %)",
-    ]
-    if availability.total == 0:
-        out.append(f"  nothing was measured (total 0 {unit}): availability is 100 %")
+def credit_lines(exact: str, credit: Credit, terms: CreditTerms) -> list[str]:
+    """Tier, cap, fee x percent and the rounded amount, as lines to check by hand.
+
+    ``exact`` is the exact SLI percent as text (the value the tiers were compared to).
+    """
+    out: list[str] = []
     if credit.tier is not None:
         out.append(
             f"Tier: {exact} % is below {plain(credit.tier.below)} % "
@@ -283,6 +279,20 @@ def _credit_lines(availability: Availability, credit: Credit, terms: CreditTerms
         f"Amount owed: {plain(credit.amount)} {credit.currency} "
         f"(rounded once, {credit.rounding}, to {terms.minor_units} decimals)"
     )
+    return out
+
+
+def _credit_lines(availability: Availability, credit: Credit, terms: CreditTerms) -> list[str]:
+    unit = _unit(availability)
+    exact = _exact_text(availability.percent_exact)
+    out = [
+        f"Availability: ({plain(availability.total)} - {plain(availability.bad)}) / "
+        f"{plain(availability.total)} x 100 = {plain(availability.percent_rounded())} % "
+        f"(shown rounded half up to 6 decimals; exact value {exact} %)",
+    ]
+    if availability.total == 0:
+        out.append(f"  nothing was measured (total 0 {unit}): availability is 100 %")
+    out += credit_lines(exact, credit, terms)
     return out
 
 

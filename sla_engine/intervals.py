@@ -45,25 +45,44 @@ class Interval:
         return Interval(start, end) if start < end else None
 
 
+def _start(iv: Interval) -> datetime:
+    return iv.start
+
+
 def union(intervals: Iterable[Interval]) -> list[Interval]:
     """Merge overlapping and touching intervals; drop empty ones."""
+    items = [iv for iv in intervals if iv.start < iv.end]
+    if not items:
+        return []
+    # Sorting on the start alone is enough to merge, and much cheaper than comparing
+    # (start, end) pairs; an Interval is built only where a merge changes one.
+    items.sort(key=_start)
     out: list[Interval] = []
-    for iv in sorted(i for i in intervals if not i.empty):
-        if out and iv.start <= out[-1].end:
-            if iv.end > out[-1].end:
-                out[-1] = Interval(out[-1].start, iv.end)
+    current = items[0]
+    end = current.end
+    for iv in items[1:]:
+        if iv.start <= end:
+            end = max(end, iv.end)
         else:
-            out.append(iv)
+            out.append(current if current.end == end else Interval(current.start, end))
+            current, end = iv, iv.end
+    out.append(current if current.end == end else Interval(current.start, end))
     return out
 
 
 def clip(intervals: Iterable[Interval], window: Interval) -> list[Interval]:
     """The union of ``intervals`` restricted to ``window``."""
+    lo, hi = window.start, window.end
     out = []
     for iv in union(intervals):
-        part = iv.intersection(window)
-        if part is not None:
-            out.append(part)
+        if iv.end <= lo or iv.start >= hi:
+            continue
+        if lo <= iv.start and iv.end <= hi:
+            out.append(iv)
+        else:
+            part = iv.intersection(window)
+            if part is not None:
+                out.append(part)
     return out
 
 

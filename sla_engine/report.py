@@ -36,7 +36,7 @@ from sla_engine.budget import ErrorBudget
 from sla_engine.contracts import Contract, ReportPeriod, SLIKind
 from sla_engine.credits import Credit, credit_for_percent
 from sla_engine.exclusions import Exclusion
-from sla_engine.explain import exact_text, explain_credit, period_lines
+from sla_engine.explain import credit_lines, exact_text, explain_credit, period_lines
 from sla_engine.incident_response import IncidentTimes, incident_response_sli
 from sla_engine.incidents import Incident, MaintenanceWindow
 from sla_engine.intervals import Interval, clip, intersect, subtract, total, union
@@ -318,32 +318,7 @@ def _excluded(
 
 
 def _credit_lines(percent: Fraction, credit: Credit, contract: Contract) -> list[str]:
-    exact = exact_text(percent)
-    out = []
-    if credit.tier is not None:
-        out.append(
-            f"Tier: {exact} % is below {plain(credit.tier.below)} % "
-            f"-> credit {plain(credit.tier.credit_percent)} %"
-        )
-    elif contract.credit.tiers:
-        thresholds = ", ".join(plain(t.below) for t in contract.credit.tiers)
-        out.append(f"Tier: none; {exact} % is not below any threshold ({thresholds} %)")
-    else:
-        out.append("Tier: none; the contract has no credit tiers")
-    if credit.capped:
-        out.append(
-            f"Cap: the credit is capped at {plain(credit.credit_percent)} % "
-            f"(the tier gives {plain(credit.uncapped_percent)} %)"
-        )
-    out.append(
-        f"Credit: {plain(credit.monthly_fee)} {credit.currency} x {plain(credit.credit_percent)} % "
-        f"= {plain(credit.exact_amount)} {credit.currency}"
-    )
-    out.append(
-        f"Amount owed: {plain(credit.amount)} {credit.currency} "
-        f"(rounded once, {credit.rounding}, to {contract.credit.minor_units} decimals)"
-    )
-    return out
+    return credit_lines(exact_text(percent), credit, contract.credit)
 
 
 def _ratio_lines(what: str, good: int, counted: int, percent: Fraction) -> list[str]:

@@ -11,38 +11,14 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
+from sla_engine.varint import read_varint, write_varint
+
 RELATIVE_ACCURACY = 0.01
 _GAMMA = (1 + RELATIVE_ACCURACY) / (1 - RELATIVE_ACCURACY)
 _LOG_GAMMA = math.log(_GAMMA)
 # Latencies below a microsecond all land in one bucket: no probe measures finer.
 _MIN_VALUE = 1e-6
 _ZERO_INDEX = math.ceil(math.log(_MIN_VALUE) / _LOG_GAMMA) - 1
-
-
-def _write_varint(out: bytearray, value: int) -> None:
-    while True:
-        byte = value & 0x7F
-        value >>= 7
-        if value:
-            out.append(byte | 0x80)
-        else:
-            out.append(byte)
-            return
-
-
-def _read_varint(data: bytes, pos: int) -> tuple[int, int]:
-    shift = result = 0
-    while True:
-        if pos >= len(data):
-            raise ValueError("truncated sketch")
-        byte = data[pos]
-        pos += 1
-        result |= (byte & 0x7F) << shift
-        if not byte & 0x80:
-            return result, pos
-        shift += 7
-        if shift > 63:
-            raise ValueError("varint too long in sketch")
 
 
 class LatencySketch:
@@ -114,12 +90,12 @@ class LatencySketch:
         """A compact encoding: varint bucket count, then (index delta, count) pairs."""
         out = bytearray()
         items = sorted(self._buckets.items())
-        _write_varint(out, len(items))
+        write_varint(out, len(items))
         prev = 0
         for idx, n in items:
             delta = idx - prev
-            _write_varint(out, (delta << 1) ^ (delta >> 63))  # zigzag
-            _write_varint(out, n)
+            write_varint(out, (delta << 1) ^ (delta >> 63))  # zigzag
+            write_varint(out, n)
             prev = idx
         return bytes(out)
 
@@ -127,11 +103,11 @@ class LatencySketch:
     def from_bytes(cls, data: bytes, total: float = 0.0) -> LatencySketch:
         """Decode what ``to_bytes`` wrote; ``total`` (the sum) is stored beside it."""
         sketch = cls()
-        n_items, pos = _read_varint(data, 0)
+        n_items, pos = read_varint(data, 0)
         prev = 0
         for _ in range(n_items):
-            zz, pos = _read_varint(data, pos)
-            count, pos = _read_varint(data, pos)
+            zz, pos = read_varint(data, pos)
+            count, pos = read_varint(data, pos)
             prev += (zz >> 1) ^ -(zz & 1)
             sketch._buckets[prev] = count
             sketch.count += count

@@ -21,6 +21,7 @@ from slamon.location_metrics import LocationCollector
 from slamon.metrics import LiveCollector, SchedulerMetrics
 from slamon.operations import Operations
 from slamon.push import PushService
+from slamon.statussite import SitePublisher
 from slamon.store import migrate
 from slamon.store.sql import Store
 from slamon.store.writer import Writer
@@ -44,6 +45,7 @@ class Runtime:
     renderer: PageRenderer = field(default_factory=PageRenderer)
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     page_dirty: asyncio.Event = field(default_factory=asyncio.Event)
+    site: SitePublisher | None = None
     push: PushService | None = None
     live: LiveCollector | None = None
     ops: Operations | None = None
@@ -94,6 +96,9 @@ def build_runtime(config: Config, store: Store | None = None) -> Runtime:
     )
     engine.listeners.append(lambda _change: runtime.page_dirty.set())
     runtime.ops = Operations(config, engine, store, registry)
+    runtime.site = SitePublisher(config, store, engine, runtime.page_dirty, runtime.renderer)
+    if runtime.ops is not None:  # an incident opened, updated or resolved: rebuild the page
+        runtime.ops.incidents.listeners.append(lambda _event: runtime.page_dirty.set())
     if ingest is not None:
         runtime.ops.incidents.listeners.append(ingest.incident_changed)
     return runtime
@@ -144,7 +149,7 @@ async def _tick_forever(engine: Engine) -> None:
 
 
 async def start(runtime: Runtime) -> list[asyncio.Task[None]]:
-    """Migrate, recover, and start the writer, the consumer, the scheduler, pruning."""
+    """Migrate, recover; start the writer, consumer, scheduler, pruning, site rebuilds."""
     await migrate.upgrade(runtime.store.engine)
     closed = await runtime.store.recover()
     if closed:
@@ -158,6 +163,8 @@ async def start(runtime: Runtime) -> list[asyncio.Task[None]]:
         asyncio.create_task(runtime.scheduler.run(), name="scheduler"),
         asyncio.create_task(_prune_forever(runtime), name="prune"),
     ]
+    if runtime.site is not None:
+        tasks.append(asyncio.create_task(runtime.site.run(), name="statuspage"))
     if runtime.push:
         runtime.push.log_generated_tokens()
         tasks.append(asyncio.create_task(runtime.push.watch(), name="push"))
@@ -173,7 +180,7 @@ async def stop(runtime: Runtime, tasks: list[asyncio.Task[None]]) -> None:
     """Stop probing, ingest what is queued, close open states, write everything."""
     by_name = {t.get_name(): t for t in tasks}
     # Unacknowledged MQTT messages come again at the next start; the store dedups them.
-    for name in ("mqtt", "scheduler", "push", "prune", "tick", "ingest"):
+    for name in ("mqtt", "scheduler", "push", "statuspage", "prune", "tick", "ingest"):
         task = by_name.get(name)
         if task is not None:
             task.cancel()

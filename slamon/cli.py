@@ -1,4 +1,4 @@
-"""The ``slamon`` command: run, engine, agent, check-config, db, rules, incident, report."""
+"""The ``slamon`` command and its subcommands (``slamon --help`` lists them)."""
 
 from __future__ import annotations
 
@@ -131,6 +131,36 @@ def _cmd_db_upgrade(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_statuspage_build(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from slamon.statussite import SiteFolderError, render_from_store, write_site
+    from slamon.store import migrate
+    from slamon.store.sql import Store
+    from statuspage.render import PageRenderer
+
+    config = _load(args.config)
+    out = args.out or config.statuspage.output or "site"
+
+    async def go() -> dict[str, bytes]:
+        store = Store.from_url(config.store.url)
+        try:
+            await migrate.upgrade(store.engine)
+            return await render_from_store(config, store, PageRenderer(), datetime.now(UTC))
+        finally:
+            await store.close()
+
+    files = asyncio.run(go())
+    try:
+        build = write_site(files, out)
+    except SiteFolderError as exc:
+        print(f"slamon: {exc}", file=sys.stderr)
+        return 2
+    size = sum(len(b) for b in files.values())
+    print(f"{out} -> {build}: {len(files)} files, {size} bytes")
+    return 0
+
+
 def _cmd_rules(args: argparse.Namespace) -> int:
     from slamon.rules import render_rules
 
@@ -191,6 +221,16 @@ def build_parser() -> argparse.ArgumentParser:
     from slamon.report_cli import add_report_parser
 
     add_report_parser(sub, with_config)
+
+    page = sub.add_parser("statuspage", help="the public status site")
+    page_sub = page.add_subparsers(dest="statuspage_command", required=True)
+    build = with_config(
+        page_sub.add_parser("build", help="render the site from the store into a folder")
+    )
+    build.add_argument(
+        "--out", help="folder (a link swapped atomically) [statuspage.output, else ./site]"
+    )
+    build.set_defaults(func=_cmd_statuspage_build)
     return parser
 
 

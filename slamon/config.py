@@ -207,12 +207,28 @@ class ConfirmationConfig(_Section):
 
 
 class StatusPageConfig(_Section):
-    """What the public status page says about itself."""
+    """What the public status page says about itself, and where its files go.
+
+    ``refresh`` is how often the running service rebuilds the site (it also rebuilds
+    on every state change); ``output``, when set, is the folder it writes the site
+    to; ``url`` is the page's public address, used for absolute links in the feed
+    and the JSON.
+    """
 
     title: str = "Service status"
     description: str = ""
     timezone: str = "UTC"
     refresh: Annotated[Duration, _at_least(1, "s")] = 10
+    language: Literal["en", "nb"] = "en"
+    url: str = ""
+    output: str = ""
+
+    @field_validator("url")
+    @classmethod
+    def _public_url(cls, value: str) -> str:
+        if value and not value.startswith(("https://", "http://")):
+            raise ValueError("must be the page's public http(s):// address, or empty")
+        return value
 
     @field_validator("timezone")
     @classmethod

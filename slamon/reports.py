@@ -26,6 +26,8 @@ from decimal import Decimal
 from functools import partial
 from typing import Any
 
+import orjson
+
 from sla_engine.components import combine_intervals, component_state
 from sla_engine.contracts import Contract, PeriodRule, ReportPeriod, SLIKind
 from sla_engine.incidents import Incident, MaintenanceWindow
@@ -321,7 +323,10 @@ async def _rollup_evidence(
 
 
 def _dumps(value: Any) -> str:
-    return json.dumps(value, indent=2, ensure_ascii=False) + "\n"
+    # Byte for byte json.dumps(value, indent=2, ensure_ascii=False) (tested), but the
+    # stdlib's indenting encoder is pure Python: a month's report for a thousand
+    # contracts spent half its time here.
+    return orjson.dumps(value, option=orjson.OPT_INDENT_2).decode() + "\n"
 
 
 def sha256_of(text: str) -> str:

@@ -1,11 +1,10 @@
-"""HTTP handlers: the status page, slamon's JSON API, /metrics and /healthz."""
+"""HTTP handlers: the status site, slamon's JSON API, /metrics and /healthz."""
 
 from __future__ import annotations
 
 import asyncio
-import time
+import logging
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 
 from aiohttp import web
 from prometheus_client.exposition import choose_encoder, generate_latest
@@ -14,35 +13,34 @@ from slamon import auth
 from slamon.admin_api import add_admin_routes
 from slamon.app import Runtime, start, stop
 from slamon.report_api import add_report_routes
-from slamon.views import build_snapshot
+from statuspage.render import content_type as site_content_type
 
 RUNTIME = web.AppKey("runtime", Runtime)
-_PAGE_CACHE = web.AppKey("page_cache", dict)
-_PAGE_LOCK = web.AppKey("page_lock", asyncio.Lock)
+log = logging.getLogger("slamon.web")
+# The files of the status site that slamon serves: the same bytes a build writes.
+_SITE_PATH = (
+    r"/{path:(index\.html|history\.html|feed\.atom|(incidents|components|badges)/[^/]+|api/v2/.+)}"
+)
 
 
-async def _render_page(runtime: Runtime) -> str:
-    snapshot = await build_snapshot(
-        runtime.config, runtime.engine, runtime.store, datetime.now(UTC)
-    )
-    return runtime.renderer.render_index(snapshot)
-
-
-async def index(request: web.Request) -> web.Response:
-    """The public status page, re-rendered after a state change or every refresh."""
+async def site_file(request: web.Request) -> web.Response:
+    """A file of the status site (``/`` is index.html), rebuilt first after a state change."""
     runtime = request.app[RUNTIME]
-    cache = request.app[_PAGE_CACHE]
-    async with request.app[_PAGE_LOCK]:
-        stale = time.monotonic() - cache.get("at", -1e9) > runtime.config.statuspage.refresh
-        if stale or runtime.page_dirty.is_set() or "html" not in cache:
-            runtime.page_dirty.clear()
-            cache["html"] = await _render_page(runtime)
-            cache["at"] = time.monotonic()
-    return web.Response(
-        text=cache["html"],
-        content_type="text/html",
-        headers={"Cache-Control": "public, max-age=10"},
-    )
+    if runtime.site is None:
+        raise web.HTTPNotFound()
+    path = request.match_info.get("path", "index.html")
+    try:
+        site = await runtime.site.current()
+    except Exception:  # the first build failed: nothing to serve yet
+        log.exception("the status site could not be built")
+        raise web.HTTPServiceUnavailable(text="The status page is not available yet.") from None
+    body = site.files.get(path)
+    if body is None:
+        raise web.HTTPNotFound()
+    headers = {"Content-Type": site_content_type(path), "Cache-Control": "public, max-age=10"}
+    if path.startswith(("api/", "badges/")) or path == "feed.atom":
+        headers["Access-Control-Allow-Origin"] = "*"  # widgets and aggregators elsewhere
+    return web.Response(body=body, headers=headers)
 
 
 async def metrics(request: web.Request) -> web.Response:
@@ -154,9 +152,8 @@ async def push(request: web.Request) -> web.Response:
 
 def add_routes(app: web.Application) -> None:
     """Register every route on ``app``."""
-    app[_PAGE_CACHE] = {}
-    app[_PAGE_LOCK] = asyncio.Lock()
-    app.router.add_get("/", index)
+    app.router.add_get("/", site_file)
+    app.router.add_get(_SITE_PATH, site_file)
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/api/v1/monitors", monitors)

@@ -1,51 +1,85 @@
-"""Render a PageSnapshot to HTML with jinja2 (autoescape on)."""
+"""Render a PageSnapshot to the whole status site: pages, feed, badges, JSON.
+
+``render_site`` is a pure function of the snapshot (``generated_at`` is its ``now``):
+the same snapshot gives the same bytes. The site is a flat set of files with relative
+links, so the folder it is written to can be served by slamon or by any static host.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
-from decimal import ROUND_DOWN, Decimal
-from zoneinfo import ZoneInfo
+import json
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import jinja2
+from markupsafe import Markup
 
+from sla_engine.incidents import MaintenanceStatus
 from sla_engine.states import State
-from statuspage.snapshot import PageSnapshot
+from statuspage.api import StatuspageApi
+from statuspage.badges import component_badges
+from statuspage.charts import (
+    MAJOR,
+    MINOR,
+    bar_patterns,
+    daily_rows,
+    day_bar,
+    latency_chart,
+    latency_summary,
+    minutes,
+)
+from statuspage.i18n import Locale
+from statuspage.snapshot import ComponentView, IncidentView, PageSnapshot
+from statuspage.statuses import ComponentStatus, component_status, overall
 
-_OVERALL_TEXT = {
-    State.UP: "All systems operational",
-    State.DEGRADED: "Degraded performance",
-    State.DOWN: "Major outage",
-    State.MAINTENANCE: "Under maintenance",
-    State.UNKNOWN: "Status unknown",
+_CSS = {
+    ComponentStatus.OPERATIONAL: "up",
+    ComponentStatus.DEGRADED_PERFORMANCE: "degraded",
+    ComponentStatus.PARTIAL_OUTAGE: "partial",
+    ComponentStatus.MAJOR_OUTAGE: "down",
+    ComponentStatus.UNDER_MAINTENANCE: "maintenance",
 }
+_RANK = {"up": 0, "maintenance": 1, "unknown": 2, "degraded": 3, "partial": 4, "down": 5}
+RECENT = timedelta(days=7)
+UPCOMING = timedelta(days=7)  # the main page lists the next week's maintenance...
+MAX_UPCOMING = 10  # ...at most this many (the JSON lists them all)
+FEED_LIMIT = 50
+MIN_HISTORY_MONTHS = 3
 
-_STATE_TEXT = {
-    State.UP: "Operational",
-    State.DEGRADED: "Degraded",
-    State.DOWN: "Down",
-    State.MAINTENANCE: "Maintenance",
-    State.UNKNOWN: "No data",
+CONTENT_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".json": "application/json",
+    ".atom": "application/atom+xml",
+    ".svg": "image/svg+xml",
 }
-
-
-def _percent(value: Decimal | None) -> str:
-    # Truncate, never round up: 99.9996% must not read as 100.000%.
-    if value is None:
-        return "no data"
-    return f"{value.quantize(Decimal('0.001'), rounding=ROUND_DOWN)}%"
 
 
 def make_environment() -> jinja2.Environment:
-    """The jinja2 environment for slamon's templates."""
-    env = jinja2.Environment(
+    """The jinja2 environment for slamon's templates (autoescaped, strict)."""
+    return jinja2.Environment(
         loader=jinja2.PackageLoader("statuspage", "templates"),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters["percent"] = _percent
-    return env
+
+
+def _iso(at: datetime) -> str:
+    return at.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    id: str
+    title: str
+    updated: datetime
+    published: datetime
+    link: str
+    text: str
 
 
 class PageRenderer:
@@ -53,21 +87,245 @@ class PageRenderer:
 
     def __init__(self) -> None:
         self.env = make_environment()
+        self._bars: dict[str, Markup] | None = None
 
-    def render_index(self, snapshot: PageSnapshot) -> str:
+    # -- helpers shared by the templates ------------------------------------------------
+
+    def _context(self, s: PageSnapshot, loc: Locale, root: str) -> dict[str, Any]:
+        names = {c.id: c.name for c in s.components}
+
+        def status_of(x: ComponentView | Sequence[ComponentView]) -> tuple[str, str]:
+            if isinstance(x, ComponentView):
+                if x.state is State.UNKNOWN:
+                    return "unknown", loc.t("status.unknown")
+                status = component_status(x)
+                return _CSS[status], loc.t(f"status.{status.value}")
+            return max((status_of(c) for c in x), key=lambda t: _RANK[t[0]])
+
+        return {
+            "page": s,
+            "loc": loc,
+            "now": s.generated_at,
+            "root": root,
+            "days": len(s.components[0].days) if s.components else 90,
+            "iso": _iso,
+            "minutes": minutes,
+            "status_of": status_of,
+            "names": lambda ids: ", ".join(names[i] for i in ids if i in names),
+            "bar": lambda c: self._bar(loc, c),
+            "patterns": bar_patterns(),
+        }
+
+    def _bar(self, loc: Locale, c: ComponentView) -> Markup:
+        # The index and the component's page show the same bar: within one render_site
+        # it is drawn once.
+        if self._bars is not None and c.id in self._bars:
+            return self._bars[c.id]
+        bar = day_bar(loc, c.days, loc.t("history_of", name=c.name, n=len(c.days)))
+        if self._bars is not None:
+            self._bars[c.id] = bar
+        return bar
+
+    # -- pages --------------------------------------------------------------------------
+
+    def render_index(self, s: PageSnapshot) -> str:
         """The main page."""
-        tz = ZoneInfo(snapshot.timezone)
-
-        def local(at: datetime | None) -> str:
-            if at is None:
-                return ""
-            return at.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z")
-
-        return self.env.get_template("index.html.j2").render(
-            page=snapshot,
-            overall=snapshot.overall,
-            overall_text=_OVERALL_TEXT[snapshot.overall],
-            state_text=_STATE_TEXT,
-            local=local,
-            generated=local(snapshot.generated_at),
+        loc = Locale(s.language, s.timezone)
+        now = s.generated_at
+        groups: list[tuple[str, list[ComponentView]]] = []
+        by_group: dict[str, list[ComponentView]] = {}
+        for c in s.components:
+            if c.group not in by_group:
+                by_group[c.group] = []
+                groups.append((c.group, by_group[c.group]))
+            by_group[c.group].append(c)
+        ctx = self._context(s, loc, "")
+        ctx.update(
+            overall=overall(s, now),
+            groups=groups,
+            active=sorted((i for i in s.incidents if i.open), key=lambda i: i.opened, reverse=True),
+            maintenance_now=sorted(
+                (m for m in s.maintenance if m.status(now) is MaintenanceStatus.IN_PROGRESS),
+                key=lambda m: m.start,
+            ),
+            maintenance_next=sorted(
+                (
+                    m
+                    for m in s.maintenance
+                    if m.status(now) is MaintenanceStatus.SCHEDULED and m.start < now + UPCOMING
+                ),
+                key=lambda m: m.start,
+            )[:MAX_UPCOMING],
+            recent=sorted(
+                (i for i in s.incidents if not i.open and i.updated >= now - RECENT),
+                key=lambda i: i.opened,
+                reverse=True,
+            ),
+            legend=loc.t("legend", minor=loc.percent(MINOR, 1), major=loc.percent(MAJOR, 0)),
         )
+        return self.env.get_template("index.html.j2").render(ctx)
+
+    def render_incident(self, s: PageSnapshot, incident: IncidentView) -> str:
+        """The page of one incident."""
+        loc = Locale(s.language, s.timezone)
+        ctx = self._context(s, loc, "../")
+        ctx["incident"] = incident
+        return self.env.get_template("incident.html.j2").render(ctx)
+
+    def render_history(self, s: PageSnapshot) -> str:
+        """Incidents and maintenance by month, newest month first."""
+        loc = Locale(s.language, s.timezone)
+        now = s.generated_at
+        entries: dict[tuple[int, int], list[tuple[str, Any, datetime]]] = {}
+        for i in s.incidents:
+            local = loc.local(i.opened)
+            entries.setdefault((local.year, local.month), []).append(("incident", i, i.opened))
+        for m in s.maintenance:
+            if m.status(now) is MaintenanceStatus.COMPLETED and not m.recurring:
+                local = loc.local(m.start)
+                entries.setdefault((local.year, local.month), []).append(("maint", m, m.start))
+        current = loc.local(now)
+        year, month = current.year, current.month
+        oldest = min(entries, default=(year, month))
+        months = []
+        count = 0
+        while (year, month) >= oldest or count < MIN_HISTORY_MONTHS:
+            items = sorted(entries.get((year, month), []), key=lambda e: e[2], reverse=True)
+            months.append((loc.month(year, month), [(kind, item) for kind, item, _ in items]))
+            count += 1
+            year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+        ctx = self._context(s, loc, "")
+        ctx["months"] = months
+        return self.env.get_template("history.html.j2").render(ctx)
+
+    def render_component(self, s: PageSnapshot, c: ComponentView, badge_base: str) -> str:
+        """The page of one component: bar, response-time chart, daily table, badges."""
+        loc = Locale(s.language, s.timezone)
+        ctx = self._context(s, loc, "../")
+        title = loc.t("response_7d")
+        kinds = {"status": "badge.status", "uptime": "badge.uptime", "response": "badge.response"}
+        ctx.update(
+            c=c,
+            chart=latency_chart(loc, c.latency, f"{c.name}: {title}"),
+            rows=daily_rows(loc, c.days),
+            summary=latency_summary(loc, c.latency),
+            incidents=sorted(
+                (i for i in s.incidents if c.id in i.component_ids),
+                key=lambda i: i.opened,
+                reverse=True,
+            )[:10],
+            badge_alt={k: f"{c.name}: {loc.t(v)}" for k, v in kinds.items()},
+            badge_url=lambda kind: f"{badge_base}badges/{c.id}-{kind}.svg",
+        )
+        return self.env.get_template("component.html.j2").render(ctx)
+
+    def render_feed(self, s: PageSnapshot) -> str:
+        """An Atom feed of incidents and maintenance, newest first."""
+        loc = Locale(s.language, s.timezone)
+        api = StatuspageApi(s)
+        base = s.url.rstrip("/") + "/" if s.url else ""
+        names = {c.id: c.name for c in s.components}
+
+        def uid(*parts: str) -> str:
+            return uuid.uuid5(uuid.NAMESPACE_URL, "/".join((api.page_id, *parts))).urn
+
+        entries = []
+        for i in s.incidents:
+            lines = [
+                f"{loc.t('incident.' + u.status.value)} ({loc.datetime(u.at)}): {u.message}"
+                for u in i.updates
+            ]
+            affected = ", ".join(names[c] for c in i.component_ids if c in names)
+            head = f"{loc.t('impact.' + i.impact.value)}. {loc.t('started')} "
+            head += loc.datetime(i.opened) + "."
+            if affected:
+                head += f" {loc.t('affects')}: {affected}."
+            entries.append(
+                _Entry(
+                    uid("incident", i.id),
+                    i.title,
+                    i.updated,
+                    i.opened,
+                    f"{base}incidents/{i.id}.html",
+                    "\n".join([head, *lines]),
+                )
+            )
+        for m in s.maintenance:
+            if m.recurring:
+                continue
+            affected = ", ".join(names[c] for c in m.component_ids if c in names)
+            text = (
+                f"{loc.t('maintenance.' + m.status(s.generated_at).value)}: "
+                f"{loc.datetime(m.start)} {loc.t('until')} {loc.datetime(m.end)}."
+            )
+            if affected:
+                text += f" {loc.t('affects')}: {affected}."
+            if m.description:
+                text += "\n" + m.description
+            entries.append(
+                _Entry(
+                    uid("maintenance", m.id),
+                    loc.t("maintenance_entry", title=m.title),
+                    m.start,
+                    m.start,
+                    f"{base}index.html#maintenance-{m.id}",
+                    text,
+                )
+            )
+        entries.sort(key=lambda e: (e.updated, e.id), reverse=True)
+        del entries[FEED_LIMIT:]
+        ctx = {
+            "page": s,
+            "loc": loc,
+            "now": s.generated_at,
+            "feed_id": uid("feed"),
+            "entries": entries,
+            "rfc3339": _iso,
+            "link": lambda path: base + path,
+        }
+        return self.env.get_template("feed.atom.j2").render(ctx)
+
+    def render_site(self, s: PageSnapshot) -> dict[str, bytes]:
+        """Every file of the site by its relative path."""
+        self._bars = {}
+        try:
+            return self._render_site(s)
+        finally:
+            self._bars = None
+
+    def _render_site(self, s: PageSnapshot) -> dict[str, bytes]:
+        loc = Locale(s.language, s.timezone)
+        badge_base = s.url.rstrip("/") + "/" if s.url else ""
+        files: dict[str, bytes] = {
+            "index.html": self.render_index(s).encode(),
+            "history.html": self.render_history(s).encode(),
+            "feed.atom": self.render_feed(s).encode(),
+        }
+        for incident in s.incidents:
+            files[f"incidents/{incident.id}.html"] = self.render_incident(s, incident).encode()
+        for c in s.components:
+            files[f"components/{c.id}.html"] = self.render_component(s, c, badge_base).encode()
+            for kind, svg in component_badges(loc, c).items():
+                files[f"badges/{c.id}-{kind}.svg"] = svg.encode()
+        for path, doc in StatuspageApi(s).documents().items():
+            files[f"api/v2/{path}"] = json_bytes(doc)
+        return files
+
+
+def json_bytes(doc: object) -> bytes:
+    """Compact UTF-8 JSON with ``<``, ``>`` and ``&`` written as JSON unicode escapes.
+
+    The parsed values are the same, but no text from the config reads as markup if
+    the file is sniffed as HTML or pasted into a page.
+    """
+    text = json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
+    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return text.encode()
+
+
+def content_type(path: str) -> str:
+    """The Content-Type a site file is served with."""
+    for suffix, ctype in CONTENT_TYPES.items():
+        if path.endswith(suffix):
+            return ctype
+    return "application/octet-stream"

@@ -14,6 +14,7 @@ def assert_golden(name: str, actual: str) -> None:
     if os.environ.get("UPDATE_GOLDEN") == "1" or not path.exists():
         if os.environ.get("CI") and not path.exists():
             raise AssertionError(f"golden file {name} is missing")
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(actual.encode("utf-8"))
     # Bytes, not text mode: CSV goldens end their lines in CRLF and that is part of them.
     assert actual == path.read_bytes().decode("utf-8"), f"differs from tests/golden/{name}"

@@ -79,7 +79,7 @@ async def test_outage_and_recovery_flow_through_everything(
     await wait_for(lambda: engine.state("gone") is State.DOWN)
     page = await (await client.get("/")).text()
     assert "All systems operational" in page  # "gone" is down, but not public
-    assert re.search(r'id="monitor-api" data-state="up"', page)
+    assert re.search(r'id="component-api" data-state="up"', page)
     assert "Gone" not in page and str(refused_port) not in page
 
     # Turn the target down: confirmed after two failed checks.
@@ -93,8 +93,14 @@ async def test_outage_and_recovery_flow_through_everything(
     assert metric(metrics, "slamon_monitor_state", monitor="api", state="up") == 0
     assert metric(metrics, "slamon_scheduler_lateness_seconds_count") > 0
     page = await (await client.get("/")).text()
-    assert re.search(r'id="monitor-api" data-state="down"', page)
+    assert re.search(r'id="component-api" data-state="down"', page)
     assert "Major outage" in page
+    summary = await (await client.get("/api/v2/summary.json")).json()
+    assert {c["id"]: c["status"] for c in summary["components"]} == {
+        "api": "major_outage",
+        "db": "operational",
+    }
+    assert summary["status"]["indicator"] == "critical"
     await asyncio.sleep(1.0)  # let the outage last a little
 
     # Recover: confirmed after two good checks.
@@ -121,9 +127,9 @@ async def test_outage_and_recovery_flow_through_everything(
     assert metric(metrics, "slamon_monitor_state", monitor="api", state="up") == 1
 
     page = await (await client.get("/")).text()
-    assert re.search(r'id="monitor-api" data-state="up"', page)
-    row = page.split('id="monitor-api"')[1].split("</tr>")[0]
-    day = re.search(r'data-window="24 h">([0-9.]+)%', row)
+    assert re.search(r'id="component-api" data-state="up"', page)
+    row = page.split('id="component-api"')[1].split("</li>")[0]
+    day = re.search(r"([0-9.]+)% uptime, 90 days", row)
     assert day is not None
     shown = float(day.group(1))
     measured = (now - up.start).total_seconds()

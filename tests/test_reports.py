@@ -155,3 +155,13 @@ async def test_a_range_of_periods_in_one_report(world) -> None:  # type: ignore[
     assert [e.report.period.label for e in whole.entries] == ["2026-05", "2026-06", "2026-07"]
     june = await build_report(config, store, "credits", "2026-06", NOW, contract_id="acme-api")
     assert whole.entries[1].data == june.entries[0].data
+
+
+def test_report_json_is_byte_for_byte_the_stdlib_indent_2() -> None:
+    import json
+
+    from slamon.reports import _dumps
+
+    weird = "".join(chr(i) for i in range(300)) + "\u2028\u2029\ud7ff\ue000\U0001f600"
+    doc = {"a": [1, {"b": weird, "c": [], "d": {}}], "e": None, "f": True, "g": "9.99"}
+    assert _dumps(doc) == json.dumps(doc, indent=2, ensure_ascii=False) + "\n"

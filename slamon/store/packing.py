@@ -18,35 +18,10 @@ from datetime import datetime, timedelta
 from typing import NamedTuple, Protocol
 
 from sla_engine.sketch import LatencySketch
+from sla_engine.varint import read_varint, write_varint
 
 _VERSION = 1
 _HOUR = timedelta(hours=1)
-
-
-def _put(out: bytearray, value: int) -> None:
-    if value < 0:
-        raise ValueError("packed rollup values must not be negative")
-    while True:
-        byte = value & 0x7F
-        value >>= 7
-        if value:
-            out.append(byte | 0x80)
-        else:
-            out.append(byte)
-            return
-
-
-def _get(data: bytes, pos: int) -> tuple[int, int]:
-    shift = value = 0
-    while True:
-        if pos >= len(data):
-            raise ValueError("truncated packed rollups")
-        byte = data[pos]
-        pos += 1
-        value |= (byte & 0x7F) << shift
-        if not byte & 0x80:
-            return value, pos
-        shift += 7
 
 
 class HourCounts(Protocol):
@@ -80,8 +55,8 @@ def pack_day(day: datetime, hours: Sequence[HourCounts]) -> bytes:
             raise ValueError(f"rollup hour {r.hour} is not an hour of the day {day}")
         sketch = r.sketch.to_bytes()
         for value in (offset, r.checks, r.down, r.degraded, round(r.latency_sum * 1e6)):
-            _put(out, value)
-        _put(out, len(sketch))
+            write_varint(out, value)
+        write_varint(out, len(sketch))
         out += sketch
     return zlib.compress(bytes(out), 9)
 
@@ -96,7 +71,7 @@ def unpack_day(day: datetime, blob: bytes) -> list[PackedHour]:
     while pos < len(data):
         fields = []
         for _ in range(6):
-            value, pos = _get(data, pos)
+            value, pos = read_varint(data, pos)
             fields.append(value)
         offset, checks, down, degraded, sum_us, size = fields
         latency_sum = sum_us / 1e6

@@ -1,0 +1,261 @@
+"""Build the whole status site for 200 components with 90 days of history from a real store.
+
+    .venv/bin/python bench/statuspage.py [--components 200] [--runs 5] [--work DIR]
+
+The history is written once through the Store API (the writer's path: results with
+their hourly rollups, and state-interval changes) into a SQLite file in ``--work``
+that later runs reuse (filling it takes minutes); raw results older than the default
+7-day retention are pruned, as the service does. Every monitor has an hourly rollup
+(120 checks an hour, a full latency sketch) for all 90 days, a handful of outages
+and slow spells; every fifth component has three monitors under a quorum. Incidents
+and maintenance windows are passed as values.
+
+Prints the time of each stage (reading the store and computing the snapshot,
+rendering every file, writing the new build folder and swapping the link) and of the
+whole build: wall time, and the
+CPU time of this process (less sensitive to what else runs on a shared machine), the
+median of the runs, the machine's load average, and the size of the main page.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+# Run as a script, this file's folder comes first on sys.path and its name would
+# shadow the statuspage package.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+from probes.result import Result
+from sla_engine.incidents import Impact, Incident, IncidentStatus, IncidentUpdate, MaintenanceWindow
+from sla_engine.sketch import LatencySketch
+from sla_engine.states import State
+from slamon.config import Config, parse_config
+from slamon.statussite import prune_builds, write_site
+from slamon.store import migrate
+from slamon.store.sql import IntervalChange, Rollup, Store, hour_of
+from slamon.views import build_snapshot
+from statuspage.render import PageRenderer
+
+DAYS = 90
+CHECKS_PER_HOUR = 120
+NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+
+
+def make_config(n: int, db: Path) -> Config:
+    monitors = []
+    components = []
+    for i in range(n):
+        members = [f"m{i}a", f"m{i}b", f"m{i}c"] if i % 5 == 0 else [f"m{i}"]
+        for m in members:
+            monitors.append({"id": m, "type": "tcp", "target": "127.0.0.1:9", "interval": "30s"})
+        components.append(
+            {
+                "id": f"c{i:03d}",
+                "name": f"Component {i}",
+                "description": f"Public service {i}" if i % 3 == 0 else "",
+                "group": f"Region {i // 20 + 1}",
+                "monitors": members,
+                "quorum": 2 if len(members) == 3 else None,
+            }
+        )
+    for c in components:
+        if c["quorum"] is None:
+            del c["quorum"]
+    return parse_config(
+        {
+            "store": {"url": f"sqlite+aiosqlite:///{db}"},
+            "statuspage": {"title": "Bench status", "timezone": "Europe/Oslo"},
+            "monitors": monitors,
+            "components": components,
+        },
+        {},
+    )
+
+
+def hourly_sketch(rng: random.Random, base: float) -> tuple[LatencySketch, float]:
+    sketch = LatencySketch()
+    total = 0.0
+    for _ in range(CHECKS_PER_HOUR - 1):
+        v = rng.lognormvariate(0, 0.35) * base
+        sketch.add(v)
+        total += v
+    return sketch, total
+
+
+async def fill(config: Config) -> None:
+    rng = random.Random(6)
+    store = Store.from_url(config.store.url)
+    await migrate.upgrade(store.engine)
+    start = NOW - timedelta(days=DAYS)
+    first_hour = hour_of(start)
+    hours = int((NOW - first_hour).total_seconds() // 3600) + 1
+    started = time.perf_counter()
+    for m in config.monitors:
+        base = rng.uniform(0.03, 0.4)
+        changes = [IntervalChange(m.id, State.UP, start)]
+        at = start
+        while True:
+            at += timedelta(hours=rng.expovariate(1 / 200))
+            if at >= NOW - timedelta(hours=1):
+                break
+            bad = State.DOWN if rng.random() < 0.6 else State.DEGRADED
+            changes.append(IntervalChange(m.id, bad, at))
+            at += timedelta(minutes=rng.uniform(1, 90))
+            changes.append(IntervalChange(m.id, State.UP, at))
+        cached: dict[tuple[str, str, datetime], Rollup] = {}
+        results = []
+        for h in range(hours):
+            hour = first_hour + timedelta(hours=h)
+            if hour > NOW:
+                break
+            sketch, total = hourly_sketch(rng, base)
+            key = (m.id, "local", hour)
+            cached[key] = Rollup(m.id, "local", hour, CHECKS_PER_HOUR - 1, 0, 0, total, sketch)
+            results.append(
+                Result(
+                    monitor_id=m.id,
+                    location="local",
+                    at=hour + timedelta(minutes=30),
+                    state=State.UP,
+                    latency=base,
+                )
+            )
+        # The writer's path: one transaction of results, their rollups and the changes.
+        await store.write_batch(results, changes, cached)
+    pruned = await store.prune_results(NOW - timedelta(days=7))
+    await store.close()
+    print(
+        f"filled {len(config.monitors)} monitors x {hours} hours in "
+        f"{time.perf_counter() - started:.1f}s (pruned {pruned} raw results past 7 days)"
+    )
+
+
+def incidents_and_maintenance(config: Config) -> tuple[list[Incident], list[MaintenanceWindow]]:
+    rng = random.Random(7)
+    ids = [c.id for c in config.components]
+    incidents = []
+    for k in range(60):
+        opened = NOW - timedelta(hours=rng.uniform(1, DAYS * 24))
+        resolved = None if k < 2 else opened + timedelta(minutes=rng.uniform(5, 120))
+        status = IncidentStatus.INVESTIGATING if resolved is None else IncidentStatus.RESOLVED
+        updates = [
+            IncidentUpdate(
+                opened + timedelta(minutes=5), IncidentStatus.INVESTIGATING, "Looking.", "x"
+            )
+        ]
+        if resolved is not None:
+            updates.append(IncidentUpdate(resolved, IncidentStatus.RESOLVED, "Fixed.", "x"))
+        incidents.append(
+            Incident(
+                id=f"inc-{k}",
+                title=f"Incident {k}",
+                component_ids=tuple(rng.sample(ids, 2)),
+                impact=rng.choice(list(Impact)),
+                status=status,
+                opened=opened,
+                resolved=resolved,
+                updates=tuple(updates),
+            )
+        )
+    maintenance = [
+        MaintenanceWindow(
+            id=f"mw-{k}",
+            title=f"Maintenance {k}",
+            description="Planned work.",
+            component_ids=tuple(rng.sample(ids, 3)),
+            start=NOW + timedelta(days=k - 10),
+            end=NOW + timedelta(days=k - 10, hours=2),
+        )
+        for k in range(14)
+    ]
+    return incidents, maintenance
+
+
+async def one_build(config: Config, renderer: PageRenderer, out: Path) -> dict[str, float]:
+    incidents, maintenance = incidents_and_maintenance(config)
+    store = Store.from_url(config.store.url)
+    try:
+        t0, c0 = time.perf_counter(), time.process_time()
+        snapshot = await build_snapshot(
+            config, None, store, NOW, incidents=incidents, maintenance=maintenance
+        )
+        t1, c1 = time.perf_counter(), time.process_time()
+        files = renderer.render_site(snapshot)
+        t2, c2 = time.perf_counter(), time.process_time()
+        write_site(files, out, prune=False)
+        t3, c3 = time.perf_counter(), time.process_time()
+        prune_builds(out)
+        t4 = time.perf_counter()
+    finally:
+        await store.close()
+    return {
+        "snapshot": t1 - t0,
+        "render": t2 - t1,
+        "write": t3 - t2,
+        "total": t3 - t0,
+        "prune": t4 - t3,
+        "snapshot_cpu": c1 - c0,
+        "render_cpu": c2 - c1,
+        "write_cpu": c3 - c2,
+        "total_cpu": c3 - c0,
+        "files": len(files),
+        "bytes": sum(len(b) for b in files.values()),
+        "index": len(files["index.html"]),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--components", type=int, default=200)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument(
+        "--work",
+        type=Path,
+        default=Path(".bench-data"),
+        help="folder for the store (kept between runs) and the built sites",
+    )
+    args = parser.parse_args()
+    args.work.mkdir(exist_ok=True)
+    db = args.work / f"statuspage-{args.components}.db"
+    config = make_config(args.components, db)
+    if not db.exists():
+        asyncio.run(fill(config))
+    renderer = PageRenderer()
+    with tempfile.TemporaryDirectory(dir=args.work) as tmp:
+        out = Path(tmp) / "site"
+        asyncio.run(one_build(config, renderer, out))  # warm: templates compiled, caches
+        runs = [asyncio.run(one_build(config, renderer, out)) for _ in range(args.runs)]
+    load = os.getloadavg()
+    print(
+        f"{args.components} components, {len(config.monitors)} monitors, {DAYS} days; "
+        f"{runs[0]['files']:.0f} files, {runs[0]['bytes'] / 1e6:.1f} MB; "
+        f"main page {runs[0]['index'] / 1024:.1f} KiB"
+    )
+    print("  stage     wall: median (min-max)        CPU of this process: median (min-max)")
+    for stage in ("snapshot", "render", "write", "total"):
+        wall = [r[stage] * 1000 for r in runs]
+        cpu = [r[f"{stage}_cpu"] * 1000 for r in runs]
+        print(
+            f"  {stage:8s} {statistics.median(wall):7.1f} ms ({min(wall):.0f}-{max(wall):.0f})"
+            f"    {statistics.median(cpu):7.1f} ms ({min(cpu):.0f}-{max(cpu):.0f})"
+        )
+    prune = [r["prune"] * 1000 for r in runs]
+    print(
+        f"  then removing the build before the previous one (after the swap, not counted): "
+        f"{statistics.median(prune):.1f} ms"
+    )
+    print(f"  {len(runs)} runs after one warm-up build")
+    print(f"  load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} on {os.cpu_count()} cores")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,230 @@
+"""Inline SVG, written as text: the 90-day bar and the response-time chart.
+
+Both are server-rendered and need no JavaScript. Every piece of text that goes into
+them passes through ``escape``. The bar is the heaviest part of a page with many
+components, so it is written tightly (see ``day_bar``): striped patterns draw many
+days with one element where the days have nothing to tell apart.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from decimal import Decimal
+from html import escape
+
+from markupsafe import Markup
+
+from statuspage.i18n import Locale
+from statuspage.snapshot import DayStat, LatencyPoint
+
+# A day's colour by its availability: 100 % green, at least MINOR yellow, at least
+# MAJOR orange, below red; no downtime but maintenance blue; nothing measured grey.
+MINOR = Decimal("99.5")
+MAJOR = Decimal("95")
+_SLOT = 5  # viewBox units per day: a bar 4 wide and a gap of 1
+_BAR_H = 24
+
+
+def day_level(d: DayStat) -> str:
+    """The CSS class of a day's bar: b0 (100 %) to b3, bm maintenance, bn no data."""
+    if d.percent is None:
+        return "bm" if d.maintenance_seconds > 0 else "bn"
+    if d.percent >= 100:
+        return "bm" if d.maintenance_seconds > 0 else "b0"
+    if d.percent >= MINOR:
+        return "b1"
+    if d.percent >= MAJOR:
+        return "b2"
+    return "b3"
+
+
+def minutes(seconds: int) -> int:
+    """Whole minutes, rounded up: 10 s of downtime is reported, not hidden."""
+    return -(-seconds // 60)
+
+
+def day_text(loc: Locale, d: DayStat) -> str:
+    """The text alternative of one day's bar."""
+    day = loc.day(d.day, year=False)
+    if d.percent is None and d.maintenance_seconds == 0:
+        return loc.t("day_nodata", day=day)
+    text = loc.t(
+        "day_text",
+        day=day,
+        p=loc.percent(d.percent, 2),
+        down=minutes(d.down_seconds),
+        maint=minutes(d.maintenance_seconds),
+    )
+    if d.unknown_seconds:
+        text += ", " + loc.t("day_extra", unknown=minutes(d.unknown_seconds))
+    return text
+
+
+def _plain(d: DayStat) -> str | None:
+    """The run a day can join: 'ok' (a perfect day), 'none' (no data), or None."""
+    if d.maintenance_seconds or d.down_seconds:
+        return None
+    if d.percent is None:
+        return "none"
+    if d.percent >= 100 and not d.unknown_seconds:
+        return "ok"
+    return None
+
+
+def bar_patterns() -> Markup:
+    """The striped fills that runs of days use; once per page, before any bar."""
+    stripes = "".join(
+        f'<pattern id="p{k}" width="{_SLOT}" height="{_BAR_H}" patternUnits="userSpaceOnUse">'
+        f'<rect width="{_SLOT - 1}" height="{_BAR_H}" class="{k}"/></pattern>'
+        for k in ("b0", "bn")
+    )
+    # Only constants go into this markup.
+    return Markup(  # noqa: S704
+        '<svg class="defs" width="0" height="0" aria-hidden="true" focusable="false">'
+        f"<defs>{stripes}</defs></svg>"
+    )
+
+
+def day_bar(loc: Locale, days: Sequence[DayStat], label: str) -> Markup:
+    """One bar per day, oldest on the left, each with a text alternative.
+
+    Perfect days are the background: one striped ``rect`` across the whole bar whose
+    text covers every day not told apart. Each other day is a ``rect`` of its own
+    drawn over it (hovering shows that day's text), and a run of days without data is
+    one striped ``rect``. A bar of 90 perfect days is one element; each day worth
+    telling costs one more.
+    """
+    n = len(days)
+    parts = [
+        f'<svg class="bar" viewBox="0 0 {n * _SLOT} {_BAR_H}" '
+        f'preserveAspectRatio="none" aria-label="{escape(label)}">'
+    ]
+    if n and any(_plain(d) == "ok" for d in days):
+        first, last = loc.day(days[0].day, False), loc.day(days[-1].day, False)
+        title = loc.t("run_text", first=first, last=last)
+        parts.append(
+            f'<rect width="{n * _SLOT - 1}" height="{_BAR_H}" fill="url(#pb0)">'
+            f"<title>{escape(title)}</title></rect>"
+        )
+    i = 0
+    while i < n:
+        kind = _plain(days[i])
+        if kind == "ok":
+            i += 1
+            continue
+        j = i + 1
+        if kind == "none":
+            while j < n and _plain(days[j]) == "none":
+                j += 1
+        x = i * _SLOT
+        if kind == "none" and j - i > 1:
+            first, last = loc.day(days[i].day, False), loc.day(days[j - 1].day, False)
+            title = loc.t("run_nodata", first=first, last=last)
+            parts.append(
+                f'<rect x="{x}" width="{(j - i) * _SLOT - 1}" height="{_BAR_H}" '
+                f'fill="url(#pbn)"><title>{escape(title)}</title></rect>'
+            )
+        else:
+            d = days[i]
+            parts.append(
+                f'<rect x="{x}" width="{_SLOT - 1}" height="{_BAR_H}" class="{day_level(d)}">'
+                f"<title>{escape(day_text(loc, d))}</title></rect>"
+            )
+        i = j
+    parts.append("</svg>")
+    return Markup("".join(parts))  # noqa: S704 - every text in parts was escaped
+
+
+def daily_rows(loc: Locale, days: Sequence[DayStat]) -> Markup:
+    """The rows of the per-day table, newest day first (written here: it is the bulk)."""
+    rows = [
+        f'<tr><th scope="row">{escape(loc.day(d.day))}</th>'
+        f'<td class="n">{escape(loc.percent(d.percent, 3))}</td>'
+        f'<td class="n">{minutes(d.down_seconds)}</td>'
+        f'<td class="n">{minutes(d.maintenance_seconds)}</td>'
+        f'<td class="n">{minutes(d.unknown_seconds)}</td></tr>\n'
+        for d in reversed(days)
+    ]
+    return Markup("".join(rows))  # noqa: S704 - the two texts were escaped
+
+
+def _nice_ceiling(value: float) -> float:
+    """The smallest 1, 2 or 5 times a power of ten that is at least ``value``."""
+    if value <= 0:
+        return 1.0
+    power = 10 ** math.floor(math.log10(value))
+    for step in (1, 2, 5, 10):
+        if value <= step * power:
+            return float(step * power)
+    return float(10 * power)  # pragma: no cover - the loop always returns
+
+
+def _path(points: Sequence[tuple[float, float | None]]) -> str:
+    out = []
+    pen_up = True
+    for x, y in points:
+        if y is None:
+            pen_up = True
+            continue
+        out.append(f"{'M' if pen_up else 'L'}{x:.1f} {y:.1f}")
+        pen_up = False
+    return "".join(out)
+
+
+def latency_summary(loc: Locale, points: Sequence[LatencyPoint]) -> str:
+    """The chart's text alternative: the range of the hourly means and the latest."""
+    means = [p.mean_ms for p in points if p.mean_ms is not None]
+    if not means:
+        return loc.t("response_none")
+    return loc.t(
+        "response_summary",
+        lo=loc.number(min(means)),
+        hi=loc.number(max(means)),
+        last=loc.number(means[-1]),
+    )
+
+
+def latency_chart(loc: Locale, points: Sequence[LatencyPoint], label: str) -> Markup:
+    """The hourly mean as a line over a millisecond axis, a tick at each local midnight."""
+    width, height, left, bottom, top = 720, 200, 44, 20, 16
+    inner_w, inner_h = width - left - 4, height - bottom - top
+    summary = latency_summary(loc, points)
+    parts = [
+        f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" '
+        f'aria-label="{escape(label)}"><desc>{escape(summary)}</desc>'
+    ]
+    values = [p.mean_ms for p in points if p.mean_ms is not None]
+    top_ms = _nice_ceiling(max(values) if values else 1.0)
+    for k in range(5):
+        ms = top_ms * k / 4
+        y = top + inner_h - inner_h * k / 4
+        parts.append(
+            f'<line x1="{left}" x2="{width - 4}" y1="{y:.1f}" y2="{y:.1f}" class="grid"/>'
+            f'<text x="{left - 4}" y="{y + 4:.1f}" text-anchor="end">{loc.number(ms)}</text>'
+        )
+    n = max(len(points) - 1, 1)
+
+    def xy(i: int, v: float | None) -> tuple[float, float | None]:
+        x = left + inner_w * i / n
+        return x, (None if v is None else top + inner_h - inner_h * min(v, top_ms) / top_ms)
+
+    previous_day = None
+    for i, p in enumerate(points):
+        local = loc.local(p.at)
+        if local.hour == 0 and local.date() != previous_day:
+            previous_day = local.date()
+            x = xy(i, None)[0]
+            # The last label ends at its tick, so that it stays inside the chart.
+            near_end = x > width - 80
+            anchor = f' x="{x - 3:.1f}" text-anchor="end"' if near_end else f' x="{x + 3:.1f}"'
+            parts.append(
+                f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top}" y2="{top + inner_h}" class="grid"/>'
+                f'<text{anchor} y="{height - 6}">'
+                f"{escape(loc.day(local.date(), year=False))}</text>"
+            )
+    line = _path([xy(i, p.mean_ms) for i, p in enumerate(points)])
+    if line:
+        parts.append(f'<path d="{line}" class="mean"/>')
+    parts.append("</svg>")
+    return Markup("".join(parts))  # noqa: S704 - every text in parts was escaped
