@@ -16,6 +16,8 @@ from probes.scheduler import Scheduler
 from slamon.bus import InProcessBus
 from slamon.config import Config
 from slamon.engine import Engine
+from slamon.ingest import MqttIngest
+from slamon.location_metrics import LocationCollector
 from slamon.metrics import LiveCollector, SchedulerMetrics
 from slamon.operations import Operations
 from slamon.push import PushService
@@ -47,29 +49,47 @@ class Runtime:
     push: PushService | None = None
     live: LiveCollector | None = None
     ops: Operations | None = None
+    ingest: MqttIngest | None = None
 
 
 def build_runtime(config: Config, store: Store | None = None) -> Runtime:
     """Create (but do not start) everything ``config`` describes."""
     store = store or Store.from_url(config.store.url)
     writer = Writer(
-        store, batch_size=config.store.batch_size, flush_interval=config.store.flush_interval
+        store,
+        batch_size=config.store.batch_size,
+        flush_interval=config.store.flush_interval,
+        max_pending=config.store.max_pending,
     )
-    engine = Engine({m.id: config.policy_for(m) for m in config.monitors}, writer)
+    engine = Engine(
+        {m.id: config.policy_for(m) for m in config.monitors},
+        writer,
+        locations={m.id: config.locations_for(m) for m in config.monitors},
+        quorum={m.id: config.quorum_for(m) for m in config.monitors},
+        intervals={m.id: m.interval for m in config.monitors},
+        silent_after=config.bus.silent_after,
+    )
+    distributed = config.bus.kind == "mqtt"
+    ingest = MqttIngest(config, engine, writer) if distributed else None
     bus = InProcessBus()
     registry = CollectorRegistry(auto_describe=True)
     sched_metrics = SchedulerMetrics(registry)
     scheduler = Scheduler(
-        config.checks(),
+        # With MQTT, agents probe; this process only ingests (and takes push heartbeats).
+        [] if distributed else config.checks(),
         location=config.scheduler.location,
         sink=bus.publish,
         concurrency=config.scheduler.concurrency,
         on_lateness=sched_metrics.lateness.observe,
         on_skip=lambda _check: sched_metrics.skipped.inc(),
     )
+    # Before the LiveCollector: its fast text rendering expects to be registered last.
+    registry.register(LocationCollector(engine, ingest))
     live = LiveCollector(engine, writer, bus, {m.id: m.display_name for m in config.monitors})
     registry.register(live)
-    runtime = Runtime(config, store, writer, engine, bus, scheduler, registry, sched_metrics)
+    runtime = Runtime(
+        config, store, writer, engine, bus, scheduler, registry, sched_metrics, ingest=ingest
+    )
     runtime.live = live
     runtime.push = PushService(
         config.push_monitors(), location=config.scheduler.location, publish=bus.publish
@@ -79,6 +99,8 @@ def build_runtime(config: Config, store: Store | None = None) -> Runtime:
     runtime.site = SitePublisher(config, store, engine, runtime.page_dirty, runtime.renderer)
     if runtime.ops is not None:  # an incident opened, updated or resolved: rebuild the page
         runtime.ops.incidents.listeners.append(lambda _event: runtime.page_dirty.set())
+    if ingest is not None:
+        runtime.ops.incidents.listeners.append(ingest.incident_changed)
     return runtime
 
 
@@ -117,12 +139,22 @@ async def _prune_forever(runtime: Runtime) -> None:
         await asyncio.sleep(600)
 
 
+async def _tick_forever(engine: Engine) -> None:
+    while True:
+        await asyncio.sleep(1.0)
+        try:
+            engine.tick()
+        except Exception:
+            log.exception("checking for silent locations failed; will try again")
+
+
 async def start(runtime: Runtime) -> list[asyncio.Task[None]]:
     """Migrate, recover; start the writer, consumer, scheduler, pruning, site rebuilds."""
     await migrate.upgrade(runtime.store.engine)
     closed = await runtime.store.recover()
     if closed:
         log.warning("closed %d state intervals left open by an unclean stop", len(closed))
+    runtime.engine.floor.update(await runtime.store.interval_floors())
     ops_tasks = await runtime.ops.start() if runtime.ops is not None else []
     tasks = [
         *ops_tasks,
@@ -136,13 +168,19 @@ async def start(runtime: Runtime) -> list[asyncio.Task[None]]:
     if runtime.push:
         runtime.push.log_generated_tokens()
         tasks.append(asyncio.create_task(runtime.push.watch(), name="push"))
+    if runtime.ingest is not None:
+        # Silence is a remote agent's failure mode; in one process the probes run as
+        # long as the engine does.
+        tasks.append(asyncio.create_task(_tick_forever(runtime.engine), name="tick"))
+        tasks.append(asyncio.create_task(runtime.ingest.run(), name="mqtt"))
     return tasks
 
 
 async def stop(runtime: Runtime, tasks: list[asyncio.Task[None]]) -> None:
     """Stop probing, ingest what is queued, close open states, write everything."""
     by_name = {t.get_name(): t for t in tasks}
-    for name in ("scheduler", "push", "statuspage", "prune", "ingest"):
+    # Unacknowledged MQTT messages come again at the next start; the store dedups them.
+    for name in ("mqtt", "scheduler", "push", "statuspage", "prune", "tick", "ingest"):
         task = by_name.get(name)
         if task is not None:
             task.cancel()

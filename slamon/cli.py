@@ -1,4 +1,4 @@
-"""The ``slamon`` command: run, check-config, db, rules, incident, report, statuspage."""
+"""The ``slamon`` command and its subcommands (``slamon --help`` lists them)."""
 
 from __future__ import annotations
 
@@ -63,6 +63,53 @@ def _cmd_run(args: argparse.Namespace) -> int:
         access_log=None,
         loop=uvloop.new_event_loop(),
     )
+    return 0
+
+
+def _cmd_engine(args: argparse.Namespace) -> int:
+    config = _load(args.config)
+    if config.bus.kind != "mqtt":
+        print(
+            f'slamon: {args.config}: bus.kind must be "mqtt" for `slamon engine` '
+            "(use `slamon run` for a single process)",
+            file=sys.stderr,
+        )
+        return 2
+    return _cmd_run(args)
+
+
+def _cmd_agent(args: argparse.Namespace) -> int:
+    import signal
+
+    from slamon.agent import run_agent
+
+    config = _load(args.config)
+    if config.bus.kind != "mqtt":
+        print(f'slamon: {args.config}: bus.kind must be "mqtt" for an agent', file=sys.stderr)
+        return 2
+    if args.location not in config.bus.locations:
+        print(
+            f"slamon: location {args.location!r} is not in bus.locations "
+            f"({', '.join(config.bus.locations)})",
+            file=sys.stderr,
+        )
+        return 2
+
+    async def go() -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, task.cancel)
+        await run_agent(config, args.location, args.spool)
+
+    import uvloop
+
+    try:
+        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+            runner.run(go())
+    except asyncio.CancelledError:
+        logging.getLogger("slamon.agent").info("agent stopped; the spool keeps what is unsent")
     return 0
 
 
@@ -142,6 +189,18 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--host", help="listen address (overrides server.host)")
     run.add_argument("--port", type=int, help="listen port (overrides server.port)")
     run.set_defaults(func=_cmd_run)
+
+    engine = with_config(
+        sub.add_parser("engine", help="like run, for bus.kind = mqtt: ingest from agents")
+    )
+    engine.add_argument("--host", help="listen address (overrides server.host)")
+    engine.add_argument("--port", type=int, help="listen port (overrides server.port)")
+    engine.set_defaults(func=_cmd_engine)
+
+    agent = with_config(sub.add_parser("agent", help="probe from one location, publish over MQTT"))
+    agent.add_argument("--location", required=True, help="this agent's location id")
+    agent.add_argument("--spool", help="on-disk buffer file (overrides agent.spool)")
+    agent.set_defaults(func=_cmd_agent)
 
     check = with_config(sub.add_parser("check-config", help="validate the config and exit"))
     check.set_defaults(func=_cmd_check_config)

@@ -49,6 +49,7 @@ from sla_engine.contracts import Contract, LatencyObjective, PeriodRule, SLIKind
 from sla_engine.credits import CreditTerms, Tier
 from sla_engine.currencies import minor_units
 from sla_engine.incident_response import ResponseLimits
+from sla_engine.quorum import default_quorum
 from sla_engine.recurrence import MaintenanceSchedule, check_cron
 from slamon.notify.registry import NOTIFIER_TYPES
 
@@ -66,6 +67,8 @@ _COMMON_MONITOR_KEYS = frozenset(
         "public",
         "down_after",
         "up_after",
+        "locations",
+        "quorum",
     }
 )
 
@@ -121,6 +124,8 @@ class StoreConfig(_Section):
     )
     batch_size: int = Field(default=2000, ge=1, le=100_000)
     flush_interval: Annotated[Duration, _at_least(0.01, "s")] = 0.5
+    # Results waiting for the database beyond this are dropped, oldest first.
+    max_pending: int = Field(default=500_000, ge=100, le=100_000_000)
 
     @field_validator("url")
     @classmethod
@@ -137,6 +142,61 @@ class SchedulerConfig(_Section):
 
     location: MonitorId = "local"
     concurrency: int = Field(default=256, ge=1, le=100_000)
+
+
+class BusConfig(_Section):
+    """How results travel from probes to the engine: in-process, or over MQTT."""
+
+    kind: Literal["inprocess", "mqtt"] = "inprocess"
+    host: str = "127.0.0.1"
+    port: int = Field(default=1883, ge=1, le=65535)
+    tls: bool = False
+    ca_file: str | None = None
+    username: str | None = None
+    password: SecretStr | None = None
+    protocol: Literal["5", "3.1.1"] = "5"
+    topic_prefix: str = "slamon/v1"
+    client_id: str = "slamon-engine"
+    # Locations whose agents may publish results; monitors default to all of them.
+    locations: list[MonitorId] = Field(default_factory=list)
+    silent_after: float = Field(default=3.0, ge=1.0, le=1000.0)
+    max_message_bytes: int = Field(default=65536, ge=1024, le=16 * 1024 * 1024)
+    clock_skew_tolerance: Annotated[Duration, _at_least(0, "s")] = 2
+    # An agent's skew is corrected only once measured over this much receive time.
+    clock_settle: Annotated[Duration, _at_least(0, "s")] = 30
+    max_clock_skew: Annotated[Duration, _at_least(1, "s")] = 3600
+    receive_maximum: int = Field(default=65535, ge=1, le=65535)
+    session_expiry: Annotated[Duration, _at_least(60, "s")] = 7 * 86400
+
+    @field_validator("topic_prefix")
+    @classmethod
+    def _prefix(cls, value: str) -> str:
+        parts = value.split("/")
+        if not value or any(not p or p.startswith("$") or set(p) & set("+#") for p in parts):
+            raise ValueError(
+                "must be topic levels separated by '/', none empty, without '+', '#' or "
+                "a leading '$'"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _mqtt_needs_locations(self) -> Self:
+        if self.kind == "mqtt" and not self.locations:
+            raise ValueError("locations: list the agent locations allowed to publish results")
+        if len(set(self.locations)) != len(self.locations):
+            raise ValueError("locations: each location may be listed once")
+        return self
+
+
+class AgentConfig(_Section):
+    """A probe agent (``slamon agent``): its on-disk buffer and broker identity."""
+
+    spool: str = "slamon-agent-{location}.db"
+    spool_max: int = Field(default=1_000_000, ge=100, le=100_000_000)
+    client_id: str = "slamon-agent-{location}"
+    # Serve the agent's own /metrics (spool depth, published, refused) on this port.
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int | None = Field(default=None, ge=0, le=65535)
 
 
 class ConfirmationConfig(_Section):
@@ -195,6 +255,8 @@ class MonitorConfig(_Section):
     public: bool = True
     down_after: int | None = Field(default=None, ge=1, le=100)
     up_after: int | None = Field(default=None, ge=1, le=100)
+    locations: list[MonitorId] | None = Field(default=None, min_length=1)
+    quorum: int | None = Field(default=None, ge=1)
     settings: Any = None
 
     @field_validator("settings", mode="before")
@@ -550,6 +612,8 @@ class Config(_Section):
     store: StoreConfig = StoreConfig()
     scheduler: SchedulerConfig = SchedulerConfig()
     confirmation: ConfirmationConfig = ConfirmationConfig()
+    bus: BusConfig = BusConfig()
+    agent: AgentConfig = AgentConfig()
     statuspage: StatusPageConfig = StatusPageConfig()
     monitors: list[MonitorConfig] = Field(default_factory=list)
     components: list[ComponentConfig] = Field(default_factory=list)
@@ -578,8 +642,22 @@ class Config(_Section):
             up_after=monitor.up_after or self.confirmation.up_after,
         )
 
-    def checks(self) -> list[Check]:
-        """A Check per scheduled monitor (all but push), ready for the scheduler."""
+    def locations_for(self, monitor: MonitorConfig) -> list[str]:
+        """Where ``monitor`` is checked from: this process, or its agents' locations.
+
+        Push monitors are received by the engine itself, so they have its location.
+        """
+        if self.bus.kind == "inprocess" or monitor.type == "push":
+            return [self.scheduler.location]
+        return list(monitor.locations or self.bus.locations)
+
+    def quorum_for(self, monitor: MonitorConfig) -> int:
+        """How many of its locations must agree: configured, or a strict majority."""
+        n = len(self.locations_for(monitor))
+        return min(monitor.quorum or default_quorum(n), n)
+
+    def checks(self, location: str | None = None) -> list[Check]:
+        """A Check per scheduled monitor (all but push; from ``location``, if given)."""
         return [
             Check(
                 monitor_id=m.id,
@@ -591,6 +669,7 @@ class Config(_Section):
             )
             for m in self.monitors
             if PROBE_TYPES[m.type].scheduled
+            and (location is None or location in self.locations_for(m))
         ]
 
     def push_monitors(self) -> list[PushMonitor]:
@@ -627,6 +706,7 @@ _FIELD_PREFIXES = frozenset(
         "tiers",
         "duration",
         "end",
+        "locations",
     }
 )
 
@@ -697,6 +777,13 @@ def parse_config(data: Mapping[str, Any], env: Mapping[str, str] | None = None) 
             errors.extend(_messages(exc, ("monitors", i)))
             continue
         monitors.append(monitor.model_copy(update={"settings": settings}))
+        if config.bus.kind == "mqtt":
+            for j, loc in enumerate(monitor.locations or ()):
+                if loc not in config.bus.locations:
+                    errors.append(f"monitors[{i}].locations[{j}]: {loc!r} is not in bus.locations")
+        n = len(monitor.locations or config.bus.locations) if config.bus.kind == "mqtt" else 1
+        if monitor.quorum is not None and monitor.quorum > n:
+            errors.append(f"monitors[{i}].quorum: {monitor.quorum} is more than its {n} locations")
     component_ids: dict[str, int] = {}
     for i, component in enumerate(config.components):
         if component.id in component_ids:

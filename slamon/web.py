@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 from prometheus_client.exposition import choose_encoder, generate_latest
 
+from slamon import auth
 from slamon.admin_api import add_admin_routes
 from slamon.app import Runtime, start, stop
 from slamon.report_api import add_report_routes
@@ -86,6 +87,44 @@ async def monitors(request: web.Request) -> web.Response:
     return web.json_response({"monitors": out})
 
 
+async def monitor_locations(request: web.Request) -> web.Response:
+    """A monitor's state at each location, and how they combine (for SREs).
+
+    Public monitors answer to anyone, like /api/v1/monitors; others need the admin token.
+    """
+    runtime = request.app[RUNTIME]
+    monitor_id = request.match_info["monitor_id"]
+    monitor = next((m for m in runtime.config.monitors if m.id == monitor_id), None)
+    if monitor is None:
+        raise web.HTTPNotFound(text="no such monitor")
+    if not monitor.public:
+        auth.require(request, runtime.config, auth.Role.ADMIN)
+    engine = runtime.engine
+    since = engine.state_since.get(monitor_id)
+    skews = runtime.ingest.skews if runtime.ingest is not None else {}
+    locations = []
+    for view in engine.location_views(monitor_id):
+        skew = skews.get(view.location)
+        locations.append(
+            {
+                "location": view.location,
+                "state": view.state.value,
+                "since": view.since.isoformat() if view.since else None,
+                "last_result_at": view.last_result_at.isoformat() if view.last_result_at else None,
+                "clock_skew_seconds": skew.estimate if skew is not None else None,
+            }
+        )
+    return web.json_response(
+        {
+            "id": monitor_id,
+            "state": engine.state(monitor_id).value,
+            "since": since.isoformat() if since else None,
+            "quorum": engine.quorum(monitor_id),
+            "locations": locations,
+        }
+    )
+
+
 async def push(request: web.Request) -> web.Response:
     """A heartbeat from a job: ``/push/<token>[?status=down&msg=...&ping=ms]``."""
     service = request.app[RUNTIME].push
@@ -118,6 +157,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/api/v1/monitors", monitors)
+    app.router.add_get("/api/v1/monitors/{monitor_id}/locations", monitor_locations)
     app.router.add_route("GET", "/push/{token}", push)
     app.router.add_route("POST", "/push/{token}", push)
     runtime = app.get(RUNTIME)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from datetime import UTC, datetime, timedelta
 
@@ -182,3 +183,65 @@ async def test_writer_keeps_results_while_the_store_is_away(store: Store, store_
         assert "api" in await store.intervals(Interval(T0, T0 + timedelta(hours=1)))
     finally:
         await store.close()
+
+
+class SlowStore(Store):
+    """A real store whose writes wait until the test lets them go on."""
+
+    gate: asyncio.Event
+
+    async def write_batch(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        await self.gate.wait()
+        return await super().write_batch(*args, **kwargs)
+
+
+async def test_results_dropped_during_a_write_are_not_lost_nor_miscounted(
+    store: Store, store_url: str
+) -> None:
+    slow = SlowStore.from_url(store_url)
+    slow.gate = asyncio.Event()
+    try:
+        writer = Writer(slow, max_pending=100, batch_size=50)
+        for i in range(100):
+            writer.add_result(result(i))
+        write = asyncio.create_task(writer._write_once())  # the first 50, in flight
+        await asyncio.sleep(0.05)
+        for i in range(100, 130):  # 30 over the bound: the 30 oldest are in the batch
+            writer.add_result(result(i))
+        assert writer.results_dropped == 30
+        slow.gate.set()
+        await write
+        await writer.flush()
+        # The batch was committed: its 30 "dropped" items were written after all, and the
+        # writer did not pop 30 unwritten results in their place.
+        assert writer.results_dropped == 0
+        assert await slow.count_results() == 130
+    finally:
+        await slow.close()
+
+
+async def test_a_writer_cancelled_mid_commit_does_not_write_twice(
+    store: Store, store_url: str
+) -> None:
+    slow = SlowStore.from_url(store_url)
+    slow.gate = asyncio.Event()
+    try:
+        writer = Writer(slow)
+        writer.add_change(IntervalChange("api", State.UP, T0))
+        writer.add_result(result(1))
+        write = asyncio.create_task(writer._write_once())
+        await asyncio.sleep(0.05)
+        write.cancel()  # as at shutdown, while the commit is under way
+        await asyncio.sleep(0.05)
+        slow.gate.set()
+        with contextlib.suppress(asyncio.CancelledError):
+            await write
+        # The final flush waits for the write under way; what it committed is not
+        # written again (applying the change twice would split the UP interval).
+        await writer.flush()
+        assert writer.pending == 0
+        [iv] = (await slow.intervals(Interval(T0, T0 + timedelta(hours=1))))["api"]
+        assert (iv.state, iv.start, iv.end) == (State.UP, T0, None)
+        assert await slow.count_results() == 1
+    finally:
+        await slow.close()

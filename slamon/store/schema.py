@@ -209,3 +209,6 @@ maintenance_components = Table(
     ),
     Column("component_id", String(64), primary_key=True),
 )
+
+# Added by migration 0008 (rollups by window across all monitors; tests/test_explain.py).
+Index("ix_rollups_hour", rollups.c.hour)

@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import (
-    and_,
     case,
     delete,
     func,
@@ -210,24 +209,25 @@ class Store:
         self, conn: AsyncConnection, keys: Sequence[tuple[str, str, datetime]]
     ) -> dict[tuple[str, str, datetime], Rollup]:
         out: dict[tuple[str, str, datetime], Rollup] = {}
+        wanted = set(keys)
+        by_hour: dict[datetime, set[str]] = defaultdict(set)
+        for m, _loc, h in keys:
+            by_hour[h].add(m)
+        # One statement shape per hour (an expanding IN, compiled once and cached), not
+        # an OR of one AND per key: a batch at the top of an hour brings a new key for
+        # every monitor and location, and compiling those ORs stalled the writer.
         # Chunked: SQLite limits the number of bound parameters per statement.
-        for i in range(0, len(keys), 300):
-            chunk = keys[i : i + 300]
-            stmt = select(rollups).where(
-                or_(
-                    *(
-                        and_(
-                            rollups.c.monitor_id == m,
-                            rollups.c.location == loc,
-                            rollups.c.hour == h,
-                        )
-                        for m, loc, h in chunk
-                    )
+        for hour, monitor_set in by_hour.items():
+            monitor_ids = sorted(monitor_set)
+            for i in range(0, len(monitor_ids), 500):
+                stmt = select(rollups).where(
+                    rollups.c.hour == hour,
+                    rollups.c.monitor_id.in_(monitor_ids[i : i + 500]),
                 )
-            )
-            for row in await conn.execute(stmt):
-                r = _rollup_from_row(row)
-                out[r.key] = r
+                for row in await conn.execute(stmt):
+                    r = _rollup_from_row(row)
+                    if r.key in wanted:
+                        out[r.key] = r
         return out
 
     async def _apply_change(self, conn: AsyncConnection, change: IntervalChange) -> None:
@@ -281,6 +281,23 @@ class Store:
                 for change in changes:
                     await self._apply_change(conn, change)
         return changes
+
+    async def interval_floors(self) -> dict[str, datetime]:
+        """Per monitor, the latest instant its stored intervals reach (start or end).
+
+        The engine stamps no new transition before it, so history never goes backwards.
+        """
+        stmt = select(
+            state_intervals.c.monitor_id,
+            func.max(state_intervals.c.start_at),
+            func.max(state_intervals.c.end_at),
+        ).group_by(state_intervals.c.monitor_id)
+        out = {}
+        async with self.engine.connect() as conn:
+            for monitor_id, start, end in await conn.execute(stmt):
+                times = [_as_instant(t) for t in (start, end) if t is not None]
+                out[monitor_id] = max(times)
+        return out
 
     async def prune_results(self, before: datetime, chunk: int = 50_000) -> int:
         """Delete raw results older than ``before``, in chunks; return how many."""
@@ -500,9 +517,15 @@ class Store:
 
     async def result_ids_exist(self, ids: Sequence[str]) -> set[str]:
         """Which of ``ids`` are stored."""
+        found: set[str] = set()
+        ids = list(ids)
         async with self.engine.connect() as conn:
-            rows = await conn.execute(select(results.c.id).where(results.c.id.in_(list(ids))))
-            return {r[0] for r in rows}
+            # Chunked: both databases limit the bound parameters of one statement.
+            for i in range(0, len(ids), 2000):
+                chunk = ids[i : i + 2000]
+                rows = await conn.execute(select(results.c.id).where(results.c.id.in_(chunk)))
+                found.update(r[0] for r in rows)
+        return found
 
     async def rollup_keys(self, keys: Sequence[tuple[str, str, datetime]]) -> list[Rollup]:
         """Rollups by primary key (for tests and tools)."""

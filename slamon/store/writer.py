@@ -12,6 +12,7 @@ import contextlib
 import logging
 import time
 from collections import deque
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
 from probes.result import Result
@@ -41,6 +42,9 @@ class Writer:
         self._wake = asyncio.Event()
         self._lock = asyncio.Lock()
         self._failing_since: float | None = None
+        # Results dropped from the head of the queue so far; a batch being written is
+        # that head, so a write learns how many of its items were dropped meanwhile.
+        self._head_dropped = 0
         self.results_written = 0
         self.results_duplicate = 0
         self.results_dropped = 0
@@ -48,6 +52,9 @@ class Writer:
         self.batches = 0
         self.errors = 0
         self.last_batch_seconds = 0.0
+        # Told of every result once it is committed, or dropped for good (the MQTT
+        # ingest acknowledges a message to the broker only then).
+        self.on_settled: Callable[[Sequence[Result]], None] | None = None
 
     @property
     def pending(self) -> int:
@@ -63,8 +70,11 @@ class Writer:
         """Queue a raw result; drop the oldest when the buffer is full."""
         self._results.append(result)
         if len(self._results) > self.max_pending:
-            self._results.popleft()
+            dropped = self._results.popleft()
             self.results_dropped += 1
+            self._head_dropped += 1
+            if self.on_settled is not None:
+                self.on_settled((dropped,))
             if self.results_dropped == 1 or self.results_dropped % 10_000 == 0:
                 log.error(
                     "write buffer full (%d results): dropped the oldest raw results, "
@@ -144,9 +154,14 @@ class Writer:
             if not batch and not changes:
                 return
             started = time.perf_counter()
+            dropped_before = self._head_dropped
             inserted, updated = await self.store.write_batch(batch, changes, self._rollups)
             # Committed: only now take the items off the queues and swap the rollups in.
-            for _ in range(n):
+            # Items of this batch that add_result dropped meanwhile are gone from the
+            # queue already, but were written after all: not dropped.
+            overlap = min(n, self._head_dropped - dropped_before)
+            self.results_dropped -= overlap
+            for _ in range(n - overlap):
                 self._results.popleft()
             for _ in changes:
                 self._changes.popleft()
@@ -157,6 +172,8 @@ class Writer:
             self.changes_written += len(changes)
             self.batches += 1
             self.last_batch_seconds = time.perf_counter() - started
+            if self.on_settled is not None and batch:
+                self.on_settled(batch)
             if self._failing_since is not None:
                 log.warning(
                     "store is back after %.1fs; writing the %d waiting items",

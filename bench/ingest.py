@@ -1,0 +1,268 @@
+"""Ingest benchmark: agents publish through a real broker into the engine and the store.
+
+Two agent processes each create results at a fixed rate, spool them and publish them
+(the real Agent code) to a private mosquitto; this process runs the engine (the real
+MqttIngest, Engine and Writer) on SQLite or a fresh PostgreSQL database and measures
+how many results per second are committed, and the time from a result's creation on
+the agent (just before its spool and publish) to its commit.
+
+    .venv/bin/python bench/ingest.py --store sqlite --rate 5000 --seconds 20
+    .venv/bin/python bench/ingest.py --store postgres --rate 5000 --seconds 20
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing
+import os
+import resource
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import asyncpg
+import uvloop
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from probes.result import Result
+from sla_engine.states import State
+from slamon import app as slamon_app
+from slamon.agent import Agent, Spool
+from slamon.config import Config, parse_config
+from tests.brokers import PrivateBroker
+
+PG_ADMIN = os.environ.get("SLAMON_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def make_config(store_url: str, port: int, monitors: int, prefix: str) -> Config:
+    return parse_config(
+        {
+            "store": {"url": store_url, "flush_interval": "100ms", "batch_size": 5000},
+            "bus": {
+                "kind": "mqtt",
+                "port": port,
+                "topic_prefix": prefix,
+                "client_id": f"bench-engine-{prefix}",
+                "locations": ["a", "b"],
+                "session_expiry": "5m",
+            },
+            "agent": {"client_id": "bench-agent-{location}"},
+            "monitors": [
+                {"id": f"m{i}", "type": "tcp", "target": "127.0.0.1:9", "interval": "30s"}
+                for i in range(monitors)
+            ],
+        },
+        {},
+    )
+
+
+def agent_main(args: dict[str, object]) -> None:
+    async def go() -> None:
+        config = make_config(
+            "sqlite+aiosqlite:///unused.db",
+            int(args["port"]),
+            int(args["monitors"]),
+            str(args["prefix"]),
+        )  # type: ignore[arg-type]
+        location = str(args["location"])
+        spool = Spool(Path(str(args["spool"])), 10_000_000)
+        agent = Agent(config, location, spool, window=2000)
+        task = asyncio.create_task(agent.run())
+        rate, seconds, monitors = float(args["rate"]), float(args["seconds"]), int(args["monitors"])  # type: ignore[arg-type]
+        start = time.monotonic()
+        made = 0
+        total = int(rate * seconds)
+        while made < total:
+            due = int((time.monotonic() - start) * rate)
+            now = datetime.now(UTC)
+            while made < min(due, total):
+                agent.sink(Result(f"m{made % monitors}", location, now, State.UP, 0.01))
+                made += 1
+            await asyncio.sleep(0.01)
+        agent.spool_pending()
+        while spool.count:
+            await asyncio.sleep(0.05)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(go())
+
+
+async def create_pg_database() -> str:
+
+    name = f"slamon_bench_{uuid.uuid4().hex[:8]}"
+    conn = await asyncpg.connect(PG_ADMIN)
+    await conn.execute(f'CREATE DATABASE "{name}"')
+    await conn.close()
+    return PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://") + "/" + name
+
+
+async def drop_pg_database(url: str) -> None:
+
+    conn = await asyncpg.connect(PG_ADMIN)
+    await conn.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+    await conn.close()
+
+
+async def run(opts: argparse.Namespace, workdir: Path) -> None:
+    broker = PrivateBroker(workdir)
+    broker.start()
+    store_url = (
+        f"sqlite+aiosqlite:///{workdir}/bench.db"
+        if opts.store == "sqlite"
+        else await create_pg_database()
+    )
+    prefix = f"bench-{uuid.uuid4().hex[:6]}/v1"
+    config = make_config(store_url, broker.port, opts.monitors, prefix)
+    runtime = slamon_app.build_runtime(config)
+    latencies: list[float] = []
+    # (commit time, creation time) of every result, for the steady-state figures
+    commits: list[tuple[float, float]] = []
+    committed = 0
+    first_commit = last_commit = 0.0
+    writer = runtime.writer
+    previous = writer.on_settled
+
+    def settled(results) -> None:  # type: ignore[no-untyped-def]
+        nonlocal committed, first_commit, last_commit
+        now = time.time()
+        if not first_commit:
+            first_commit = now
+        last_commit = now
+        committed += len(results)
+        latencies.extend(now - r.at.timestamp() for r in results)
+        commits.extend((now, r.at.timestamp()) for r in results)
+        if previous is not None:
+            previous(results)
+
+    writer.on_settled = settled
+    tasks = await slamon_app.start(runtime)
+    ingest = runtime.ingest
+    assert ingest is not None
+    while not ingest.connected:
+        await asyncio.sleep(0.05)
+    per_agent = opts.rate / 2
+    ctx = multiprocessing.get_context("spawn")
+    procs = [
+        ctx.Process(
+            target=agent_main,
+            args=(
+                {
+                    "port": broker.port,
+                    "monitors": opts.monitors,
+                    "prefix": prefix,
+                    "location": loc,
+                    "spool": str(workdir / f"spool-{loc}.db"),
+                    "rate": per_agent,
+                    "seconds": opts.seconds,
+                },
+            ),
+        )
+        for loc in ("a", "b")
+    ]
+    started = time.time()
+    cpu_before = resource.getrusage(resource.RUSAGE_SELF)
+    load_before = os.getloadavg()
+    for p in procs:
+        p.start()
+    expected = int(per_agent * opts.seconds) * 2
+    deadline = time.monotonic() + opts.seconds + opts.grace
+    while committed < expected and time.monotonic() < deadline:
+        await asyncio.sleep(0.2)
+    for p in procs:
+        p.join(timeout=10)
+        if p.is_alive():
+            p.terminate()
+    load_after = os.getloadavg()
+    cpu_after = resource.getrusage(resource.RUSAGE_SELF)
+    engine_cpu = (cpu_after.ru_utime + cpu_after.ru_stime) - (
+        cpu_before.ru_utime + cpu_before.ru_stime
+    )
+    agents_cpu = resource.getrusage(resource.RUSAGE_CHILDREN)
+    agents_cpu_s = agents_cpu.ru_utime + agents_cpu.ru_stime
+    stored = await runtime.store.count_results()
+    await slamon_app.stop(runtime, tasks)
+    broker.stop()
+    if opts.store == "postgres":
+        await drop_pg_database(store_url)
+    latencies.sort()
+
+    def pct(q: float) -> float:
+        return (
+            latencies[min(len(latencies) - 1, int(q * len(latencies)))]
+            if latencies
+            else float("nan")
+        )
+
+    span = (last_commit - first_commit) or 1e-9
+    # Steady state: results created after the warm-up and before the agents stopped
+    # producing (the first seconds fill caches and connection pools).
+    steady_from, steady_to = started + opts.warmup, started + opts.seconds
+    steady = sorted(c - a for c, a in commits if steady_from <= a < steady_to)
+    steady_commits = [c for c, a in commits if steady_from <= a < steady_to]
+    steady_span = (max(steady_commits) - min(steady_commits)) if steady_commits else 1e-9
+
+    def spct(q: float) -> float:
+        return steady[min(len(steady) - 1, int(q * len(steady)))] if steady else float("nan")
+
+    print(
+        f"store={opts.store} target={opts.rate:.0f}/s for {opts.seconds:.0f}s, "
+        f"{opts.monitors} monitors, 2 agents"
+    )
+    print(
+        f"  expected {expected}, committed {committed}, rows stored {stored}, "
+        f"duplicates {writer.results_duplicate}"
+    )
+    print(
+        f"  sustained {committed / span:,.0f} results/s (first to last commit, {span:.1f}s); "
+        f"wall {time.time() - started:.1f}s"
+    )
+    print(
+        f"  created->stored latency p50 {pct(0.5) * 1000:.0f} ms, "
+        f"p99 {pct(0.99) * 1000:.0f} ms, max {pct(1.0) * 1000:.0f} ms"
+    )
+    print(
+        f"  steady state (created {opts.warmup:.0f}s..{opts.seconds:.0f}s): "
+        f"{len(steady) / max(steady_span, 1e-9):,.0f} results/s stored, "
+        f"latency p50 {spct(0.5) * 1000:.0f} ms, p99 {spct(0.99) * 1000:.0f} ms"
+    )
+    print(
+        f"  CPU per result: engine {engine_cpu / max(committed, 1) * 1e6:.0f} us "
+        f"({engine_cpu:.1f}s incl. its SQLite thread), "
+        f"agents {agents_cpu_s / max(expected, 1) * 1e6:.0f} us"
+    )
+    print(
+        f"  load average before {load_before[0]:.2f}, after {load_after[0]:.2f} "
+        f"({os.cpu_count()} cores)"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--store", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument(
+        "--rate", type=float, default=10_000, help="results per second, both agents together"
+    )
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--monitors", type=int, default=1000)
+    parser.add_argument("--warmup", type=float, default=5, help="seconds left out of steady state")
+    parser.add_argument("--grace", type=float, default=30, help="seconds to wait for the backlog")
+    opts = parser.parse_args()
+    # uvloop, as `slamon engine` and `slamon agent` run.
+    with (
+        tempfile.TemporaryDirectory(prefix="slamon-bench-") as tmp,
+        asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner,
+    ):
+        runner.run(run(opts, Path(tmp)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,233 @@
+"""Agents in two locations, the machine's Mosquitto, and the engine with its store."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from sla_engine.states import State
+from slamon.app import build_runtime
+from slamon.web import RUNTIME, create_app
+from slamon.wire import encode_result, envelope
+from tests.brokers import unique_prefix
+from tests.conftest import Targets, port_open, require
+from tests.distributed import (
+    clear_retained,
+    distributed_config,
+    mqtt_client,
+    start_agent,
+    wait_for,
+)
+from tests.test_end_to_end import metric
+
+pytestmark = pytest.mark.mqtt
+
+
+@pytest.fixture
+def broker() -> None:
+    require(port_open("127.0.0.1", 1883), "Mosquitto on 127.0.0.1:1883")
+
+
+async def test_two_locations_quorum_state_topics_and_hostile_messages(
+    broker: None, targets: Targets, aiohttp_client, tmp_path: Path, caplog
+) -> None:  # type: ignore[no-untyped-def]
+    caplog.set_level(logging.INFO)
+    prefix = unique_prefix()
+    config = distributed_config(
+        prefix=prefix,
+        store_url=f"sqlite+aiosqlite:///{tmp_path}/engine.db",
+        monitors=[
+            {"id": "api", "type": "http", "target": targets.url("/toggle"), "interval": "1s"},
+            {
+                "id": "db",
+                "type": "tcp",
+                "target": targets.host_port,
+                "interval": "1s",
+                "locations": ["oslo"],
+                "public": False,
+            },
+        ],
+    )
+    runtime = build_runtime(config)
+    client = await aiohttp_client(create_app(runtime))
+    engine = client.app[RUNTIME].engine
+    ingest = runtime.ingest
+    assert ingest is not None
+    await wait_for(lambda: ingest.connected)
+    oslo = start_agent(config, "oslo", tmp_path / "oslo.db")
+    paris = start_agent(config, "paris", tmp_path / "paris.db")
+    try:
+        async with mqtt_client() as peek:
+            await peek.subscribe(f"{prefix}/state/#", qos=1)
+            await peek.subscribe(f"{prefix}/events/#", qos=1)
+
+            await wait_for(
+                lambda: engine.state("api") is State.UP and engine.state("db") is State.UP
+            )
+            assert engine.quorum("api") == 2 and engine.quorum("db") == 1
+            assert config.checks("paris") and [c.monitor_id for c in config.checks("paris")] == [
+                "api"
+            ]
+
+            targets.healthy = False
+            await wait_for(lambda: engine.state("api") is State.DOWN)
+            views = {v.location: v.state for v in engine.location_views("api")}
+            assert views == {"oslo": State.DOWN, "paris": State.DOWN}
+
+            seen: dict[str, dict[str, object]] = {}
+            async with asyncio.timeout(10):
+                async for m in peek.messages:
+                    seen[str(m.topic)] = json.loads(m.payload)  # type: ignore[arg-type]
+                    state = seen.get(f"{prefix}/state/api", {})
+                    incident = any(t.startswith(f"{prefix}/events/incident/") for t in seen)
+                    if (
+                        state.get("state") == "down"
+                        and f"{prefix}/events/state/api" in seen
+                        and incident
+                    ):
+                        break
+            assert seen[f"{prefix}/state/api"]["locations"] == {"oslo": "down", "paris": "down"}
+            assert seen[f"{prefix}/events/state/api"]["type"] == "state_change"
+            [opened] = [v for t, v in seen.items() if t.startswith(f"{prefix}/events/incident/")]
+            assert opened["status"] == "opened" and opened["incident"]["components"] == ["api"]
+
+        # The SRE view of one monitor's locations; a private monitor needs the admin token.
+        body = await (await client.get("/api/v1/monitors/api/locations")).json()
+        assert body["state"] == "down" and body["quorum"] == 2
+        assert {loc["location"]: loc["state"] for loc in body["locations"]} == {
+            "oslo": "down",
+            "paris": "down",
+        }
+        assert abs(body["locations"][0]["clock_skew_seconds"]) < 1
+        assert (await client.get("/api/v1/monitors/db/locations")).status == 403
+        assert (await client.get("/api/v1/monitors/nope/locations")).status == 404
+
+        # Hostile and malformed messages: rejected, counted, logged; the engine goes on.
+        topic = f"{prefix}/results/oslo/api"
+        good = oslo.produced[-1]
+        forged = envelope(encode_result(good).replace(b'"oslo"', b'"paris"'), good.at)
+        hostile = [
+            (topic, b"not json at all"),
+            (topic, b"{" * 70_000),
+            (topic, b'{"schema": "slamon.result/9", "result": {}}'),
+            (f"{prefix}/results/oslo/nope", b"{}"),
+            (
+                f"{prefix}/results/oslo/nope",
+                envelope(encode_result(replace(good, monitor_id="nope")), good.at),
+            ),
+            (topic, forged),
+            (f"{prefix}/results/mars/api", envelope(encode_result(good), good.at)),
+        ]
+        before = engine.ingested
+        async with mqtt_client() as pub:
+            for t, payload in hostile:
+                await pub.publish(t, payload, qos=1)
+        await wait_for(lambda: sum(ingest.rejected.values()) >= len(hostile))
+        assert dict(ingest.rejected) == {
+            "not_json": 1,
+            "too_large": 1,
+            "wrong_schema": 2,
+            "unknown_monitor": 1,
+            "forged_location": 2,
+        }
+        await wait_for(lambda: engine.ingested > before + 4)  # still ingesting
+        text = await (await client.get("/metrics")).text()
+        assert metric(text, "slamon_bus_messages_rejected_total", reason="forged_location") == 2
+        assert metric(text, "slamon_bus_messages_rejected_total", reason="too_large") == 1
+        assert (
+            metric(text, "slamon_location_state", monitor="api", location="paris", state="down")
+            == 1
+        )
+        assert "rejected a message on" in caplog.text
+
+        # Recovery, then silence: agents stop, both locations become unknown.
+        targets.healthy = True
+        await wait_for(lambda: engine.state("api") is State.UP)
+        await oslo.stop()
+        await paris.stop()
+        await wait_for(lambda: engine.state("api") is State.UNKNOWN, timeout=10)
+        assert "location is unknown" in caplog.text
+        await runtime.writer.flush()
+        produced = {r.id for r in oslo.produced + paris.produced}
+        await wait_for(lambda: oslo.agent.spool.count == 0 and paris.agent.spool.count == 0)
+        stored = await runtime.store.result_ids_exist(list(produced))
+        # Everything published before the agents stopped is stored (a few last results
+        # may still sit in the spools, which were drained above).
+        assert stored == produced
+    finally:
+        await oslo.stop()
+        await paris.stop()
+        await clear_retained(prefix, ["api", "db"])
+
+
+async def test_tls_and_a_password_from_the_environment(tmp_path: Path) -> None:
+    """Engine and agent reach a broker that demands TLS and a username and password."""
+    import shutil
+    import subprocess
+
+    import trustme
+
+    from slamon.config import parse_config
+    from tests.brokers import PrivateBroker
+
+    require(shutil.which("mosquitto_passwd") is not None, "mosquitto_passwd")
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1", "localhost")
+    ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    cert.cert_chain_pems[0].write_to_path(str(tmp_path / "server.pem"))
+    cert.private_key_pem.write_to_path(str(tmp_path / "server.key"))
+    passwd = tmp_path / "passwd"
+    subprocess.run(["mosquitto_passwd", "-c", "-b", str(passwd), "slamon", "s3cret"], check=True)
+    broker = PrivateBroker(
+        tmp_path,
+        extra=(
+            f"password_file {passwd}\n"
+            f"cafile {tmp_path / 'ca.pem'}\n"
+            f"certfile {tmp_path / 'server.pem'}\n"
+            f"keyfile {tmp_path / 'server.key'}\n"
+        ),
+        anonymous=False,
+    )
+    broker.start()
+    prefix = unique_prefix()
+    base = distributed_config(
+        prefix=prefix,
+        store_url=f"sqlite+aiosqlite:///{tmp_path}/engine.db",
+        port=broker.port,
+        monitors=[{"id": "self", "type": "tcp", "target": f"127.0.0.1:{broker.port}"}],
+        locations=("oslo",),
+    )
+    data = base.model_dump(mode="python", exclude_none=True)
+    data["bus"].update(
+        tls=True,
+        ca_file=str(tmp_path / "ca.pem"),
+        username="slamon",
+        password="${MQTT_PASSWORD}",
+    )
+    data["monitors"] = [
+        {"id": "self", "type": "tcp", "target": f"127.0.0.1:{broker.port}", "interval": "1s"}
+    ]
+    config = parse_config(data, {"MQTT_PASSWORD": "s3cret"})
+    wrong = parse_config(data, {"MQTT_PASSWORD": "nope"})
+    runtime = build_runtime(config)
+    from slamon import app as slamon_app
+
+    tasks = await slamon_app.start(runtime)
+    ingest = runtime.ingest
+    assert ingest is not None
+    agent = start_agent(config, "oslo", tmp_path / "oslo.db")
+    rejected = start_agent(wrong, "oslo", tmp_path / "wrong.db", probe=False)
+    try:
+        await wait_for(lambda: ingest.connected and agent.agent.connected, 15)
+        await wait_for(lambda: runtime.engine.ingested >= 2, 15)
+        assert not rejected.agent.connected  # a wrong password is refused
+    finally:
+        await agent.stop()
+        await rejected.stop()
+        await slamon_app.stop(runtime, tasks)
+        broker.stop()
