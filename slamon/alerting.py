@@ -18,6 +18,7 @@ from types import MappingProxyType
 
 from probes.result import Result
 from sla_engine.budget import AlertSeverity
+from sla_engine.contract_forecast import ContractForecast
 from sla_engine.slo import SLOStatus, forecast_message, prometheus_duration
 from sla_engine.states import State
 from slamon.engine import Engine, StateChange
@@ -36,6 +37,7 @@ class AlertName(StrEnum):
     CERTIFICATE_EXPIRY = "SlamonCertificateExpiry"
     SLO_BURN_RATE = "SlamonSLOBurnRate"
     SLO_BREACH_FORECAST = "SlamonSLOBreachForecast"
+    CONTRACT_BREACH_FORECAST = "SlamonContractBreachForecast"
 
 
 @dataclass(frozen=True, slots=True)
@@ -293,6 +295,44 @@ def evaluate_slo_alerts(
             now,
         )
     )
+
+
+def evaluate_contract_forecasts(
+    alerts: Alerts,
+    forecasts: Iterable[ContractForecast],
+    now: datetime,
+    *,
+    forecast_horizon: timedelta,
+) -> None:
+    """A ticket per contract whose SLA breaches this period within the horizon.
+
+    Fires when, at the recent burn rate (above 1), the period's budget runs out before
+    the period ends and within ``forecast_horizon``; resolves when that stops holding.
+    """
+    for f in forecasts:
+        labels = _labels(AlertName.CONTRACT_BREACH_FORECAST, "ticket", contract=f.contract_id)
+        message = f.message()
+        hours = f.forecast.hours
+        soon = (
+            message is not None
+            and hours is not None
+            and f.breaches_this_period
+            and f.forecast.burn_rate > 1
+            and hours <= forecast_horizon.total_seconds() / 3600
+        )
+        if not soon or message is None:
+            alerts.clear(labels, now)
+            continue
+        alerts.fire(
+            Alert(
+                labels,
+                {
+                    "summary": f"SLA of contract {f.contract_id} will breach in {f.period_label}",
+                    "description": message[0].upper() + message[1:] + ".",
+                },
+                now,
+            )
+        )
 
 
 def active_sorted(alerts: Iterable[Alert]) -> list[Alert]:

@@ -16,9 +16,16 @@ from datetime import UTC, datetime, timedelta
 
 from prometheus_client import CollectorRegistry
 
-from slamon.alerting import Alerts, StateAlerts, evaluate_certificates, evaluate_slo_alerts
+from slamon.alerting import (
+    Alerts,
+    StateAlerts,
+    evaluate_certificates,
+    evaluate_contract_forecasts,
+    evaluate_slo_alerts,
+)
 from slamon.config import Config
 from slamon.engine import Engine
+from slamon.forecasts import forecast_contracts
 from slamon.incident_manager import IncidentManager
 from slamon.maintenance import MaintenanceTracker
 from slamon.notify.hub import NotificationHub
@@ -90,6 +97,13 @@ class Operations:
                     now,
                     forecast_horizon=timedelta(seconds=a.forecast_horizon),
                 )
+        if self.config.contracts:
+            evaluate_contract_forecasts(
+                self.alerts,
+                await forecast_contracts(self.config, self.store, now),
+                now,
+                forecast_horizon=timedelta(seconds=a.forecast_horizon),
+            )
         due = self._last_resend is None or (now - self._last_resend).total_seconds() >= (
             a.resend_interval
         )
