@@ -94,3 +94,27 @@ async def test_compaction_keeps_every_hour(store: Store) -> None:
         Interval(DAY + timedelta(hours=2), DAY + timedelta(hours=3)), ["a"]
     )
     assert (again.checks, again.sketch) == (7, hour.sketch)
+
+
+async def test_latency_means_include_packed_days(store: Store) -> None:
+    # The status page's response-time chart reads these sums; once raw results age
+    # out and days are packed, the chart must still see every hour.
+    await store.write_batch(results(), [], {})
+    window = Interval(DAY, DAY + timedelta(days=2))
+    before = await store.latency_means(window)
+    assert len(before) == 2 * 48
+    await store.compact_rollups(DAY + timedelta(days=1, hours=5))
+    after = await store.latency_means(window)
+    assert [(m, at, n) for m, at, n, _ in after] == [(m, at, n) for m, at, n, _ in before]
+    assert all(abs(a[3] - b[3]) <= 1e-6 for a, b in zip(after, before, strict=True))
+    assert [row[:3] for row in await store.latency_means(window, ["b"])] == [
+        row[:3] for row in before if row[0] == "b"
+    ]
+    # A late result for a packed hour: both rows add up.
+    late = Result("a", "local", DAY + timedelta(hours=2, minutes=59), State.UP, 0.5)
+    await store.write_batch([late], [], {})
+    hour = DAY + timedelta(hours=2)
+    [(_, _, n, total)] = [r for r in await store.latency_means(window, ["a"]) if r[1] == hour]
+    [(_, _, n0, total0)] = [r for r in before if r[0] == "a" and r[1] == hour]
+    assert n == n0 + 1
+    assert abs(total - (total0 + 0.5)) <= 1e-6

@@ -13,7 +13,7 @@ one monitor share most buckets, which is what the compression finds.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import NamedTuple, Protocol
 
@@ -61,12 +61,10 @@ def pack_day(day: datetime, hours: Sequence[HourCounts]) -> bytes:
     return zlib.compress(bytes(out), 9)
 
 
-def unpack_day(day: datetime, blob: bytes) -> list[PackedHour]:
-    """The hourly rollups that :func:`pack_day` packed."""
+def _fields(blob: bytes) -> Iterator[tuple[int, int, int, int, int, bytes]]:
     data = zlib.decompress(blob)
     if not data or data[0] != _VERSION:
         raise ValueError("unknown packed rollup version")
-    out = []
     pos = 1
     while pos < len(data):
         fields = []
@@ -74,8 +72,31 @@ def unpack_day(day: datetime, blob: bytes) -> list[PackedHour]:
             value, pos = read_varint(data, pos)
             fields.append(value)
         offset, checks, down, degraded, sum_us, size = fields
-        latency_sum = sum_us / 1e6
-        sketch = LatencySketch.from_bytes(data[pos : pos + size], latency_sum)
+        yield offset, checks, down, degraded, sum_us, data[pos : pos + size]
         pos += size
-        out.append(PackedHour(day + offset * _HOUR, checks, down, degraded, latency_sum, sketch))
+
+
+def unpack_day(day: datetime, blob: bytes) -> list[PackedHour]:
+    """The hourly rollups that :func:`pack_day` packed."""
+    out = []
+    for offset, checks, down, degraded, sum_us, sketch in _fields(blob):
+        latency_sum = sum_us / 1e6
+        out.append(
+            PackedHour(
+                day + offset * _HOUR,
+                checks,
+                down,
+                degraded,
+                latency_sum,
+                LatencySketch.from_bytes(sketch, latency_sum),
+            )
+        )
     return out
+
+
+def unpack_day_counts(day: datetime, blob: bytes) -> list[tuple[datetime, int, int, float]]:
+    """(hour, checks, down, latency sum) of each packed hour, no sketch decoded."""
+    return [
+        (day + offset * _HOUR, checks, down, sum_us / 1e6)
+        for offset, checks, down, _degraded, sum_us, _sketch in _fields(blob)
+    ]

@@ -27,7 +27,7 @@ from sla_engine.intervals import Interval
 from sla_engine.sketch import LatencySketch
 from sla_engine.states import State, StateInterval
 from slamon.store import dialects
-from slamon.store.packing import pack_day, unpack_day
+from slamon.store.packing import pack_day, unpack_day, unpack_day_counts
 from slamon.store.schema import Instant, results, rollup_days, rollups, state_intervals
 
 log = logging.getLogger("slamon.store")
@@ -473,6 +473,11 @@ class Store:
         dialect = self.engine.dialect
         hours: dict[object, datetime] = {}
         out: list[tuple[str, datetime, int, float]] = []
+        days = select(rollup_days.c.monitor_id, rollup_days.c.day, rollup_days.c.hours).where(
+            rollup_days.c.day >= day_of(window.start), rollup_days.c.day < window.end
+        )
+        if monitor_ids is not None:
+            days = days.where(rollup_days.c.monitor_id.in_(list(monitor_ids)))
         async with self.engine.connect() as conn:
             for m, raw, n, total in await conn.execute(stmt):
                 at = hours.get(raw)
@@ -482,7 +487,23 @@ class Store:
                         continue
                     at = hours[raw] = converted
                 out.append((m, at, int(n or 0), float(total or 0.0)))
-        return out
+            packed: dict[tuple[str, datetime], list[float]] = {}
+            # Days packed once raw results aged out (all locations of a monitor together).
+            for m, day, blob in await conn.execute(days):
+                for at, checks, down, latency_sum in unpack_day_counts(day, blob):
+                    if window.start <= at < window.end:
+                        acc = packed.setdefault((m, at), [0, 0.0])
+                        acc[0] += checks - down
+                        acc[1] += latency_sum
+        if not packed:
+            return out
+        # An hour a late result reopened has a row in both tables: add them.
+        merged: dict[tuple[str, datetime], list[float]] = {(m, at): [n, t] for m, at, n, t in out}
+        for key, (n, t) in packed.items():
+            acc = merged.setdefault(key, [0, 0.0])
+            acc[0] += n
+            acc[1] += t
+        return [(m, at, int(n), t) for (m, at), (n, t) in sorted(merged.items())]
 
     async def recent_results(self, monitor_id: str, limit: int = 50) -> list[StoredResult]:
         """The newest raw results of a monitor, newest first."""
