@@ -213,6 +213,14 @@ async def one_build(config: Config, renderer: PageRenderer, out: Path) -> dict[s
     }
 
 
+async def upgrade(config: Config) -> None:
+    store = Store.from_url(config.store.url)
+    try:
+        await migrate.upgrade(store.engine)
+    finally:
+        await store.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--components", type=int, default=200)
@@ -229,6 +237,8 @@ def main() -> None:
     config = make_config(args.components, db)
     if not db.exists():
         asyncio.run(fill(config))
+    else:
+        asyncio.run(upgrade(config))  # a database kept from an older schema
     renderer = PageRenderer()
     with tempfile.TemporaryDirectory(dir=args.work) as tmp:
         out = Path(tmp) / "site"
