@@ -36,6 +36,11 @@ class ErrorClass(StrEnum):
     INTERNAL = "internal"
 
 
+QUALITY_ERRORS = frozenset(
+    {ErrorClass.ASSERTION, ErrorClass.CERT_EXPIRING, ErrorClass.CERT_EXPIRED}
+)
+"""Failures of a check that got an answer, but a wrong one (DESIGN.md's quality breaches)."""
+
 _EMPTY: Mapping[str, float] = MappingProxyType({})
 
 
@@ -67,6 +72,16 @@ class Result:
             raise ValueError("Result.at must be timezone-aware")
         if self.state not in (State.UP, State.DEGRADED, State.DOWN):
             raise ValueError(f"a check sees up, degraded or down, not {self.state}")
+
+    @property
+    def quality_failed(self) -> bool:
+        """The service answered, but a content, JSON, header or certificate assertion failed."""
+        return self.error in QUALITY_ERRORS
+
+    @property
+    def answered(self) -> bool:
+        """The service answered (rightly or wrongly): not down for want of an answer."""
+        return self.state is not State.DOWN or self.quality_failed
 
     @property
     def ok(self) -> bool:

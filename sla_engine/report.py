@@ -12,9 +12,10 @@ The SLIs, each an exact percent that credit tiers compare against:
 * latency: the share of answered checks no slower than the limit (from the hourly
   rollups' sketches, so to the sketch's 1 % relative accuracy); the percentile the
   contract names is also measured and shown against the limit;
-* quality: the share of checks that were fully good (neither down nor degraded). The
-  rollups count down and degraded checks, not failed assertions on their own, so a
-  failed content assertion and a refused connection both count here;
+* quality: the share of answered checks whose content, JSON, header and certificate
+  assertions held. A check that got no answer (refused, timed out, ...) is an
+  availability failure, not a quality one, and is left out; a slow answer is the
+  latency SLI's business and counts as good here;
 * incident_response: the share of decided incidents acknowledged and resolved within
   the limits (incidents still inside both limits are pending and left out).
 
@@ -73,6 +74,8 @@ class Evidence:
     checks: int = 0
     down_checks: int = 0
     degraded_checks: int = 0
+    unanswered_checks: int = 0
+    assertion_failed_checks: int = 0
     sketches: Sequence[LatencySketch] = ()
 
 
@@ -448,16 +451,18 @@ def evaluate_contract(
         lines += _ratio_lines("Checks within the limit", good, counted_n, _percent(good, counted_n))
     elif contract.sli is SLIKind.QUALITY:
         unit = "checks"
-        counted_n = evidence.checks
-        good = evidence.checks - evidence.down_checks - evidence.degraded_checks
+        counted_n = evidence.checks - evidence.unanswered_checks
+        good = counted_n - evidence.assertion_failed_checks
         lines.append(
-            "Rule: the SLI is the share of checks that were fully good (not down, not degraded)"
+            "Rule: the SLI is the share of answered checks whose assertions held "
+            "(checks with no answer count for availability, not here)"
         )
         lines.append(
-            f"Checks: {counted_n}; down {evidence.down_checks}; "
-            f"degraded {evidence.degraded_checks}; good {good}"
+            f"Checks: {evidence.checks}; no answer {evidence.unanswered_checks}; "
+            f"answered {counted_n}; assertions failed {evidence.assertion_failed_checks}; "
+            f"good {good}"
         )
-        lines += _ratio_lines("Good checks", good, counted_n, _percent(good, counted_n))
+        lines += _ratio_lines("Good answered checks", good, counted_n, _percent(good, counted_n))
     else:
         response = _response(contract, period, evidence.incidents, until)
         assert contract.response is not None

@@ -315,6 +315,8 @@ async def _rollup_evidence(
         "checks": sum(r.checks for r in rollups),
         "down_checks": sum(r.down for r in rollups),
         "degraded_checks": sum(r.degraded for r in rollups),
+        "unanswered_checks": sum(r.unanswered for r in rollups),
+        "assertion_failed_checks": sum(r.assertion_failed for r in rollups),
         "sketches": [r.sketch for r in rollups],
     }
 

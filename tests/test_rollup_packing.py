@@ -118,3 +118,32 @@ async def test_latency_means_include_packed_days(store: Store) -> None:
     [(_, _, n0, total0)] = [r for r in before if r[0] == "a" and r[1] == hour]
     assert n == n0 + 1
     assert abs(total - (total0 + 0.5)) <= 1e-6
+
+
+def test_version_1_blobs_still_read() -> None:
+    import zlib
+
+    from sla_engine.varint import write_varint
+
+    sketch = LatencySketch()
+    sketch.add(0.2, 3)
+    raw = bytearray([1])
+    for value in (4, 3, 1, 0, 600_000):  # hour 4: 3 checks, 1 down, sum 0.6 s
+        write_varint(raw, value)
+    encoded = sketch.to_bytes()
+    write_varint(raw, len(encoded))
+    raw += encoded
+    [hour] = unpack_day(DAY, zlib.compress(bytes(raw)))
+    assert (hour.hour, hour.checks, hour.down, hour.latency_sum) == (
+        DAY + timedelta(hours=4),
+        3,
+        1,
+        0.6,
+    )
+    assert (hour.unanswered, hour.assertion_failed, hour.sketch) == (0, 0, sketch)
+
+
+def test_quality_counts_survive_packing() -> None:
+    hours = [Rollup("m", "local", DAY + timedelta(hours=1), 9, 2, 1, 0.5, LatencySketch(), 1, 2)]
+    [back] = unpack_day(DAY, pack_day(DAY, hours))
+    assert (back.unanswered, back.assertion_failed) == (1, 2)

@@ -245,3 +245,22 @@ async def test_a_writer_cancelled_mid_commit_does_not_write_twice(
         assert await slow.count_results() == 1
     finally:
         await slow.close()
+
+
+async def test_rollups_count_unanswered_and_failed_assertions(store: Store) -> None:
+    # The quality SLI needs them apart: no answer is availability's, a wrong one quality's.
+    rows = [
+        Result("api", "local", T0, State.UP, 0.01, id="ok"),
+        Result("api", "local", T0, State.DOWN, 5.0, ErrorClass.TIMEOUT, "x", id="timeout"),
+        Result("api", "local", T0, State.DOWN, 0.02, ErrorClass.ASSERTION, "x", id="keyword"),
+        Result("api", "local", T0, State.DEGRADED, 0.02, ErrorClass.ASSERTION, "x", id="json"),
+        Result("api", "local", T0, State.DEGRADED, 0.9, ErrorClass.LATENCY, "x", id="slow"),
+        Result("api", "local", T0, State.DOWN, 0.02, ErrorClass.CERT_EXPIRED, "x", id="cert"),
+    ]
+    writer = Writer(store)
+    for r in rows:
+        writer.add_result(r)
+    await writer.flush()
+    [rollup] = await store.rollups(Interval(T0, T0 + timedelta(hours=1)))
+    assert (rollup.checks, rollup.down, rollup.degraded) == (6, 3, 2)
+    assert (rollup.unanswered, rollup.assertion_failed) == (1, 3)

@@ -4,8 +4,9 @@ Once raw results have aged out, an hour's rollup no longer changes (late results
 still can, and are merged), so :meth:`Store.compact_rollups` keeps one row per
 monitor, location and day instead of 24. Each hour keeps its own counts and sketch:
 latency SLIs still merge hourly sketches, and a period in any zone still starts on an
-hour boundary. Format (then zlib): version 1, and per hour present: hour of day,
-checks, down, degraded, latency sum in whole microseconds, sketch length, sketch.
+hour boundary. Format (then zlib): version 2, and per hour present: hour of day,
+checks, down, degraded, latency sum in whole microseconds, unanswered, assertion
+failed, sketch length, sketch (version 1 had no unanswered / assertion failed).
 The sum is rounded to the microsecond; everything else is exact. The 24 sketches of
 one monitor share most buckets, which is what the compression finds.
 """
@@ -20,7 +21,7 @@ from typing import NamedTuple, Protocol
 from sla_engine.sketch import LatencySketch
 from sla_engine.varint import read_varint, write_varint
 
-_VERSION = 1
+_VERSION = 2  # 2 added the quality counts; version 1 blobs are still read
 _HOUR = timedelta(hours=1)
 
 
@@ -33,6 +34,8 @@ class HourCounts(Protocol):
     degraded: int
     latency_sum: float
     sketch: LatencySketch
+    unanswered: int
+    assertion_failed: int
 
 
 class PackedHour(NamedTuple):
@@ -44,6 +47,8 @@ class PackedHour(NamedTuple):
     degraded: int
     latency_sum: float
     sketch: LatencySketch
+    unanswered: int = 0
+    assertion_failed: int = 0
 
 
 def pack_day(day: datetime, hours: Sequence[HourCounts]) -> bytes:
@@ -54,41 +59,60 @@ def pack_day(day: datetime, hours: Sequence[HourCounts]) -> bytes:
         if not 0 <= offset < 24 or r.hour != day + offset * _HOUR:
             raise ValueError(f"rollup hour {r.hour} is not an hour of the day {day}")
         sketch = r.sketch.to_bytes()
-        for value in (offset, r.checks, r.down, r.degraded, round(r.latency_sum * 1e6)):
+        counts = (offset, r.checks, r.down, r.degraded, round(r.latency_sum * 1e6))
+        for value in (*counts, r.unanswered, r.assertion_failed):
             write_varint(out, value)
         write_varint(out, len(sketch))
         out += sketch
     return zlib.compress(bytes(out), 9)
 
 
-def _fields(blob: bytes) -> Iterator[tuple[int, int, int, int, int, bytes]]:
+class _Packed(NamedTuple):
+    offset: int
+    checks: int
+    down: int
+    degraded: int
+    sum_us: int
+    unanswered: int
+    assertion_failed: int
+    sketch: bytes
+
+
+def _fields(blob: bytes) -> Iterator[_Packed]:
     data = zlib.decompress(blob)
-    if not data or data[0] != _VERSION:
+    if not data or data[0] not in (1, _VERSION):
         raise ValueError("unknown packed rollup version")
+    counts = 5 if data[0] == 1 else 7
     pos = 1
     while pos < len(data):
         fields = []
-        for _ in range(6):
+        for _ in range(counts + 1):
             value, pos = read_varint(data, pos)
             fields.append(value)
-        offset, checks, down, degraded, sum_us, size = fields
-        yield offset, checks, down, degraded, sum_us, data[pos : pos + size]
+        size = fields[-1]
+        if counts == 5:
+            fields[5:5] = [0, 0]  # version 1 kept no quality counts
+        offset, checks, down, degraded, sum_us, unanswered, failed = fields[:7]
+        sketch = data[pos : pos + size]
+        yield _Packed(offset, checks, down, degraded, sum_us, unanswered, failed, sketch)
         pos += size
 
 
 def unpack_day(day: datetime, blob: bytes) -> list[PackedHour]:
     """The hourly rollups that :func:`pack_day` packed."""
     out = []
-    for offset, checks, down, degraded, sum_us, sketch in _fields(blob):
-        latency_sum = sum_us / 1e6
+    for p in _fields(blob):
+        latency_sum = p.sum_us / 1e6
         out.append(
             PackedHour(
-                day + offset * _HOUR,
-                checks,
-                down,
-                degraded,
+                day + p.offset * _HOUR,
+                p.checks,
+                p.down,
+                p.degraded,
                 latency_sum,
-                LatencySketch.from_bytes(sketch, latency_sum),
+                LatencySketch.from_bytes(p.sketch, latency_sum),
+                p.unanswered,
+                p.assertion_failed,
             )
         )
     return out
@@ -96,7 +120,4 @@ def unpack_day(day: datetime, blob: bytes) -> list[PackedHour]:
 
 def unpack_day_counts(day: datetime, blob: bytes) -> list[tuple[datetime, int, int, float]]:
     """(hour, checks, down, latency sum) of each packed hour, no sketch decoded."""
-    return [
-        (day + offset * _HOUR, checks, down, sum_us / 1e6)
-        for offset, checks, down, _degraded, sum_us, _sketch in _fields(blob)
-    ]
+    return [(day + p.offset * _HOUR, p.checks, p.down, p.sum_us / 1e6) for p in _fields(blob)]

@@ -103,6 +103,9 @@ rollups = Table(
     Column("degraded", Integer, nullable=False),
     Column("latency_sum", Float, nullable=False),
     Column("sketch", LargeBinary, nullable=False),
+    # Quality: checks that got no answer, and answered checks whose assertions failed.
+    Column("unanswered", Integer, nullable=False, server_default="0"),
+    Column("assertion_failed", Integer, nullable=False, server_default="0"),
 )
 
 # Finalized reports are written once and never updated: a later run compares with them.

@@ -53,6 +53,8 @@ class Rollup:
     degraded: int = 0
     latency_sum: float = 0.0
     sketch: LatencySketch = field(default_factory=LatencySketch)
+    unanswered: int = 0
+    assertion_failed: int = 0
 
     @property
     def key(self) -> tuple[str, str, datetime]:
@@ -70,6 +72,8 @@ class Rollup:
             self.degraded,
             self.latency_sum,
             LatencySketch().merge(self.sketch),
+            self.unanswered,
+            self.assertion_failed,
         )
 
     def add(self, result: Result) -> None:
@@ -79,6 +83,10 @@ class Rollup:
             self.down += 1
         elif result.state is State.DEGRADED:
             self.degraded += 1
+        if not result.answered:
+            self.unanswered += 1
+        elif result.quality_failed:
+            self.assertion_failed += 1
         if result.ok:
             # Latency of failed checks is the time to fail (often the timeout):
             # it would poison response-time charts and latency SLIs.
@@ -199,6 +207,8 @@ class Store:
                     "degraded": a.degraded,
                     "latency_sum": a.latency_sum,
                     "sketch": a.sketch.to_bytes(),
+                    "unanswered": a.unanswered,
+                    "assertion_failed": a.assertion_failed,
                 }
                 for a in updated.values()
             ],
@@ -570,6 +580,8 @@ def _merge_into(into: Rollup, other: Rollup) -> None:
     into.degraded += other.degraded
     into.latency_sum += other.latency_sum
     into.sketch.merge(other.sketch)
+    into.unanswered += other.unanswered
+    into.assertion_failed += other.assertion_failed
 
 
 def _as_instant(value: object) -> datetime:
@@ -589,4 +601,6 @@ def _rollup_from_row(row: object) -> Rollup:
         row.degraded,  # type: ignore[attr-defined]
         row.latency_sum,  # type: ignore[attr-defined]
         LatencySketch.from_bytes(row.sketch, row.latency_sum),  # type: ignore[attr-defined]
+        row.unanswered,  # type: ignore[attr-defined]
+        row.assertion_failed,  # type: ignore[attr-defined]
     )
