@@ -154,6 +154,14 @@ def latency_results(monitor_ids: list[str], rng: random.Random) -> list[Result]:
     return out
 
 
+async def upgrade(db: Path) -> None:
+    store = Store.from_url(f"sqlite+aiosqlite:///{db}")
+    try:
+        await migrate.upgrade(store.engine)
+    finally:
+        await store.close()
+
+
 async def build(db: Path, monitors: int, contracts: int) -> None:
     rng = random.Random(20261115)
     store = Store.from_url(f"sqlite+aiosqlite:///{db}")
@@ -307,6 +315,8 @@ def main() -> None:
         if not db.exists():
             print(f"building {db}: {args.monitors} monitors, 12 months")
             asyncio.run(build(db, args.monitors, args.contracts))
+        else:
+            asyncio.run(upgrade(db))  # a database kept from an older schema
         url = f"sqlite+aiosqlite:///{db}"
         config = parse_config(config_data(args.monitors, args.contracts, url), {})
         asyncio.run(reports(db, config, args.repeat))
