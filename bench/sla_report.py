@@ -38,7 +38,13 @@ sys.path.insert(0, str(ROOT))
 from probes.result import Result  # noqa: E402
 from sla_engine.states import State  # noqa: E402
 from slamon.config import Config, parse_config  # noqa: E402
-from slamon.reports import build_report, gather, render_json, select_contracts  # noqa: E402
+from slamon.reports import (  # noqa: E402
+    build_report,
+    cyclic_gc_paused,
+    gather,
+    render_json,
+    select_contracts,
+)
 from slamon.store import migrate  # noqa: E402
 from slamon.store.sql import IntervalChange, Store  # noqa: E402
 from slamon.store.writer import Writer  # noqa: E402
@@ -217,7 +223,8 @@ async def reports(db: Path, config: Config, repeat: int) -> None:
         )
         contracts = select_contracts(config)
         t0 = time.perf_counter()
-        await gather(config, store, contracts, month, NOW)
+        with cyclic_gc_paused():  # as build_report does
+            await gather(config, store, contracts, month, NOW)
         print(
             "  of which evaluation only (no finalized lookup, no rendering): "
             f"{time.perf_counter() - t0:.2f} s"

@@ -15,11 +15,13 @@ that entry, and a later run that computes a different one shows the differences.
 from __future__ import annotations
 
 import csv
+import gc
 import hashlib
 import io
 import json
 from bisect import bisect_left, bisect_right
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -427,6 +429,40 @@ async def build_report(
     """The ``kind`` report for ``label`` and its differences from finalized reports."""
     if kind not in KINDS:
         raise ReportError(f"unknown report {kind!r}; expected one of {', '.join(KINDS)}")
+    with cyclic_gc_paused():
+        return await _build_report(
+            config, store, kind, label, now, contract_id=contract_id, sources=sources
+        )
+
+
+@contextmanager
+def cyclic_gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a report is built.
+
+    A month's report for a thousand contracts allocates millions of small objects that
+    live until the report is done; the collector kept walking them (2.3-2.7 s with it,
+    1.8 s without, bench/sla_report.py). Reference counting still frees everything
+    acyclic at once; the collector runs again as soon as the report is built.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+async def _build_report(
+    config: Config,
+    store: Store,
+    kind: str,
+    label: str,
+    now: datetime,
+    *,
+    contract_id: str | None,
+    sources: Sources,
+) -> Report:
     contracts = select_contracts(config, contract_id)
     reports = await gather(config, store, contracts, expand_labels(label), now, sources=sources)
     finalized = await FinalizedStore(store).get(
