@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import os
 from datetime import UTC, datetime, timedelta
@@ -340,5 +341,41 @@ async def test_a_failing_build_serves_the_previous_one(tmp_path: Path) -> None:
         assert publisher.failures == 1
         assert await publisher.current() is first  # no retry for a few seconds
         assert publisher.failures == 1
+    finally:
+        await store.close()
+
+
+async def test_rebuilds_under_a_storm_of_changes_take_a_bounded_share_of_time(
+    tmp_path: Path,
+) -> None:
+    import asyncio as aio
+
+    from slamon.engine import Engine
+    from slamon.statussite import Site, SitePublisher
+
+    cfg = parse_config(config(tmp_path), {})
+    store = await filled_store(cfg.store.url)
+    try:
+        dirty = aio.Event()
+        builds: list[float] = []
+
+        class Timed(SitePublisher):
+            async def _build(self) -> None:
+                # A build that "took" 0.5 s: at a 20 % duty the next waits 2 s.
+                self.dirty.clear()
+                builds.append(aio.get_running_loop().time())
+                self.site = Site({}, 0.0)
+                self.last_seconds = 0.5
+
+        publisher = Timed(cfg, store, Engine({}, Writer(store)), dirty)
+        task = aio.create_task(publisher.run(debounce=0.05, duty=0.2))
+        for _ in range(50):  # a state change every 50 ms for 2.5 s
+            dirty.set()
+            await aio.sleep(0.05)
+        task.cancel()
+        with pytest.raises(aio.CancelledError):
+            await task
+        assert 1 <= len(builds) <= 2, builds
+        assert all(b - a >= 1.9 for a, b in itertools.pairwise(builds))
     finally:
         await store.close()
