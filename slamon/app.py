@@ -176,6 +176,46 @@ async def start(runtime: Runtime) -> list[asyncio.Task[None]]:
     return tasks
 
 
+_STOP_WARN_AFTER = 10.0
+
+
+def _awaiting(task: asyncio.Task[None]) -> list[str]:
+    """Where a suspended task is, outermost first, following what each coroutine awaits."""
+    out: list[str] = []
+    obj: object = task.get_coro()
+    for _ in range(50):
+        frame = getattr(obj, "cr_frame", None) or getattr(obj, "ag_frame", None)
+        if frame is None:
+            if obj is not None:
+                out.append(f"awaiting {obj!r:.200}")
+            break
+        out.append(f"{frame.f_code.co_filename}:{frame.f_lineno} in {frame.f_code.co_name}")
+        obj = getattr(obj, "cr_await", None) or getattr(obj, "ag_await", None)
+    return out
+
+
+async def _cancel_and_wait(task: asyncio.Task[None]) -> None:
+    """Cancel ``task`` and wait for it; if it has not ended after 10 s, say where it is.
+
+    A task stuck at shutdown is a bug; the log names it and its stack (and again every
+    10 s) so that it can be found, rather than a process that silently does not exit.
+    """
+    task.cancel()
+    while True:
+        done, _ = await asyncio.wait({task}, timeout=_STOP_WARN_AFTER)
+        if done:
+            break
+        frames = "".join(f"\n  {where}" for where in _awaiting(task))
+        log.warning(
+            "task %s has not stopped %.0fs after cancel; it is at:%s",
+            task.get_name(),
+            _STOP_WARN_AFTER,
+            frames or " (no stack)",
+        )
+    with contextlib.suppress(asyncio.CancelledError):
+        task.result()
+
+
 async def stop(runtime: Runtime, tasks: list[asyncio.Task[None]]) -> None:
     """Stop probing, ingest what is queued, close open states, write everything."""
     by_name = {t.get_name(): t for t in tasks}
@@ -183,16 +223,12 @@ async def stop(runtime: Runtime, tasks: list[asyncio.Task[None]]) -> None:
     for name in ("mqtt", "scheduler", "push", "statuspage", "prune", "tick", "ingest"):
         task = by_name.get(name)
         if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await _cancel_and_wait(task)
     await runtime.bus.drain(runtime.engine.ingest)
     if runtime.ops is not None:
         await runtime.ops.stop()
     runtime.engine.stop(datetime.now(UTC))
     writer = by_name.get("writer")
     if writer is not None:
-        writer.cancel()  # its finally-block writes what is left
-        with contextlib.suppress(asyncio.CancelledError):
-            await writer
+        await _cancel_and_wait(writer)  # its finally-block writes what is left
     await runtime.store.close()

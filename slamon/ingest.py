@@ -123,6 +123,7 @@ class MqttIngest:
             await conn.wait_closed()
         finally:
             self._conn = None
+            self._outbox_ready.set()  # wakes the publisher to see it is done
             publisher.cancel()
             await asyncio.gather(publisher, return_exceptions=True)
 
@@ -258,15 +259,17 @@ class MqttIngest:
         self._outbox_ready.set()
 
     async def _publish_outbox(self, conn: Connection) -> None:
-        while True:
+        # Ends when cancelled, and also as soon as this connection is no longer the
+        # current one: a cancellation lost inside a library must not keep it alive.
+        while self._conn is conn:
             await self._outbox_ready.wait()
             self._outbox_ready.clear()
-            while self._states:
+            while self._states and self._conn is conn:
                 monitor_id, body = next(iter(self._states.items()))
                 await conn.publish(f"{self.prefix}/state/{monitor_id}", body, retain=True)
                 if self._states.get(monitor_id) is body:
                     del self._states[monitor_id]
-            while self._events:
+            while self._events and self._conn is conn:
                 topic, body = self._events[0]
                 await conn.publish(topic, body)
                 if self._events and self._events[0][1] is body:

@@ -76,7 +76,9 @@ class Connection:
 
         paho.on_publish = on_publish
 
-    async def publish_many(self, messages: Sequence[tuple[str, bytes]]) -> int:
+    async def publish_many(
+        self, messages: Sequence[tuple[str, bytes]], *, retain: bool = False
+    ) -> int:
         """Publish at QoS 1, all in flight at once; return how many the broker refused.
 
         Raises MqttError if the connection is lost or the acknowledgements do not come
@@ -88,11 +90,13 @@ class Connection:
         batch = _Batch(len(messages), loop.create_future())
         paho = self._client._client
         for topic, payload in messages:
-            info = paho.publish(topic, payload, qos=1)
+            info = paho.publish(topic, payload, qos=1, retain=retain)
             if info.rc != 0:
                 raise MqttError(f"publish failed with code {info.rc}")
             self._waiting[info.mid] = batch
         disconnected = self._client._disconnected
+        # asyncio.wait, not wait_for: Python 3.11's wait_for can swallow a cancellation
+        # that arrives as the PUBACK does, and a task that ignores its cancel never stops.
         done, _ = await asyncio.wait(
             (batch.future, disconnected), timeout=30, return_when=asyncio.FIRST_COMPLETED
         )
@@ -101,11 +105,10 @@ class Connection:
             raise MqttError("connection lost or no acknowledgement while publishing")
         return batch.refused
 
-    async def publish(
-        self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False
-    ) -> None:
-        """Publish and wait for the broker's acknowledgement (PUBACK at QoS 1)."""
-        await self._client.publish(topic, payload, qos=qos, retain=retain, timeout=30)
+    async def publish(self, topic: str, payload: bytes, *, retain: bool = False) -> None:
+        """Publish at QoS 1 and wait for the broker's PUBACK; MqttError if refused or lost."""
+        if await self.publish_many([(topic, payload)], retain=retain):
+            raise MqttError(f"the broker refused a message on {topic[:200]}")
 
     async def subscribe(self, topic: str, qos: int = 1) -> None:
         """Subscribe to ``topic`` (wildcards allowed)."""
