@@ -8,7 +8,7 @@ recovery. So a transition carries the time of the first check of its run.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 
 from sla_engine.states import State
@@ -68,7 +68,8 @@ def observe(
         run_length, run_start = tracker.run_length + 1, tracker.run_start
     else:
         run_length, run_start = 1, at
-    new = replace(tracker, run_state=state, run_length=run_length, run_start=run_start, last_at=at)
+    # The constructor, not dataclasses.replace: this runs for every result ingested.
     if state is not tracker.confirmed and run_length >= policy.needed(state):
-        return replace(new, confirmed=state), Transition(tracker.confirmed, state, run_start)
-    return new, None
+        confirmed = Tracker(state, state, run_length, run_start, at)
+        return confirmed, Transition(tracker.confirmed, state, run_start)
+    return Tracker(tracker.confirmed, state, run_length, run_start, at), None

@@ -212,10 +212,13 @@ class MqttIngest:
     def _release(self) -> None:
         # PUBACKs go out in the order the messages came (MQTT 4.6).
         acks, conn, generation = self._acks, self._conn, self._generation
+        mids = []
         while acks and acks[0].done:
             entry = acks.popleft()
-            if conn is not None and entry.generation == generation:
-                conn.ack(entry.mid)
+            if entry.generation == generation:
+                mids.append(entry.mid)
+        if conn is not None:
+            conn.ack_many(mids)  # one write for them all
 
     # -- state and events --------------------------------------------------------
 

@@ -24,6 +24,8 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from types import MappingProxyType
 
+import orjson
+
 from probes.result import ErrorClass, Result
 from sla_engine.states import State
 
@@ -116,6 +118,25 @@ def _string(body: Mapping[str, object], key: str, pattern: re.Pattern[str]) -> s
     return value
 
 
+_topics: dict[tuple[str, str], tuple[str, str]] = {}
+_TOPICS_KEPT = 100_000
+
+
+def _topic_parts(topic: str, prefix: str) -> tuple[str, str]:
+    """``(location, monitor)`` of a results topic; Rejected if it is not one."""
+    parts = _topics.get((topic, prefix))
+    if parts is not None:
+        return parts
+    base = f"{prefix}/results/"
+    names = topic[len(base) :].split("/") if topic.startswith(base) else []
+    if len(names) != 2 or not all(_NAME.match(p) for p in names):
+        raise Rejected(Reject.BAD_TOPIC, f"not {base}<location>/<monitor>")
+    if len(_topics) >= _TOPICS_KEPT:
+        _topics.clear()  # topics of the configured monitors come back at once
+    parts = _topics[(topic, prefix)] = (names[0], names[1])
+    return parts
+
+
 def decode(
     topic: str,
     payload: bytes,
@@ -132,14 +153,10 @@ def decode(
     """
     if len(payload) > max_bytes:
         raise Rejected(Reject.TOO_LARGE, f"{len(payload)} bytes, the limit is {max_bytes}")
-    base = f"{prefix}/results/"
-    parts = topic[len(base) :].split("/") if topic.startswith(base) else []
-    if len(parts) != 2 or not all(_NAME.match(p) for p in parts):
-        raise Rejected(Reject.BAD_TOPIC, f"not {base}<location>/<monitor>")
-    topic_location, topic_monitor = parts
+    topic_location, topic_monitor = _topic_parts(topic, prefix)
     try:
-        doc = json.loads(payload)
-    except (ValueError, RecursionError):
+        doc = orjson.loads(payload)
+    except (orjson.JSONDecodeError, RecursionError):
         raise Rejected(Reject.NOT_JSON, "payload is not JSON") from None
     if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
         raise Rejected(Reject.WRONG_SCHEMA, f"schema is not {SCHEMA!r}")
@@ -147,18 +164,22 @@ def decode(
     if not isinstance(body, dict):
         raise Rejected(Reject.WRONG_SCHEMA, "result is not an object")
     sent_at = _time(doc.get("sent_at"), "sent_at")
-    monitor = _string(body, "monitor", _NAME)
-    location = _string(body, "location", _NAME)
+    # The topic's names are valid; a payload that names the same ones is too.
+    monitor = body.get("monitor")
     if monitor != topic_monitor:
+        monitor = _string(body, "monitor", _NAME)
         raise Rejected(Reject.BAD_TOPIC, f"payload monitor {monitor!r} is not the topic's")
-    allowed = monitors.get(monitor)
+    allowed = monitors.get(topic_monitor)
     if allowed is None:
-        raise Rejected(Reject.UNKNOWN_MONITOR, f"no monitor has the id {monitor!r}")
+        raise Rejected(Reject.UNKNOWN_MONITOR, f"no monitor has the id {topic_monitor!r}")
+    location = body.get("location")
     if location != topic_location:
+        location = _string(body, "location", _NAME)
         raise Rejected(
             Reject.FORGED_LOCATION,
             f"payload location {location!r} published on {topic_location!r}'s topic",
         )
+    monitor, location = topic_monitor, topic_location
     if location not in allowed:
         raise Rejected(Reject.FORGED_LOCATION, f"{location!r} may not report {monitor!r}")
     result_id = _string(body, "id", _ID)

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import sqlite3
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Insert, Table, event
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
-from sqlalchemy.pool import NullPool
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 
 def create_engine(url: str) -> AsyncEngine:
     """An async engine for ``url`` with the settings each database needs."""
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, poolclass=NullPool if ":memory:" not in url else None)
+        # Pooled: a connection per write would start each batch with a cold page cache
+        # (the writer's batches took half again as long with NullPool).
+        engine = create_async_engine(url)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -50,3 +54,111 @@ def upsert(table: Table, dialect: str, keys: Sequence[str]) -> Insert:
     stmt = _dialect_insert(table, dialect)
     update = {c.name: stmt.excluded[c.name] for c in table.columns if c.name not in keys}
     return stmt.on_conflict_do_update(index_elements=list(keys), set_=update)  # type: ignore[no-any-return]
+
+
+# -- bulk writes on the ingest path ----------------------------------------------------
+#
+# The writer's statements, as SQL text straight to the driver: at 10,000 results per
+# second SQLAlchemy's per-row parameter processing cost more than the database's own
+# work (bench/ingest_stages.py). Each takes rows as tuples of database values (see
+# ``instant``) in the order of ``columns``. Everything else in the store stays on
+# SQLAlchemy Core. Table, column and clause names here are this module's constants,
+# never input.
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+# SQLite limits the bound parameters of one statement (999 before 3.32).
+_SQLITE_PARAMS = 32766 if sqlite3.sqlite_version_info >= (3, 32) else 999
+# PostgreSQL array types for unnest(), by column.
+_PG_TYPES = {
+    "results": {
+        "id": "varchar",
+        "monitor_id": "varchar",
+        "location": "varchar",
+        "at": "timestamptz",
+        "state": "varchar",
+        "latency": "float8",
+        "error": "varchar",
+        "detail": "text",
+    },
+}
+
+
+def instant(dialect: str) -> Callable[[datetime], Any]:
+    """How an aware datetime is bound on ``dialect``, as ``schema.Instant`` binds it."""
+    if dialect == "postgresql":
+        return lambda at: at
+    return lambda at: (at - _EPOCH) // _MICROSECOND
+
+
+def _marks(dialect: str, n: int) -> list[str]:
+    return [f"${i}" for i in range(1, n + 1)] if dialect == "postgresql" else ["?"] * n
+
+
+@lru_cache(maxsize=64)
+def _sqlite_values(table: str, columns: tuple[str, ...], rows: int, tail: str) -> str:
+    one = "(" + ",".join("?" * len(columns)) + ")"
+    values = ",".join([one] * rows)
+    return f"INSERT INTO {table} ({','.join(columns)}) VALUES {values} {tail}"  # noqa: S608
+
+
+@lru_cache(maxsize=16)
+def _pg_unnest(table: str, columns: tuple[str, ...], tail: str) -> str:
+    types = _PG_TYPES[table]
+    arrays = ",".join(f"${i}::{types[c]}[]" for i, c in enumerate(columns, 1))
+    return f"INSERT INTO {table} ({','.join(columns)}) SELECT * FROM unnest({arrays}) {tail}"  # noqa: S608
+
+
+async def insert_new(
+    conn: AsyncConnection,
+    dialect: str,
+    table: str,
+    columns: tuple[str, ...],
+    rows: Sequence[tuple[Any, ...]],
+) -> set[Any]:
+    """Insert ``rows`` but those whose key (first column) is stored; return keys inserted."""
+    tail = "ON CONFLICT DO NOTHING RETURNING " + columns[0]
+    inserted: set[Any] = set()
+    if dialect == "postgresql":
+        # One statement for the batch: its columns as arrays.
+        arrays = tuple(list(col) for col in zip(*rows, strict=True))
+        inserted.update(
+            r[0] for r in await conn.exec_driver_sql(_pg_unnest(table, columns, tail), arrays)
+        )
+        return inserted
+    # Multi-row VALUES: executemany cannot return the inserted keys.
+    chunk = _SQLITE_PARAMS // len(columns)
+    for i in range(0, len(rows), chunk):
+        part = rows[i : i + chunk]
+        sql = _sqlite_values(table, columns, len(part), tail)
+        inserted.update(
+            r[0] for r in await conn.exec_driver_sql(sql, tuple(v for row in part for v in row))
+        )
+    return inserted
+
+
+async def upsert_rows(
+    conn: AsyncConnection,
+    dialect: str,
+    table: str,
+    columns: tuple[str, ...],
+    rows: Sequence[tuple[Any, ...]],
+    *,
+    keys: tuple[str, ...],
+) -> None:
+    """Insert ``rows``, overwriting the non-key columns of those already stored."""
+    sets = ",".join(f"{c}=excluded.{c}" for c in columns if c not in keys)
+    marks = ",".join(_marks(dialect, len(columns)))
+    sql = (
+        f"INSERT INTO {table} ({','.join(columns)}) VALUES ({marks}) "  # noqa: S608
+        f"ON CONFLICT ({','.join(keys)}) DO UPDATE SET {sets}"
+    )
+    # executemany: asyncpg's costs less client CPU here than one unnest() statement.
+    await conn.exec_driver_sql(sql, list(rows))
+
+
+async def execute_many(
+    conn: AsyncConnection, dialect: str, sql: str, rows: Sequence[tuple[Any, ...]]
+) -> None:
+    """Run ``sql`` once per row; ``sql`` marks its parameters ``{}`` in order."""
+    await conn.exec_driver_sql(sql.format(*_marks(dialect, sql.count("{}"))), list(rows))

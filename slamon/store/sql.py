@@ -9,15 +9,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import (
-    case,
     delete,
     func,
-    literal,
     or_,
     select,
     tuple_,
     type_coerce,
-    update,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.types import NullType
@@ -32,6 +29,19 @@ from slamon.store.schema import Instant, results, rollup_days, rollups, state_in
 
 log = logging.getLogger("slamon.store")
 
+_RESULT_COLUMNS = ("id", "monitor_id", "location", "at", "state", "latency", "error", "detail")
+_ROLLUP_COLUMNS = (
+    "monitor_id",
+    "location",
+    "hour",
+    "checks",
+    "down",
+    "degraded",
+    "latency_sum",
+    "sketch",
+    "unanswered",
+    "assertion_failed",
+)
 # Above this many ids a query reads the whole window and filters in Python.
 _IN_LIMIT = 500
 
@@ -149,30 +159,41 @@ class Store:
         swaps them in only after the commit succeeded).
         """
         async with self.engine.begin() as conn:
-            inserted_ids: set[str] = set()
-            if new_results:
-                stmt = dialects.insert_ignore(results, self.dialect, returning=[results.c.id])
-                rows = [
-                    {
-                        "id": r.id,
-                        "monitor_id": r.monitor_id,
-                        "location": r.location,
-                        "at": r.at,
-                        "state": r.state.value,
-                        "latency": r.latency,
-                        "error": r.error.value if r.error else None,
-                        "detail": r.detail or None,
-                    }
-                    for r in new_results
-                ]
-                res = await conn.execute(stmt, rows)
-                inserted_ids = {row[0] for row in res}
-            updated = await self._update_rollups(
-                conn, [r for r in new_results if r.id in inserted_ids], cached
+            inserted = await self._insert_results(conn, new_results) if new_results else []
+            updated = await self._update_rollups(conn, inserted, cached)
+            if changes:
+                await self._apply_changes(conn, changes)
+        return len(inserted), updated
+
+    async def _insert_results(
+        self, conn: AsyncConnection, batch: Sequence[Result]
+    ) -> Sequence[Result]:
+        """Insert the results whose id is not stored yet; return those inserted."""
+        at = dialects.instant(self.dialect)
+        rows = [
+            (
+                r.id,
+                r.monitor_id,
+                r.location,
+                at(r.at),
+                r.state.value,
+                r.latency,
+                r.error.value if r.error else None,
+                r.detail or None,
             )
-            for change in changes:
-                await self._apply_change(conn, change)
-        return len(inserted_ids), updated
+            for r in batch
+        ]
+        ids = await dialects.insert_new(conn, self.dialect, "results", _RESULT_COLUMNS, rows)
+        if len(ids) == len(batch):
+            return batch
+        # Some were stored before (a redelivery), or came twice in this batch: each
+        # inserted id counts once, for its first result.
+        out = []
+        for r in batch:
+            if r.id in ids:
+                ids.discard(r.id)
+                out.append(r)
+        return out
 
     async def _update_rollups(
         self,
@@ -181,8 +202,12 @@ class Store:
         cached: dict[tuple[str, str, datetime], Rollup],
     ) -> dict[tuple[str, str, datetime], Rollup]:
         by_key: dict[tuple[str, str, datetime], list[Result]] = defaultdict(list)
+        hours: dict[datetime, datetime] = {}  # hour_of is costly; results share few hours
         for r in inserted:
-            by_key[(r.monitor_id, r.location, hour_of(r.at))].append(r)
+            hour = hours.get(r.at)
+            if hour is None:
+                hour = hours[r.at] = hour_of(r.at)
+            by_key[(r.monitor_id, r.location, hour)].append(r)
         if not by_key:
             return {}
         missing = [k for k in by_key if k not in cached]
@@ -194,24 +219,28 @@ class Store:
             for r in items:
                 acc.add(r)
             updated[key] = acc
-        stmt = dialects.upsert(rollups, self.dialect, ["monitor_id", "location", "hour"])
-        await conn.execute(
-            stmt,
+        at = dialects.instant(self.dialect)
+        await dialects.upsert_rows(
+            conn,
+            self.dialect,
+            "rollups",
+            _ROLLUP_COLUMNS,
             [
-                {
-                    "monitor_id": a.monitor_id,
-                    "location": a.location,
-                    "hour": a.hour,
-                    "checks": a.checks,
-                    "down": a.down,
-                    "degraded": a.degraded,
-                    "latency_sum": a.latency_sum,
-                    "sketch": a.sketch.to_bytes(),
-                    "unanswered": a.unanswered,
-                    "assertion_failed": a.assertion_failed,
-                }
+                (
+                    a.monitor_id,
+                    a.location,
+                    at(a.hour),
+                    a.checks,
+                    a.down,
+                    a.degraded,
+                    a.latency_sum,
+                    a.sketch.to_bytes(),
+                    a.unanswered,
+                    a.assertion_failed,
+                )
                 for a in updated.values()
             ],
+            keys=("monitor_id", "location", "hour"),
         )
         return updated
 
@@ -240,28 +269,42 @@ class Store:
                         out[r.key] = r
         return out
 
-    async def _apply_change(self, conn: AsyncConnection, change: IntervalChange) -> None:
-        at = literal(change.at, Instant())
-        await conn.execute(
-            update(state_intervals)
-            .where(
-                state_intervals.c.monitor_id == change.monitor_id,
-                state_intervals.c.end_at.is_(None),
-            )
+    async def _apply_changes(
+        self, conn: AsyncConnection, changes: Sequence[IntervalChange]
+    ) -> None:
+        """Close each monitor's open interval and open the next, in order.
+
+        In rounds with one change per monitor each, so that a storm of state changes
+        (every monitor at once) is a few statements, not two per change.
+        """
+        at = dialects.instant(self.dialect)
+        pending = list(changes)
+        while pending:
+            round_, later, seen = [], [], set()
+            for change in pending:
+                if change.monitor_id in seen:
+                    later.append(change)
+                else:
+                    seen.add(change.monitor_id)
+                    round_.append(change)
             # Never end an interval before its start (a late transition).
-            .values(
-                end_at=case((state_intervals.c.start_at > at, state_intervals.c.start_at), else_=at)
+            await dialects.execute_many(
+                conn,
+                self.dialect,
+                "UPDATE state_intervals SET end_at = CASE WHEN start_at > {} THEN start_at "
+                "ELSE {} END WHERE monitor_id = {} AND end_at IS NULL",
+                [(at(c.at), at(c.at), c.monitor_id) for c in round_],
             )
-        )
-        if change.state is not State.UNKNOWN:
-            await conn.execute(
-                state_intervals.insert().values(
-                    monitor_id=change.monitor_id,
-                    state=change.state.value,
-                    start_at=change.at,
-                    end_at=None,
+            opened = [c for c in round_ if c.state is not State.UNKNOWN]
+            if opened:
+                await dialects.execute_many(
+                    conn,
+                    self.dialect,
+                    "INSERT INTO state_intervals (monitor_id, state, start_at, end_at) "
+                    "VALUES ({}, {}, {}, NULL)",
+                    [(c.monitor_id, c.state.value, at(c.at)) for c in opened],
                 )
-            )
+            pending = later
 
     async def recover(self) -> list[IntervalChange]:
         """Close intervals left open by a crash at the last result seen for the monitor.
@@ -288,8 +331,7 @@ class Store:
                 changes.append(IntervalChange(monitor_id, State.UNKNOWN, max(last_at, start)))
         if changes:
             async with self.engine.begin() as conn:
-                for change in changes:
-                    await self._apply_change(conn, change)
+                await self._apply_changes(conn, changes)
         return changes
 
     async def interval_floors(self) -> dict[str, datetime]:

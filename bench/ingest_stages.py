@@ -1,0 +1,181 @@
+"""Where the engine's time per result goes, stage by stage, without a broker.
+
+bench/ingest.py measures the whole path (agents, broker, engine, store) and is noisy;
+this one times each stage of the engine's side on the same prepared messages, so a
+change to one stage can be measured on its own:
+
+- ``decode``: validate one wire message into a Result (``slamon.wire.decode``);
+- ``handle``: the ingest path for one message as paho hands it over (decode, clock
+  skew, the engine's confirmation and quorum, queueing for the writer);
+- ``write``: the writer committing those results in batches (results, rollups) to
+  SQLite and, when reachable, PostgreSQL.
+
+    .venv/bin/python bench/ingest_stages.py [--results 20000] [--monitors 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import os
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import asyncpg
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from probes.result import Result
+from sla_engine.states import State
+from slamon import app as slamon_app
+from slamon.config import Config, parse_config
+from slamon.mqtt import Message
+from slamon.store import migrate
+from slamon.store.sql import Store
+from slamon.wire import decode, encode_result, envelope, results_topic
+
+PG_ADMIN = os.environ.get("SLAMON_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+PREFIX = "stages/v1"
+
+
+def make_config(monitors: int) -> Config:
+    return parse_config(
+        {
+            "store": {"batch_size": 1000},
+            "bus": {"kind": "mqtt", "topic_prefix": PREFIX, "locations": ["a", "b"]},
+            "monitors": [
+                {"id": f"m{i}", "type": "tcp", "target": "127.0.0.1:9", "interval": "30s"}
+                for i in range(monitors)
+            ],
+        },
+        {},
+    )
+
+
+def make_messages(n: int, monitors: int, ago: float = 5.0) -> list[Message]:
+    start = datetime.now(UTC) - timedelta(seconds=ago)
+    out = []
+    for i in range(n):
+        location = "ab"[i % 2]
+        at = start + timedelta(microseconds=200 * i)
+        r = Result(f"m{(i // 2) % monitors}", location, at, State.UP, 0.01 + (i % 50) / 1000)
+        payload = envelope(encode_result(r), at + timedelta(milliseconds=2))
+        out.append(
+            Message(results_topic(PREFIX, location, r.monitor_id), payload, i % 65535 + 1, 1, False)
+        )
+    return out
+
+
+def per_item(seconds: float, n: int) -> str:
+    return f"{seconds / n * 1e6:7.1f} us/result  ({n / seconds:,.0f}/s)"
+
+
+def time_decode(config: Config, messages: list[Message]) -> float:
+    allowed = {m.id: frozenset(config.locations_for(m)) for m in config.monitors}
+    started = time.perf_counter()
+    for m in messages:
+        decode(m.topic, m.payload, prefix=PREFIX, monitors=allowed, max_bytes=65536)
+    return time.perf_counter() - started
+
+
+async def time_handle_and_write(
+    config: Config, warmup: list[Message], messages: list[Message], url: str
+) -> tuple[float, float]:
+    store = Store.from_url(url)
+    await migrate.upgrade(store.engine)
+    # The engine, writer and ingest as `slamon engine` wires them; no task is started.
+    runtime = slamon_app.build_runtime(config, store)
+    writer, ingest = runtime.writer, runtime.ingest
+    assert ingest is not None
+    writer.max_pending = 10_000_000
+    # Every monitor confirmed up at every location first: the state changes of the
+    # first results (unknown -> up) are not the steady state.
+    for m in warmup:
+        ingest.handle(m)
+    await writer.flush()
+    written_before = writer.results_written
+    started = time.perf_counter()
+    for m in messages:
+        ingest.handle(m)
+    handled = time.perf_counter() - started
+    assert ingest.internal_errors == 0 and not ingest.rejected, (
+        ingest.rejected,
+        ingest.internal_errors,
+    )
+    started = time.perf_counter()
+    await writer.flush()
+    written = time.perf_counter() - started
+    assert writer.results_written - written_before == len(messages)
+    await store.close()
+    return handled, written
+
+
+async def pg_url() -> str | None:
+    try:
+        conn = await asyncpg.connect(PG_ADMIN, timeout=3)
+    except (OSError, asyncpg.PostgresError) as exc:
+        print(f"  PostgreSQL not reachable ({exc}); its figures are skipped")
+        return None
+    name = f"slamon_stages_{uuid.uuid4().hex[:8]}"
+    await conn.execute(f'CREATE DATABASE "{name}"')
+    await conn.close()
+    return PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://") + "/" + name
+
+
+async def drop_pg(url: str) -> None:
+    conn = await asyncpg.connect(PG_ADMIN)
+    await conn.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+    await conn.close()
+
+
+async def main_async(opts: argparse.Namespace) -> None:
+    config = make_config(opts.monitors)
+    warmup = make_messages(opts.monitors * 2 * 3, opts.monitors, ago=30.0)
+    messages = make_messages(opts.results, opts.monitors)
+    n = len(messages)
+    print(f"{n} messages, {opts.monitors} monitors x 2 locations, best of {opts.repeat}")
+    gc.collect()
+    print(
+        f"  decode            {per_item(min(time_decode(config, messages) for _ in range(opts.repeat)), n)}"
+    )
+    with tempfile.TemporaryDirectory(prefix="slamon-stages-") as tmp:
+        best_h = best_w = float("inf")
+        for i in range(opts.repeat):
+            h, w = await time_handle_and_write(
+                config, warmup, messages, f"sqlite+aiosqlite:///{tmp}/s{i}.db"
+            )
+            best_h, best_w = min(best_h, h), min(best_w, w)
+        print(f"  handle            {per_item(best_h, n)}")
+        print(f"  write (SQLite)    {per_item(best_w, n)}")
+    url = await pg_url()
+    if url is not None:
+        try:
+            best_w = float("inf")
+            for _ in range(opts.repeat):
+                _, w = await time_handle_and_write(config, warmup, messages, url)
+                best_w = min(best_w, w)
+                await drop_pg(url)
+                url = await pg_url() or url
+            print(f"  write (Postgres)  {per_item(best_w, n)}")
+        finally:
+            await drop_pg(url)
+    print(f"  load average {os.getloadavg()[0]:.2f} ({os.cpu_count()} cores)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--results", type=int, default=20_000)
+    parser.add_argument("--monitors", type=int, default=1000)
+    parser.add_argument("--repeat", type=int, default=3)
+    asyncio.run(main_async(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()
