@@ -241,6 +241,17 @@ async def run(opts: argparse.Namespace, workdir: Path) -> None:
         f"  load average before {load_before[0]:.2f}, after {load_after[0]:.2f} "
         f"({os.cpu_count()} cores)"
     )
+    if opts.timeline:
+        # Per second of creation: how many, and their latency (where the p99 comes from).
+        by_second: dict[int, list[float]] = {}
+        for c, a in commits:
+            by_second.setdefault(int(a - started), []).append(c - a)
+        print("  second  results  p50 ms  max ms")
+        for sec in sorted(by_second):
+            lat = sorted(by_second[sec])
+            print(
+                f"  {sec:6d} {len(lat):8d} {lat[len(lat) // 2] * 1000:7.0f} {lat[-1] * 1000:7.0f}"
+            )
 
 
 def main() -> None:
@@ -248,6 +259,9 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--store", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument(
+        "--timeline", action="store_true", help="latency per second of creation time"
+    )
     parser.add_argument(
         "--rate", type=float, default=10_000, help="results per second, both agents together"
     )

@@ -60,25 +60,23 @@ class Connection:
     def __init__(self, client: aiomqtt.Client, settings: BusConfig) -> None:
         self._client = client
         self.settings = settings
-        # aiomqtt's publish() costs O(pending publishes) each (it scans them all), so a
-        # batch goes to paho directly and one future waits for all its PUBACKs.
+        # Our publishes bypass paho's per-message bookkeeping (an MQTTMessage, a
+        # MQTTMessageInfo with a lock, a Properties object for each PUBACK): they go out
+        # as one packet write per batch, and their PUBACKs come back through
+        # _FastReader to ``_acked``; one future waits for a whole batch.
         self._waiting: dict[int, _Batch] = {}
-        paho = client._client
-        aiomqtt_on_publish: Any = paho.on_publish
+        self._reader = _FastReader(client._client, None, self._acked)
 
-        def on_publish(c: Any, userdata: Any, mid: int, reason: Any, properties: Any) -> None:
-            if aiomqtt_on_publish is not None:
-                aiomqtt_on_publish(c, userdata, mid, reason, properties)
-            batch = self._waiting.pop(mid, None)
-            if batch is None:
-                return
-            if getattr(reason, "is_failure", False):
-                batch.refused += 1
-            batch.remaining -= 1
-            if batch.remaining == 0 and not batch.future.done():
-                batch.future.set_result(None)
-
-        paho.on_publish = on_publish
+    def _acked(self, mid: int, refused: bool) -> bool:
+        batch = self._waiting.pop(mid, None)
+        if batch is None:
+            return False  # not one of ours: paho's
+        if refused:
+            batch.refused += 1
+        batch.remaining -= 1
+        if batch.remaining == 0 and not batch.future.done():
+            batch.future.set_result(None)
+        return True
 
     async def publish_many(
         self, messages: Sequence[tuple[str, bytes]], *, retain: bool = False
@@ -90,20 +88,43 @@ class Connection:
         """
         if not messages:
             return 0
+        paho = self._client._client
+        if paho._sock is None or self._client._disconnected.done():
+            raise MqttError("not connected")
         loop = asyncio.get_running_loop()
         batch = _Batch(len(messages), loop.create_future())
-        paho = self._client._client
+        packet = bytearray()
+        v5 = paho._protocol == 5
+        header = _PUBLISH | 0x02 | (0x01 if retain else 0)  # QoS 1
+        mids = []
         for topic, payload in messages:
-            info = paho.publish(topic, payload, qos=1, retain=retain)
-            if info.rc != 0:
-                raise MqttError(f"publish failed with code {info.rc}")
-            self._waiting[info.mid] = batch
+            name = topic.encode()
+            if not name or len(name) > 65535 or b"+" in name or b"#" in name:
+                raise ValueError(f"not a topic to publish to: {topic[:200]!r}")
+            mid = paho._mid_generate()
+            mids.append(mid)
+            packet.append(header)
+            packet += _remaining_length(2 + len(name) + 2 + v5 + len(payload))
+            packet += _U16.pack(len(name))
+            packet += name
+            packet += _U16.pack(mid)
+            if v5:
+                packet.append(0)  # no properties
+            packet += payload
+        for mid in mids:
+            self._waiting[mid] = batch
+        paho._packet_queue(header, bytes(packet), 0, 1)
         disconnected = self._client._disconnected
         # asyncio.wait, not wait_for: Python 3.11's wait_for can swallow a cancellation
         # that arrives as the PUBACK does, and a task that ignores its cancel never stops.
-        done, _ = await asyncio.wait(
-            (batch.future, disconnected), timeout=30, return_when=asyncio.FIRST_COMPLETED
-        )
+        try:
+            done, _ = await asyncio.wait(
+                (batch.future, disconnected), timeout=30, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            for mid in mids:
+                if self._waiting.get(mid) is batch:
+                    del self._waiting[mid]
         if batch.future not in done:
             batch.future.cancel()
             raise MqttError("connection lost or no acknowledgement while publishing")
@@ -189,22 +210,35 @@ def _client(settings: BusConfig, client_id: str, *, manual_ack: bool) -> aiomqtt
 Session = Callable[[Connection], Awaitable[None]]
 
 
-def _dispatch(client: aiomqtt.Client, handle: Callable[[Message], None]) -> None:
+def _dispatch(conn: Connection, handle: Callable[[Message], None] | None) -> None:
     # Straight from the socket: no queue and no task per message (aiomqtt's iterator
     # costs both), and installed before CONNACK, since a persistent session delivers
     # what the broker kept as soon as we connect, before any subscribe.
-    def on_message(_client: Any, _userdata: Any, m: Any) -> None:
-        handle(Message(m.topic, m.payload, m.mid, m.qos, m.retain))
+    paho = conn._client._client
+    if handle is not None:
 
-    paho = client._client
-    paho.on_message = on_message
+        def on_message(_client: Any, _userdata: Any, m: Any) -> None:
+            handle(Message(m.topic, m.payload, m.mid, m.qos, m.retain))
+
+        paho.on_message = on_message
+        conn._reader.handle = handle
     # paho has no hook for this; aiomqtt calls loop_read when the socket is readable.
-    paho.loop_read = _FastReader(paho, handle).loop_read  # type: ignore[method-assign]
+    paho.loop_read = conn._reader.loop_read  # type: ignore[method-assign]
+
+
+def _remaining_length(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, n = n & 0x7F, n >> 7
+        out.append(byte | 0x80 if n else byte)
+        if not n:
+            return bytes(out)
 
 
 _PUBLISH = 0x30
 _PUBACK = 0x40
 _PUBACK_STRUCT = struct.Struct("!BBH")
+_U16 = struct.Struct("!H")
 _READ_SIZE = 256 * 1024
 
 
@@ -219,9 +253,15 @@ class _FastReader:
     properties or a topic that is not UTF-8) goes through paho's own handler.
     """
 
-    def __init__(self, paho: Any, handle: Callable[[Message], None]) -> None:
+    def __init__(
+        self,
+        paho: Any,
+        handle: Callable[[Message], None] | None,
+        acked: Callable[[int, bool], bool],
+    ) -> None:
         self.paho = paho
         self.handle = handle
+        self.acked = acked
         self.v5 = paho._protocol == 5
         self.buffer = bytearray()
 
@@ -275,12 +315,19 @@ class _FastReader:
                 start, stop = i, i + length
                 if stop > end:
                     return MQTTErrorCode.MQTT_ERR_SUCCESS  # rest of packet not here yet
-                qos = (command >> 1) & 3
+                kind = command & 0xF0
+                if kind == _PUBACK and length >= 2:
+                    mid = (buf[start] << 8) | buf[start + 1]
+                    # MQTT 5: a reason code may follow; 0x80 and above is a refusal.
+                    refused = length > 2 and buf[start + 2] >= 0x80
+                    if self.acked(mid, refused):
+                        pos = stop
+                        continue
                 message = None
-                if command & 0xF0 == _PUBLISH and qos < 2 and length >= 2:
+                if kind == _PUBLISH and handle is not None and length >= 2:
                     message = self._publish(buf, command, start, stop)
                 if message is not None:
-                    handle(message)
+                    handle(message)  # type: ignore[misc]  # not None: message is set
                 else:
                     rc = self._to_paho(command, buf[start:stop])
                     if rc:
@@ -292,6 +339,8 @@ class _FastReader:
 
     def _publish(self, buf: bytearray, command: int, start: int, stop: int) -> Message | None:
         qos = (command >> 1) & 3
+        if qos > 1:
+            return None
         tlen = (buf[start] << 8) | buf[start + 1]
         at = start + 2 + tlen
         if tlen == 0 or at > stop:
@@ -370,8 +419,7 @@ async def run_sessions(
         connected = False
         client = _client(settings, client_id, manual_ack=manual_ack)
         conn = Connection(client, settings)
-        if on_message is not None:
-            _dispatch(client, on_message)
+        _dispatch(conn, on_message)
         if on_connecting is not None:
             on_connecting(conn)
         try:

@@ -223,7 +223,7 @@ class SitePublisher:
         self.builds += 1
         self.last_seconds = time.perf_counter() - started
 
-    async def run(self, debounce: float = 0.5, duty: float = 0.2) -> None:
+    async def run(self, debounce: float = 0.5, duty: float = 0.1) -> None:
         """Rebuild on every state change (after ``debounce`` s) and every refresh.
 
         Rebuilds take at most ``duty`` of the time: after a build that took ``t``

@@ -145,6 +145,9 @@ def component_view(
     )
 
 
+_YIELD_EVERY = 20  # components between yields to the event loop (~10 ms of work)
+
+
 async def build_snapshot(
     config: Config,
     engine: Engine | None,
@@ -180,22 +183,29 @@ async def build_snapshot(
         live = {m: engine.state(m) for m in monitor_ids}
     else:
         live = live_states_from_store(history, monitor_ids)
-    views = [
-        component_view(
-            c,
-            history=history,
-            live=live,
-            grid=grid,
-            window=window,
-            now=now,
-            maintenance=maintenance,
+    # A site of a thousand components takes the better part of a second to compute;
+    # it yields to the event loop between chunks, so ingestion is not stalled meanwhile.
+    views = []
+    for k, c in enumerate(components):
+        if k and k % _YIELD_EVERY == 0:
+            await asyncio.sleep(0)
+        views.append(
+            component_view(
+                c,
+                history=history,
+                live=live,
+                grid=grid,
+                window=window,
+                now=now,
+                maintenance=maintenance,
+            )
         )
-        for c in components
-    ]
     by_monitor: dict[str, list[tuple[str, datetime, int, float]]] = defaultdict(list)
     for row in await means_read:
         by_monitor[row[0]].append(row)
     for k, c in enumerate(components):
+        if k and k % _YIELD_EVERY == 0:
+            await asyncio.sleep(0)
         points, response_ms = latency_series(
             [r for m in c.monitors for r in by_monitor.get(m, ())], first_hour, CHART_HOURS
         )
