@@ -136,8 +136,9 @@ async def run(opts: argparse.Namespace, workdir: Path) -> None:
             first_commit = now
         last_commit = now
         committed += len(results)
-        latencies.extend(now - r.at.timestamp() for r in results)
-        commits.extend((now, r.at.timestamp()) for r in results)
+        created = [r.at.timestamp() for r in results]
+        latencies.extend([now - a for a in created])
+        commits.extend([(now, a) for a in created])
         if previous is not None:
             previous(results)
 

@@ -15,7 +15,6 @@ measure the agent's clock skew from the receive time.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Collection, Mapping
@@ -36,6 +35,8 @@ _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 _METRIC = re.compile(r"^[A-Za-z_][A-Za-z0-9_:.-]{0,127}$")
 _STATES = {s.value: s for s in (State.UP, State.DEGRADED, State.DOWN)}
 _ERRORS = {e.value: e for e in ErrorClass}
+_NUMBER = (int, float)
+_NO_METRICS: Mapping[str, float] = MappingProxyType({})
 _MAX_DETAIL = 500
 _MAX_METRICS = 32
 
@@ -75,7 +76,11 @@ def results_topic(prefix: str, location: str, monitor_id: str) -> str:
 
 
 def encode_result(result: Result) -> bytes:
-    """The ``result`` object of the wire format, as compact JSON bytes."""
+    """The ``result`` object of the wire format, as compact JSON bytes.
+
+    Raises ValueError for a latency or metric that is not a finite number (JSON has
+    no NaN or infinity).
+    """
     body: dict[str, object] = {
         "id": result.id,
         "monitor": result.monitor_id,
@@ -84,13 +89,18 @@ def encode_result(result: Result) -> bytes:
         "state": result.state.value,
         "latency": result.latency,
     }
+    finite = math.isfinite(result.latency)
     if result.error is not None:
         body["error"] = result.error.value
     if result.detail:
         body["detail"] = result.detail
     if result.metrics:
         body["metrics"] = dict(result.metrics)
-    return json.dumps(body, separators=(",", ":"), allow_nan=False).encode()
+        finite = finite and all(math.isfinite(v) for v in result.metrics.values())
+    if not finite:
+        # orjson would write null; a silent null would be rejected by the engine.
+        raise ValueError("a result's latency and metrics must be finite numbers")
+    return orjson.dumps(body)
 
 
 def envelope(encoded_result: bytes, sent_at: datetime) -> bytes:
@@ -187,7 +197,7 @@ def decode(
     if state is None:
         raise Rejected(Reject.WRONG_SCHEMA, "result.state must be up, degraded or down")
     latency = body.get("latency")
-    if isinstance(latency, bool) or not isinstance(latency, int | float) or not 0 <= latency < 1e6:
+    if isinstance(latency, bool) or not isinstance(latency, _NUMBER) or not 0 <= latency < 1e6:
         raise Rejected(Reject.WRONG_SCHEMA, "result.latency must be seconds, 0 or more")
     error_name = body.get("error")
     error = None
@@ -207,7 +217,7 @@ def decode(
             not isinstance(key, str)
             or not _METRIC.match(key)
             or isinstance(value, bool)
-            or not isinstance(value, int | float)
+            or not isinstance(value, _NUMBER)
             or not math.isfinite(value)
         ):
             raise Rejected(Reject.WRONG_SCHEMA, "result.metrics must map names to numbers")
@@ -224,7 +234,7 @@ def decode(
         latency=float(latency),
         error=error,
         detail=detail,
-        metrics=MappingProxyType(metrics),
+        metrics=MappingProxyType(metrics) if metrics else _NO_METRICS,
         id=result_id,
     )
     return Envelope(result, sent_at)

@@ -155,8 +155,9 @@ class Store:
 
         Results whose id is already stored are skipped, so a redelivered result is
         counted once; only the inserted ones update the rollups. ``cached`` holds the
-        current rollups the caller knows; the updated rollups are returned (the caller
-        swaps them in only after the commit succeeded).
+        current rollups the caller knows, and they are updated in place: if this
+        raises, the caller must forget them (the store has the committed ones). The
+        rollups written are returned.
         """
         async with self.engine.begin() as conn:
             inserted = await self._insert_results(conn, new_results) if new_results else []
@@ -214,8 +215,9 @@ class Store:
         loaded = await self._load_rollups(conn, missing) if missing else {}
         updated: dict[tuple[str, str, datetime], Rollup] = {}
         for key, items in by_key.items():
-            base = cached.get(key) or loaded.get(key)
-            acc = base.copy() if base is not None else Rollup(*key)
+            # Updated in place (a copy per key and batch cost more than the rest of the
+            # rollup work); if the transaction fails the caller drops its cache.
+            acc = cached.get(key) or loaded.get(key) or Rollup(*key)
             for r in items:
                 acc.add(r)
             updated[key] = acc

@@ -155,7 +155,12 @@ class Writer:
                 return
             started = time.perf_counter()
             dropped_before = self._head_dropped
-            inserted, updated = await self.store.write_batch(batch, changes, self._rollups)
+            try:
+                inserted, updated = await self.store.write_batch(batch, changes, self._rollups)
+            except BaseException:
+                # Cached rollups may hold this batch's counts; the store has the truth.
+                self._rollups = {}
+                raise
             # Committed: only now take the items off the queues and swap the rollups in.
             # Items of this batch that add_result dropped meanwhile are gone from the
             # queue already, but were written after all: not dropped.
