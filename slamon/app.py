@@ -21,7 +21,7 @@ from slamon.location_metrics import LocationCollector
 from slamon.metrics import LiveCollector, SchedulerMetrics
 from slamon.operations import Operations
 from slamon.push import PushService
-from slamon.statussite import SitePublisher
+from slamon.statussite import RenderWorker, SitePublisher
 from slamon.store import migrate
 from slamon.store.sql import Store
 from slamon.store.writer import Writer
@@ -96,7 +96,16 @@ def build_runtime(config: Config, store: Store | None = None) -> Runtime:
     )
     engine.listeners.append(lambda _change: runtime.page_dirty.set())
     runtime.ops = Operations(config, engine, store, registry)
-    runtime.site = SitePublisher(config, store, engine, runtime.page_dirty, runtime.renderer)
+    runtime.site = SitePublisher(
+        config,
+        store,
+        engine,
+        runtime.page_dirty,
+        runtime.renderer,
+        # Results arriving half a second late: the engine is catching up.
+        busy=(lambda: ingest.behind() > 0.5) if ingest is not None else None,
+        worker=RenderWorker() if RenderWorker.wanted(config) else None,
+    )
     if runtime.ops is not None:  # an incident opened, updated or resolved: rebuild the page
         runtime.ops.incidents.listeners.append(lambda _event: runtime.page_dirty.set())
     if ingest is not None:
@@ -231,4 +240,6 @@ async def stop(runtime: Runtime, tasks: list[asyncio.Task[None]]) -> None:
     writer = by_name.get("writer")
     if writer is not None:
         await _cancel_and_wait(writer)  # its finally-block writes what is left
+    if runtime.site is not None and runtime.site.worker is not None:
+        runtime.site.worker.close()
     await runtime.store.close()

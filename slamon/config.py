@@ -212,10 +212,14 @@ class StatusPageConfig(_Section):
     ``refresh`` is how often the running service rebuilds the site (it also rebuilds
     on every state change); ``output``, when set, is the folder it writes the site
     to; ``url`` is the page's public address, used for absolute links in the feed
-    and the JSON.
+    and the JSON. ``render_worker`` is where a rebuild computes and renders:
+    ``process`` is a separate process at a lower CPU priority, so that a large site
+    never takes CPU from ingestion; ``thread`` is in the service's own process;
+    ``auto`` (the default) is a process from 200 components on.
     """
 
     title: str = "Service status"
+    render_worker: Literal["auto", "process", "thread"] = "auto"
     description: str = ""
     timezone: str = "UTC"
     refresh: Annotated[Duration, _at_least(1, "s")] = 10

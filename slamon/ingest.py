@@ -87,6 +87,18 @@ class MqttIngest:
         writer.on_settled = settled
         engine.listeners.append(self._state_changed)
 
+    def behind(self) -> float:
+        """Seconds the latest results arrived later than the quickest of recent ones.
+
+        Each location's clock skew estimate is its quickest recent transit (receive
+        minus sent_at); how much later than that its last message came is time the
+        message waited in the broker or in the engine's queue.
+        """
+        return max(
+            (s.last_sample - s.estimate for s in self.skews.values() if s.estimate is not None),
+            default=0.0,
+        )
+
     @property
     def unacked(self) -> int:
         """Messages received and not yet acknowledged."""

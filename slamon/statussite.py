@@ -16,10 +16,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import multiprocessing
 import os
 import shutil
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -31,13 +34,14 @@ from slamon.engine import Engine
 from slamon.incidents import load_incidents
 from slamon.maintenance import load_maintenance
 from slamon.store.sql import Store
-from slamon.views import build_snapshot
+from slamon.views import SnapshotInputs, build_snapshot, read_snapshot_inputs, snapshot_from
 from statuspage.render import PageRenderer
 
 log = logging.getLogger("slamon.statussite")
 KEEP_BUILDS = 2
 STALE_STAGING = 600.0  # seconds
 RETRY_AFTER = 5.0  # seconds between attempts while builds fail
+MAX_DEFER = 60.0  # longest a rebuild waits for ingestion to catch up
 INCIDENT_HISTORY = timedelta(days=365)
 MAINTENANCE_PAST = timedelta(days=90)
 MAINTENANCE_AHEAD = timedelta(days=30)
@@ -120,9 +124,11 @@ async def render_from_store(
     engine: Engine | None = None,
     incidents: Sequence[Incident] | None = None,
     maintenance: Sequence[MaintenanceWindow] | None = None,
+    worker: RenderWorker | None = None,
 ) -> dict[str, bytes]:
-    """Read the store and render every file of the site (rendering off the event loop).
+    """Read the store and render every file of the site, off the event loop.
 
+    The rendering runs in ``worker``'s process if given, else in a thread.
     Incidents of the last year and maintenance windows from 90 days back to 30 days
     ahead are loaded from the store and the config unless they are given.
     """
@@ -131,10 +137,81 @@ async def render_from_store(
     if maintenance is None:
         window = Interval(now - MAINTENANCE_PAST, now + MAINTENANCE_AHEAD)
         maintenance = await load_maintenance(config, store, window)
+    if worker is not None:
+        inputs = await read_snapshot_inputs(
+            config, engine, store, now, incidents=incidents, maintenance=maintenance
+        )
+        return await worker.build(inputs)
     snapshot = await build_snapshot(
         config, engine, store, now, incidents=incidents, maintenance=maintenance
     )
     return await asyncio.to_thread(renderer.render_site, snapshot)
+
+
+WORKER_FROM_COMPONENTS = 200  # render_worker = "auto": a process from this many on
+
+_worker_renderer: PageRenderer | None = None
+
+
+def _lower_priority() -> None:
+    # The render worker yields the CPU to the engine (nice 10); a status page a few
+    # seconds late is better than results late.
+    with contextlib.suppress(OSError):
+        os.nice(10)
+
+
+def _build_files(inputs: SnapshotInputs) -> dict[str, bytes]:
+    """Compute and render the whole site from its inputs (in the render worker)."""
+    global _worker_renderer  # noqa: PLW0603  # one per worker process, kept between builds
+    if _worker_renderer is None:
+        _worker_renderer = PageRenderer()
+    return _worker_renderer.render_site(snapshot_from(inputs))
+
+
+class RenderWorker:
+    """A separate, lower-priority process that computes and renders the site.
+
+    Rendering a site of a thousand components costs one or two seconds of CPU; in
+    the engine's process that is CPU taken from ingestion (and the GIL held from its
+    event loop). If the process dies, the builds go on in the service's own process.
+    """
+
+    def __init__(self) -> None:
+        self._pool: ProcessPoolExecutor | None = ProcessPoolExecutor(
+            max_workers=1,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_lower_priority,
+        )
+        self._renderer: PageRenderer | None = None
+
+    @staticmethod
+    def wanted(config: Config) -> bool:
+        """Whether ``config`` asks for a render process (``auto``: a large site)."""
+        mode = config.statuspage.render_worker
+        if mode == "auto":
+            return len(config.effective_components()) >= WORKER_FROM_COMPONENTS
+        return mode == "process"
+
+    async def build(self, inputs: SnapshotInputs) -> dict[str, bytes]:
+        """The site's files, built in the worker process."""
+        if self._pool is not None:
+            try:
+                return await asyncio.get_running_loop().run_in_executor(
+                    self._pool, _build_files, inputs
+                )
+            except BrokenProcessPool:
+                log.error("the status page's render process died; rendering in-process now")
+                self._pool = None
+        if self._renderer is None:
+            self._renderer = PageRenderer()
+        snapshot = await asyncio.to_thread(snapshot_from, inputs)
+        return await asyncio.to_thread(self._renderer.render_site, snapshot)
+
+    def close(self) -> None:
+        """Stop the worker process (a build in progress is abandoned)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
 
 
 @dataclass
@@ -155,8 +232,14 @@ class SitePublisher:
         engine: Engine,
         dirty: asyncio.Event,
         renderer: PageRenderer | None = None,
+        *,
+        busy: Callable[[], bool] | None = None,
+        worker: RenderWorker | None = None,
     ) -> None:
         self.config = config
+        self.busy = busy
+        self.worker = worker
+        self.deferred_seconds = 0.0
         self.store = store
         self.engine = engine
         self.dirty = dirty
@@ -211,7 +294,12 @@ class SitePublisher:
         started = time.perf_counter()
         try:
             files = await render_from_store(
-                self.config, self.store, self.renderer, datetime.now(UTC), engine=self.engine
+                self.config,
+                self.store,
+                self.renderer,
+                datetime.now(UTC),
+                engine=self.engine,
+                worker=self.worker,
             )
         except Exception:
             self.dirty.set()  # the next request or tick tries again
@@ -250,3 +338,18 @@ class SitePublisher:
                     await asyncio.sleep(debounce)
                 except TimeoutError:
                     pass
+            await self._while_busy()
+
+    async def _while_busy(self) -> None:
+        """Wait (at most ``MAX_DEFER`` s) while ingestion is behind.
+
+        A rebuild costs seconds of CPU for a large site; while results arrive late
+        (the engine is catching up after a start or an outage) it would only make
+        them later. The page is at most ``MAX_DEFER`` s staler than it would be.
+        """
+        if self.busy is None or not self.busy():
+            return
+        started = time.monotonic()
+        while self.busy() and time.monotonic() - started < MAX_DEFER:  # noqa: ASYNC110
+            await asyncio.sleep(0.5)
+        self.deferred_seconds += time.monotonic() - started

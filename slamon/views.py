@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal, localcontext
 from fractions import Fraction
@@ -145,10 +145,24 @@ def component_view(
     )
 
 
-_YIELD_EVERY = 20  # components between yields to the event loop (~10 ms of work)
+@dataclass(frozen=True)
+class SnapshotInputs:
+    """What the status page is computed from: read from the store and the engine.
+
+    Plain values (picklable), so that the computing and rendering can run in another
+    process (``slamon.statussite``'s render worker).
+    """
+
+    config: Config
+    now: datetime
+    live: Mapping[str, State]
+    history: Mapping[str, Sequence[StateInterval]]
+    means: Sequence[tuple[str, datetime, int, float]]
+    incidents: Sequence[Incident]
+    maintenance: Sequence[MaintenanceWindow]
 
 
-async def build_snapshot(
+async def read_snapshot_inputs(
     config: Config,
     engine: Engine | None,
     store: Store,
@@ -156,21 +170,16 @@ async def build_snapshot(
     *,
     incidents: Sequence[Incident] = (),
     maintenance: Sequence[MaintenanceWindow] = (),
-) -> PageSnapshot:
-    """The status page's data at ``now``: public components only.
+) -> SnapshotInputs:
+    """Read what the page at ``now`` needs (the I/O half of ``build_snapshot``).
 
     Without an ``engine`` (``slamon statuspage build``), the current state of each
     monitor is what the store last recorded: its open interval, or unknown.
     """
-    sp = config.statuspage
-    tz = ZoneInfo(sp.timezone)
     components = config.effective_components()
     monitor_ids = sorted({m for c in components for m in c.monitors})
-    today = now.astimezone(tz).date()
-    window = Interval(local_midnight(today - timedelta(days=HISTORY_DAYS - 1), tz), now)
-    grid = DayGrid.of(local_days(window, sp.timezone), now)
-    first_hour = hour_of(now) - timedelta(hours=CHART_HOURS - 1)
-    # The response times are read (on a second connection) while the days are computed.
+    window, _grid, first_hour = _windows(config, now)
+    # The response times are read (on a second connection) while the days are read.
     means_read = asyncio.create_task(
         store.latency_means(Interval(first_hour, now + timedelta(hours=1)), monitor_ids)
     )
@@ -183,29 +192,50 @@ async def build_snapshot(
         live = {m: engine.state(m) for m in monitor_ids}
     else:
         live = live_states_from_store(history, monitor_ids)
-    # A site of a thousand components takes the better part of a second to compute;
-    # it yields to the event loop between chunks, so ingestion is not stalled meanwhile.
-    views = []
-    for k, c in enumerate(components):
-        if k and k % _YIELD_EVERY == 0:
-            await asyncio.sleep(0)
-        views.append(
-            component_view(
-                c,
-                history=history,
-                live=live,
-                grid=grid,
-                window=window,
-                now=now,
-                maintenance=maintenance,
-            )
+    means = [tuple(row) for row in await means_read]
+    return SnapshotInputs(
+        config,
+        now,
+        live,
+        history,
+        means,  # type: ignore[arg-type]
+        tuple(incidents),
+        tuple(maintenance),
+    )
+
+
+def _windows(config: Config, now: datetime) -> tuple[Interval, DayGrid, datetime]:
+    sp = config.statuspage
+    tz = ZoneInfo(sp.timezone)
+    today = now.astimezone(tz).date()
+    window = Interval(local_midnight(today - timedelta(days=HISTORY_DAYS - 1), tz), now)
+    grid = DayGrid.of(local_days(window, sp.timezone), now)
+    first_hour = hour_of(now) - timedelta(hours=CHART_HOURS - 1)
+    return window, grid, first_hour
+
+
+def snapshot_from(inputs: SnapshotInputs) -> PageSnapshot:
+    """The status page's data (the pure half of ``build_snapshot``): public components."""
+    config, now, live, history = inputs.config, inputs.now, inputs.live, inputs.history
+    sp = config.statuspage
+    components = config.effective_components()
+    window, grid, first_hour = _windows(config, now)
+    views = [
+        component_view(
+            c,
+            history=history,
+            live=live,
+            grid=grid,
+            window=window,
+            now=now,
+            maintenance=inputs.maintenance,
         )
+        for c in components
+    ]
     by_monitor: dict[str, list[tuple[str, datetime, int, float]]] = defaultdict(list)
-    for row in await means_read:
+    for row in inputs.means:
         by_monitor[row[0]].append(row)
     for k, c in enumerate(components):
-        if k and k % _YIELD_EVERY == 0:
-            await asyncio.sleep(0)
         points, response_ms = latency_series(
             [r for m in c.monitors for r in by_monitor.get(m, ())], first_hour, CHART_HOURS
         )
@@ -220,12 +250,36 @@ async def build_snapshot(
         generated_at=now,
         components=tuple(views),
         incidents=tuple(
-            _public_incident(i, public) for i in incidents if set(i.component_ids) & public
+            _public_incident(i, public) for i in inputs.incidents if set(i.component_ids) & public
         ),
         maintenance=tuple(
-            _public_maintenance(m, public) for m in maintenance if set(m.component_ids) & public
+            _public_maintenance(m, public)
+            for m in inputs.maintenance
+            if set(m.component_ids) & public
         ),
     )
+
+
+async def build_snapshot(
+    config: Config,
+    engine: Engine | None,
+    store: Store,
+    now: datetime,
+    *,
+    incidents: Sequence[Incident] = (),
+    maintenance: Sequence[MaintenanceWindow] = (),
+) -> PageSnapshot:
+    """The status page's data at ``now``: public components only.
+
+    Without an ``engine`` (``slamon statuspage build``), the current state of each
+    monitor is what the store last recorded: its open interval, or unknown. The
+    computing runs in a thread: a site of a thousand components takes the better
+    part of a second, which would stall the event loop.
+    """
+    inputs = await read_snapshot_inputs(
+        config, engine, store, now, incidents=incidents, maintenance=maintenance
+    )
+    return await asyncio.to_thread(snapshot_from, inputs)
 
 
 def _public_incident(incident: Incident, public: set[str]) -> IncidentView:
