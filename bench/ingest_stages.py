@@ -103,10 +103,8 @@ async def time_handle_and_write(
     for m in messages:
         ingest.handle(m)
     handled = time.perf_counter() - started
-    assert ingest.internal_errors == 0 and not ingest.rejected, (
-        ingest.rejected,
-        ingest.internal_errors,
-    )
+    assert ingest.internal_errors == 0, ingest.internal_errors
+    assert not ingest.rejected, ingest.rejected
     started = time.perf_counter()
     await writer.flush()
     written = time.perf_counter() - started
@@ -140,9 +138,8 @@ async def main_async(opts: argparse.Namespace) -> None:
     n = len(messages)
     print(f"{n} messages, {opts.monitors} monitors x 2 locations, best of {opts.repeat}")
     gc.collect()
-    print(
-        f"  decode            {per_item(min(time_decode(config, messages) for _ in range(opts.repeat)), n)}"
-    )
+    best = min(time_decode(config, messages) for _ in range(opts.repeat))
+    print(f"  decode            {per_item(best, n)}")
     with tempfile.TemporaryDirectory(prefix="slamon-stages-") as tmp:
         best_h = best_w = float("inf")
         for i in range(opts.repeat):

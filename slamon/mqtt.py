@@ -218,7 +218,11 @@ def _dispatch(conn: Connection, handle: Callable[[Message], None] | None) -> Non
     if handle is not None:
 
         def on_message(_client: Any, _userdata: Any, m: Any) -> None:
-            handle(Message(m.topic, m.payload, m.mid, m.qos, m.retain))
+            try:
+                topic = m.topic
+            except UnicodeDecodeError:  # refused on ingest as a bad topic, not a crash
+                topic = m._topic.decode("utf-8", "replace")
+            handle(Message(topic, m.payload, m.mid, m.qos, m.retain))
 
         paho.on_message = on_message
         conn._reader.handle = handle

@@ -97,6 +97,5 @@ async def test_no_burn_and_already_breached(
         assert f.message() is None
     else:
         assert f.message() == (
-            "the SLA of contract acme-gold (ACME) is already breached; "
-            "credits at risk: 100.00 EUR"
+            "the SLA of contract acme-gold (ACME) is already breached; credits at risk: 100.00 EUR"
         )

@@ -1,0 +1,123 @@
+"""The status site built in a separate process, and rebuilds that wait for ingestion."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from slamon.config import parse_config
+from slamon.engine import Engine
+from slamon.ingest import MqttIngest
+from slamon.skew import ClockSkew
+from slamon.statussite import RenderWorker, Site, SitePublisher, render_from_store
+from slamon.store.writer import Writer
+from statuspage.render import PageRenderer
+from tests.test_statuspage_site import NOW, config, filled_store
+
+
+async def test_the_worker_builds_the_same_files_as_the_service_itself(tmp_path: Path) -> None:
+    cfg = parse_config(config(tmp_path), {})
+    store = await filled_store(cfg.store.url)
+    worker = RenderWorker()
+    try:
+        inline = await render_from_store(cfg, store, PageRenderer(), NOW)
+        in_worker = await render_from_store(cfg, store, PageRenderer(), NOW, worker=worker)
+        assert in_worker == inline
+        assert "components/api.html" in in_worker
+    finally:
+        worker.close()
+        await store.close()
+
+
+async def test_a_dead_worker_leaves_the_builds_to_the_service(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    cfg = parse_config(config(tmp_path), {})
+    store = await filled_store(cfg.store.url)
+    worker = RenderWorker()
+    try:
+        first = await render_from_store(cfg, store, PageRenderer(), NOW, worker=worker)
+        pool = worker._pool
+        assert pool is not None
+        for pid in list(pool._processes):  # type: ignore[union-attr]
+            os.kill(pid, signal.SIGKILL)
+        await asyncio.sleep(0.5)
+        again = await render_from_store(cfg, store, PageRenderer(), NOW, worker=worker)
+        assert again == first
+        assert "render process died" in caplog.text
+    finally:
+        worker.close()
+        await store.close()
+
+
+def test_auto_means_a_process_for_large_sites_only(tmp_path: Path) -> None:
+    small = parse_config(config(tmp_path), {})
+    assert not RenderWorker.wanted(small)
+    assert RenderWorker.wanted(parse_config(config(tmp_path, render_worker="process"), {}))
+    many = config(tmp_path, render_worker="auto")
+    many["monitors"] = [{"id": f"m{i}", "type": "tcp", "target": "127.0.0.1:9"} for i in range(250)]
+    many.pop("components")
+    assert RenderWorker.wanted(parse_config(many, {}))
+    many["statuspage"] = {"render_worker": "thread"}  # type: ignore[index]
+    assert not RenderWorker.wanted(parse_config(many, {}))
+
+
+async def test_a_rebuild_waits_while_ingestion_is_behind_but_not_forever(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import slamon.statussite as statussite
+
+    monkeypatch.setattr(statussite, "MAX_DEFER", 1.0)
+    cfg = parse_config(config(tmp_path, refresh="1s"), {})
+    store = await filled_store(cfg.store.url)
+    behind = True
+    builds: list[float] = []
+
+    class Counted(SitePublisher):
+        async def _build(self) -> None:
+            self.dirty.clear()
+            builds.append(time.monotonic())
+            self.site = Site({}, time.monotonic())
+            self.last_seconds = 0.0
+
+    try:
+        publisher = Counted(
+            cfg, store, Engine({}, Writer(store)), asyncio.Event(), busy=lambda: behind
+        )
+        started = time.monotonic()
+        task = asyncio.create_task(publisher.run(debounce=0.05))
+        await asyncio.sleep(3.2)
+        # The first build at once; then each waits its refresh (1 s) and the bound (1 s).
+        assert 2 <= len(builds) <= 3, [b - started for b in builds]
+        assert builds[1] - builds[0] >= 1.9
+        assert publisher.deferred_seconds >= 0.9
+        behind = False
+        count = len(builds)
+        await asyncio.sleep(2.3)
+        assert len(builds) >= count + 2  # every refresh again
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    finally:
+        await store.close()
+
+
+def test_behind_is_how_much_later_than_the_quickest_transit_results_arrive(
+    tmp_path: Path,
+) -> None:
+    cfg = parse_config({**config(tmp_path), "bus": {"kind": "mqtt", "locations": ["a", "b"]}}, {})
+    writer = Writer(None)  # type: ignore[arg-type]  # nothing is written here
+    ingest = MqttIngest(cfg, Engine({}, writer), writer)
+    assert ingest.behind() == 0.0
+    ingest.skews["a"] = ClockSkew()
+    ingest.skews["b"] = ClockSkew()
+    for k, sample in enumerate([0.02, 0.01, 0.03]):
+        ingest.skews["a"].add(100.0 + k, sample)
+    for k, sample in enumerate([5.0, 5.01, 5.9]):  # 5 s of clock skew, 0.9 s late now
+        ingest.skews["b"].add(100.0 + k, sample)
+    assert ingest.behind() == pytest.approx(0.9)
