@@ -139,10 +139,33 @@ async def run(opts: argparse.Namespace, workdir: Path) -> None:
         created = [r.at.timestamp() for r in results]
         latencies.extend([now - a for a in created])
         commits.extend([(now, a) for a in created])
+        for r in results:
+            got = sampled.pop(r.id, None)
+            if got is not None:
+                stages.append((got - r.at.timestamp(), now - got))
         if previous is not None:
             previous(results)
 
     writer.on_settled = settled
+    # Where the time goes, for one message in 50: created -> received by the engine
+    # (agent spool and publish, broker) and received -> stored (engine and store).
+    sampled: dict[str, float] = {}
+    stages: list[tuple[float, float]] = []
+    handle = runtime.ingest.handle if runtime.ingest is not None else None
+    seen = 0
+
+    def handle_sampled(message) -> None:  # type: ignore[no-untyped-def]
+        nonlocal seen
+        seen += 1
+        if seen % 50 == 0:
+            start = message.payload.find(b'"id":"') + 6
+            sampled[message.payload[start : message.payload.index(b'"', start)].decode()] = (
+                time.time()
+            )
+        handle(message)  # type: ignore[misc]
+
+    if runtime.ingest is not None:
+        runtime.ingest.handle = handle_sampled  # type: ignore[method-assign]
     tasks = await slamon_app.start(runtime)
     ingest = runtime.ingest
     assert ingest is not None
@@ -244,6 +267,16 @@ async def run(opts: argparse.Namespace, workdir: Path) -> None:
         f"  load average before {load_before[0]:.2f}, after {load_after[0]:.2f} "
         f"({os.cpu_count()} cores)"
     )
+    if stages:
+        to_engine = sorted(a for a, _ in stages)
+        in_engine = sorted(b for _, b in stages)
+        print(
+            "  where (1 in 50): created->received p50 "
+            f"{to_engine[len(to_engine) // 2] * 1000:.0f} ms, p99 "
+            f"{to_engine[int(len(to_engine) * 0.99)] * 1000:.0f} ms; received->stored p50 "
+            f"{in_engine[len(in_engine) // 2] * 1000:.0f} ms, p99 "
+            f"{in_engine[int(len(in_engine) * 0.99)] * 1000:.0f} ms"
+        )
     if opts.timeline:
         # Per second of creation: how many, and their latency (where the p99 comes from).
         by_second: dict[int, list[float]] = {}

@@ -20,7 +20,7 @@ import sqlite3
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry, generate_latest
@@ -37,6 +37,8 @@ if TYPE_CHECKING:
     from prometheus_client.metrics_core import Metric
 
 log = logging.getLogger("slamon.agent")
+
+_CHUNKS = 4  # batches in flight at once
 
 
 class Spool:
@@ -83,10 +85,11 @@ class Spool:
             db.execute("ROLLBACK")
             raise
 
-    def read(self, limit: int) -> list[tuple[int, str, bytes]]:
-        """The oldest ``limit`` rows as (seq, topic, body)."""
+    def read(self, limit: int, after: int = 0) -> list[tuple[int, str, bytes]]:
+        """The oldest ``limit`` rows after sequence number ``after``, as (seq, topic, body)."""
         return self._db.execute(
-            "SELECT seq, topic, body FROM outbox ORDER BY seq LIMIT ?", (limit,)
+            "SELECT seq, topic, body FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?",
+            (after, limit),
         ).fetchall()
 
     def remove(self, seqs: list[int]) -> None:
@@ -153,31 +156,56 @@ class Agent:
             self.spool_pending()
 
     async def _session(self, conn: Connection) -> None:
-        while True:
-            rows = self.spool.read(self.window)
-            if not rows:
-                self._spooled.clear()
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(1.0):
-                        await self._spooled.wait()
-                continue
-            sent_at = self.clock()
-            # All in flight at once; if any fails the connection is gone, and every row
-            # of the batch is published again on the next one (the engine dedups ids).
-            refused = await conn.publish_many(
-                [(topic, envelope(body, sent_at)) for _, topic, body in rows]
+        # Pipelined: up to _CHUNKS batches of window/_CHUNKS results in flight at once,
+        # so the next batch does not wait for the engine to store the previous one.
+        # A batch leaves the spool only once all of it is acknowledged; if the
+        # connection is lost, everything not yet removed is published again on the
+        # next one (the engine dedups result ids).
+        size = max(1, self.window // _CHUNKS)
+        in_flight: set[asyncio.Task[None]] = set()
+        sent_through = 0  # the highest spool sequence number published on this connection
+        try:
+            while True:
+                for task in [t for t in in_flight if t.done()]:
+                    in_flight.discard(task)
+                    task.result()  # a lost connection ends the session here
+                if len(in_flight) < _CHUNKS:
+                    self._spooled.clear()
+                    rows = self.spool.read(size, after=sent_through)
+                    if rows:
+                        sent_through = rows[-1][0]
+                        in_flight.add(asyncio.create_task(self._publish(conn, rows)))
+                        continue
+                waiting: set[asyncio.Future[Any]] = set(in_flight)
+                spooled = None
+                if len(in_flight) < _CHUNKS:
+                    spooled = asyncio.ensure_future(self._spooled.wait())
+                    waiting.add(spooled)
+                try:
+                    await asyncio.wait(waiting, timeout=1.0, return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    if spooled is not None:
+                        spooled.cancel()
+        finally:
+            for task in in_flight:
+                task.cancel()
+            await asyncio.gather(*in_flight, return_exceptions=True)
+
+    async def _publish(self, conn: Connection, rows: list[tuple[int, str, bytes]]) -> None:
+        sent_at = self.clock()
+        refused = await conn.publish_many(
+            [(topic, envelope(body, sent_at)) for _, topic, body in rows]
+        )
+        self.spool.remove([seq for seq, _, _ in rows])
+        self.published += len(rows) - refused
+        if refused:
+            # Retrying would block the spool forever (an ACL or size limit).
+            self.refused += refused
+            log.error(
+                "the broker refused %d results (not authorized, or too large?); %d refused so far",
+                refused,
+                self.refused,
             )
-            self.spool.remove([seq for seq, _, _ in rows])
-            self.published += len(rows) - refused
-            if refused:
-                # Retrying would block the spool forever (an ACL or size limit).
-                self.refused += refused
-                log.error(
-                    "the broker refused %d results (not authorized, or too large?); "
-                    "%d refused so far",
-                    refused,
-                    self.refused,
-                )
 
     def _on_state(self, connected: bool) -> None:
         self.connected = connected

@@ -93,14 +93,20 @@ class Writer:
     async def run(self) -> None:
         """Write until cancelled, then write what is left (best effort)."""
         backoff = self.flush_interval
+        started = time.monotonic()
         try:
             while True:
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(
-                        backoff if not self.healthy else self.flush_interval
-                    ):
-                        await self._wake.wait()
+                # A write starts every flush_interval (sooner when a batch is full):
+                # the interval counts from the start of the last write, not its end,
+                # or results would wait the interval plus the write before theirs.
+                wait = backoff if not self.healthy else self.flush_interval
+                wait -= time.monotonic() - started
+                if wait > 0:
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(wait):
+                            await self._wake.wait()
                 self._wake.clear()
+                started = time.monotonic()
                 try:
                     while self.pending:
                         await self._write_once()
