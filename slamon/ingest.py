@@ -65,6 +65,7 @@ class MqttIngest:
         self.allowed = {m.id: frozenset(config.locations_for(m)) for m in config.monitors}
         self.names = {m.id: m.display_name for m in config.monitors}
         self.skews: dict[str, ClockSkew] = {}
+        self._topics: dict[str, tuple[str, str]] = {}  # well-formed results topics seen
         self.received = 0
         self.rejected: Counter[str] = Counter()
         self.internal_errors = 0
@@ -169,6 +170,7 @@ class MqttIngest:
             prefix=self.prefix,
             monitors=self.allowed,
             max_bytes=self.settings.max_message_bytes,
+            known_topics=self._topics,
         )
         result = env.result
         now = datetime.now(UTC)

@@ -128,22 +128,26 @@ def _string(body: Mapping[str, object], key: str, pattern: re.Pattern[str]) -> s
     return value
 
 
-_topics: dict[tuple[str, str], tuple[str, str]] = {}
 _TOPICS_KEPT = 100_000
 
 
-def _topic_parts(topic: str, prefix: str) -> tuple[str, str]:
+def _topic_parts(
+    topic: str, prefix: str, known: dict[str, tuple[str, str]] | None
+) -> tuple[str, str]:
     """``(location, monitor)`` of a results topic; Rejected if it is not one."""
-    parts = _topics.get((topic, prefix))
-    if parts is not None:
-        return parts
+    if known is not None:
+        parts = known.get(topic)
+        if parts is not None:
+            return parts
     base = f"{prefix}/results/"
     names = topic[len(base) :].split("/") if topic.startswith(base) else []
     if len(names) != 2 or not all(_NAME.match(p) for p in names):
         raise Rejected(Reject.BAD_TOPIC, f"not {base}<location>/<monitor>")
-    if len(_topics) >= _TOPICS_KEPT:
-        _topics.clear()  # topics of the configured monitors come back at once
-    parts = _topics[(topic, prefix)] = (names[0], names[1])
+    parts = (names[0], names[1])
+    if known is not None:
+        if len(known) >= _TOPICS_KEPT:
+            known.clear()  # the topics of configured monitors come back at once
+        known[topic] = parts
     return parts
 
 
@@ -154,16 +158,18 @@ def decode(
     prefix: str,
     monitors: Mapping[str, Collection[str]],
     max_bytes: int,
+    known_topics: dict[str, tuple[str, str]] | None = None,
 ) -> Envelope:
     """Validate one message and return it, or raise Rejected.
 
     ``monitors`` maps each configured monitor to the locations allowed to report it.
     A location in the topic that differs from the payload's, or that is not allowed
-    for the monitor, is a forgery.
+    for the monitor, is a forgery. ``known_topics``, if given, remembers the topics
+    (of this ``prefix``) already found well-formed (bounded), to skip checking again.
     """
     if len(payload) > max_bytes:
         raise Rejected(Reject.TOO_LARGE, f"{len(payload)} bytes, the limit is {max_bytes}")
-    topic_location, topic_monitor = _topic_parts(topic, prefix)
+    topic_location, topic_monitor = _topic_parts(topic, prefix, known_topics)
     try:
         doc = orjson.loads(payload)
     except (orjson.JSONDecodeError, RecursionError):
