@@ -93,10 +93,16 @@ class MqttIngest:
 
         Each location's clock skew estimate is its quickest recent transit (receive
         minus sent_at); how much later than that its last message came is time the
-        message waited in the broker or in the engine's queue.
+        message waited in the broker or in the engine's queue. A location silent for
+        10 s has no say (its last message says nothing about now).
         """
+        now = time.monotonic()
         return max(
-            (s.last_sample - s.estimate for s in self.skews.values() if s.estimate is not None),
+            (
+                s.last_sample - s.estimate
+                for s in self.skews.values()
+                if s.estimate is not None and now - s.last_received < 10
+            ),
             default=0.0,
         )
 

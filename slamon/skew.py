@@ -33,11 +33,13 @@ class ClockSkew:
     _buckets: deque[list[float]] = field(default_factory=deque)
     _min: float | None = None
     last_sample: float = 0.0
+    last_received: float = 0.0  # monotonic time of the last sample
     samples: int = 0
 
     def add(self, received: float, sample: float) -> None:
         """Record one sample taken at monotonic time ``received``."""
         self.last_sample = sample
+        self.last_received = received
         self.samples += 1
         second = float(int(received))
         buckets = self._buckets

@@ -116,8 +116,13 @@ def test_behind_is_how_much_later_than_the_quickest_transit_results_arrive(
     assert ingest.behind() == 0.0
     ingest.skews["a"] = ClockSkew()
     ingest.skews["b"] = ClockSkew()
+    now = time.monotonic()
     for k, sample in enumerate([0.02, 0.01, 0.03]):
-        ingest.skews["a"].add(100.0 + k, sample)
+        ingest.skews["a"].add(now - 3 + k, sample)
     for k, sample in enumerate([5.0, 5.01, 5.9]):  # 5 s of clock skew, 0.9 s late now
-        ingest.skews["b"].add(100.0 + k, sample)
+        ingest.skews["b"].add(now - 3 + k, sample)
+    assert ingest.behind() == pytest.approx(0.9)
+    ingest.skews["c"] = ClockSkew()
+    ingest.skews["c"].add(now - 60, 0.01)
+    ingest.skews["c"].add(now - 59, 9.0)  # late, but a minute ago: silent since
     assert ingest.behind() == pytest.approx(0.9)
