@@ -169,9 +169,9 @@ async def run(opts: argparse.Namespace, workdir: Path) -> None:
     tasks = await slamon_app.start(runtime)
     ingest = runtime.ingest
     assert ingest is not None
-    # A running engine, as in service: connected, and its first status-site build (a
-    # second or two of CPU for 1,000 components, once per start) done.
-    while not ingest.connected or (runtime.site is not None and runtime.site.site is None):
+    # The agents start as soon as the engine is subscribed (its first status-site
+    # build, in the render worker process, may still be running).
+    while not ingest.connected:
         await asyncio.sleep(0.05)
     per_agent = opts.rate / 2
     ctx = multiprocessing.get_context("spawn")
