@@ -96,6 +96,15 @@ async def test_two_locations_quorum_state_topics_and_hostile_messages(
             [opened] = [v for t, v in seen.items() if t.startswith(f"{prefix}/events/incident/")]
             assert opened["status"] == "opened" and opened["incident"]["components"] == ["api"]
 
+        # The state is retained: a subscriber that comes later gets it at once.
+        async with mqtt_client() as late:
+            await late.subscribe(f"{prefix}/state/api", qos=1)
+            async with asyncio.timeout(5):
+                async for m in late.messages:
+                    assert m.retain
+                    assert json.loads(m.payload)["state"] == "down"  # type: ignore[arg-type]
+                    break
+
         # The SRE view of one monitor's locations; a private monitor needs the admin token.
         body = await (await client.get("/api/v1/monitors/api/locations")).json()
         assert body["state"] == "down" and body["quorum"] == 2
