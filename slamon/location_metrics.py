@@ -101,6 +101,12 @@ class LocationCollector(Collector):
             value=1.0 if ingest.connected else 0.0,
         )
         yield GaugeMetricFamily(
+            "slamon_bus_ingest_lag_seconds",
+            "How much later than their quickest recent transit results now arrive "
+            "(time queued in the broker or the engine); the worst location.",
+            value=ingest.behind(),
+        )
+        yield GaugeMetricFamily(
             "slamon_bus_unacked_messages",
             "Messages received and not yet acknowledged (waiting for the store).",
             value=ingest.unacked,

@@ -85,6 +85,8 @@ async def test_every_dashboard_metric_is_on_metrics(tmp_path: Path) -> None:
         {
             "store": {"url": f"sqlite+aiosqlite:///{tmp_path}/d.db"},
             "confirmation": {"down_after": 1, "up_after": 1},
+            # The engine of the distributed setup: its bus and location metrics too.
+            "bus": {"kind": "mqtt", "locations": ["local"]},
             "monitors": [{"id": "api", "type": "tcp", "target": "127.0.0.1:9"}],
             "slos": [{"id": "api-slo", "monitors": ["api"], "target": 99.9}],
             "notifiers": [{"id": "hook", "type": "webhook", "url": "http://127.0.0.1:9/"}],
