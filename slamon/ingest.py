@@ -289,14 +289,28 @@ class MqttIngest:
             self._outbox_ready.clear()
             while self._states and self._conn is conn:
                 monitor_id, body = next(iter(self._states.items()))
-                await conn.publish(f"{self.prefix}/state/{monitor_id}", body, retain=True)
+                topic = f"{self.prefix}/state/{monitor_id}"
+                if not await conn.publish(topic, body, retain=True):
+                    self._refused(topic)
                 if self._states.get(monitor_id) is body:
                     del self._states[monitor_id]
             while self._events and self._conn is conn:
                 topic, body = self._events[0]
-                await conn.publish(topic, body)
+                if not await conn.publish(topic, body):
+                    self._refused(topic)
                 if self._events and self._events[0][1] is body:
                     self._events.popleft()
+
+    def _refused(self, topic: str) -> None:
+        # Publishing it again would be refused again (an ACL, a size limit): dropped.
+        self.events_dropped += 1
+        if self.events_dropped <= _LOG_FIRST or self.events_dropped % _LOG_EVERY == 0:
+            log.warning(
+                "the broker refused the engine's message on %s (not authorized?); "
+                "%d state and event messages dropped so far",
+                topic[:200],
+                self.events_dropped,
+            )
 
     def flush_acks(self) -> None:
         """Acknowledge what the writer has settled (at shutdown, after its last flush)."""

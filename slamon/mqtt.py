@@ -130,10 +130,12 @@ class Connection:
             raise MqttError("connection lost or no acknowledgement while publishing")
         return batch.refused
 
-    async def publish(self, topic: str, payload: bytes, *, retain: bool = False) -> None:
-        """Publish at QoS 1 and wait for the broker's PUBACK; MqttError if refused or lost."""
-        if await self.publish_many([(topic, payload)], retain=retain):
-            raise MqttError(f"the broker refused a message on {topic[:200]}")
+    async def publish(self, topic: str, payload: bytes, *, retain: bool = False) -> bool:
+        """Publish at QoS 1 and wait for its PUBACK; False if the broker refused it.
+
+        A refusal is an ACL or a size limit; a lost connection raises MqttError.
+        """
+        return await self.publish_many([(topic, payload)], retain=retain) == 0
 
     async def subscribe(self, topic: str, qos: int = 1) -> None:
         """Subscribe to ``topic`` (wildcards allowed)."""

@@ -240,3 +240,55 @@ async def test_tls_and_a_password_from_the_environment(tmp_path: Path) -> None:
         await rejected.stop()
         await slamon_app.stop(runtime, tasks)
         broker.stop()
+
+
+async def test_a_refused_state_message_is_dropped_counted_and_the_rest_goes_on(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A broker whose ACL refuses the retained state topic (MQTT 5 PUBACK 0x87): the
+    engine logs and counts it, and its events keep flowing."""
+    from datetime import UTC, datetime
+
+    from probes.result import Result
+    from slamon import app as slamon_app
+    from tests.brokers import PrivateBroker
+
+    prefix = unique_prefix()
+    acl = tmp_path / "acl"
+    acl.write_text(f"topic readwrite {prefix}/results/#\ntopic readwrite {prefix}/events/#\n")
+    broker = PrivateBroker(tmp_path, extra=f"acl_file {acl}\n")
+    broker.start()
+    config = distributed_config(
+        prefix=prefix,
+        store_url=f"sqlite+aiosqlite:///{tmp_path}/acl.db",
+        port=broker.port,
+        locations=("oslo",),
+        monitors=[{"id": "api", "type": "tcp", "target": "127.0.0.1:9", "interval": "1s"}],
+        bus={"silent_after": 1000},
+    )
+    runtime = slamon_app.build_runtime(config)
+    tasks = await slamon_app.start(runtime)
+    ingest = runtime.ingest
+    assert ingest is not None
+    try:
+        await wait_for(lambda: ingest.connected)
+        async with mqtt_client(broker.port) as c:
+            await c.subscribe(f"{prefix}/events/state/#", qos=1)
+            for state in (State.UP, State.DOWN, State.DOWN):
+                r = Result("api", "oslo", datetime.now(UTC), state, 0.01)
+                body = envelope(encode_result(r), datetime.now(UTC))
+                await c.publish(f"{prefix}/results/oslo/api", body, qos=1)
+                await asyncio.sleep(0.1)
+            changes = []
+            async with asyncio.timeout(10):
+                async for m in c.messages:
+                    changes.append(json.loads(m.payload)["state"])  # type: ignore[arg-type]
+                    if changes[-1] == "down":
+                        break
+        assert changes == ["up", "down"]  # the outbox went on after the first refusal
+        await wait_for(lambda: ingest.events_dropped >= 2)
+        assert "refused the engine's message" in caplog.text
+        assert ingest.connected
+    finally:
+        await slamon_app.stop(runtime, tasks)
+        broker.stop()
