@@ -110,6 +110,9 @@ def build_runtime(config: Config, store: Store | None = None) -> Runtime:
         runtime.ops.incidents.listeners.append(lambda _event: runtime.page_dirty.set())
     if ingest is not None:
         runtime.ops.incidents.listeners.append(ingest.incident_changed)
+        runtime.ops.breach_listeners.append(
+            lambda b: ingest.publish_event("breach", b.id, b.event())
+        )
     return runtime
 
 

@@ -12,7 +12,10 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from decimal import ROUND_HALF_EVEN, Decimal
+from fractions import Fraction
 
 from prometheus_client import CollectorRegistry
 
@@ -35,6 +38,41 @@ from slamon.store.incidents import IncidentStore
 from slamon.store.sql import Store
 
 log = logging.getLogger("slamon.operations")
+
+
+def _percent(ratio: Fraction) -> str:
+    """A ratio as a percentage with four decimals, exact up to the rounding."""
+    value = Decimal(ratio.numerator) * 100 / Decimal(ratio.denominator)
+    return str(value.quantize(Decimal("0.0001"), rounding=ROUND_HALF_EVEN))
+
+
+@dataclass(frozen=True, slots=True)
+class Breach:
+    """An SLO or a contract's current period went into breach, or out of it.
+
+    ``kind`` is "slo" or "contract"; in breach means its error budget is spent.
+    """
+
+    kind: str
+    id: str
+    name: str
+    breached: bool
+    at: datetime
+    target: str | None  # percent, as configured
+    availability: str | None  # percent over the SLO window, when measured
+
+    def event(self) -> dict[str, object]:
+        """The JSON published on ``<prefix>/events/breach/<id>``."""
+        return {
+            "type": "breach",
+            "kind": self.kind,
+            "id": self.id,
+            "name": self.name,
+            "status": "breached" if self.breached else "recovered",
+            "at": self.at.isoformat(),
+            "target": self.target,
+            "availability": self.availability,
+        }
 
 
 class Operations:
@@ -66,6 +104,9 @@ class Operations:
         self.alerts = Alerts(self.hub.alert)
         self.state_alerts = StateAlerts(self.alerts, self.names)
         self.slos = SLOEvaluator(config, store)
+        # Told when an SLO's budget or a contract's period budget is spent, or recovers.
+        self.breach_listeners: list[Callable[[Breach], None]] = []
+        self._breached: dict[tuple[str, str], bool] = {}
         engine.listeners.append(self.incidents.on_state_change)
         engine.listeners.append(self.state_alerts.on_state_change)
         self.incidents.listeners.append(self.hub.incident)
@@ -89,6 +130,17 @@ class Operations:
         for slo in self.config.slos:
             status = statuses.get(slo.id)
             if status is not None:
+                self._note_breach(
+                    Breach(
+                        "slo",
+                        slo.id,
+                        slo.display_name,
+                        status.breached,
+                        now,
+                        str(status.target),
+                        _percent(status.availability.ratio) if status.availability.total else None,
+                    )
+                )
                 evaluate_slo_alerts(
                     self.alerts,
                     slo.id,
@@ -98,9 +150,15 @@ class Operations:
                     forecast_horizon=timedelta(seconds=a.forecast_horizon),
                 )
         if self.config.contracts:
+            forecasts = await forecast_contracts(self.config, self.store, now)
+            for f in forecasts:
+                spent = f.breach_at is not None and f.breach_at <= now
+                self._note_breach(
+                    Breach("contract", f.contract_id, f.customer_name, spent, now, None, None)
+                )
             evaluate_contract_forecasts(
                 self.alerts,
-                await forecast_contracts(self.config, self.store, now),
+                forecasts,
                 now,
                 forecast_horizon=timedelta(seconds=a.forecast_horizon),
             )
@@ -110,6 +168,20 @@ class Operations:
         if due:
             self._last_resend = now
             self.hub.resend(self.alerts.active.values())
+
+    def _note_breach(self, breach: Breach) -> None:
+        # Told once per change: breached, or recovered. After a start, a breach found
+        # at the first evaluation is told (subscribers cannot know it otherwise).
+        key = (breach.kind, breach.id)
+        before = self._breached.get(key)
+        self._breached[key] = breach.breached
+        if before == breach.breached or (before is None and not breach.breached):
+            return
+        for listener in self.breach_listeners:
+            try:
+                listener(breach)
+            except Exception:
+                log.exception("a breach listener failed")
 
     async def _evaluate_forever(self) -> None:
         while True:
