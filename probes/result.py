@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import uuid
+import secrets
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -44,6 +45,16 @@ QUALITY_ERRORS = frozenset(
 _EMPTY: Mapping[str, float] = MappingProxyType({})
 
 
+def new_result_id() -> str:
+    """A unique result id: 32 hex digits, the first 12 the creation time in ms.
+
+    Like a UUIDv7 (48-bit milliseconds, then 80 random bits): ids made later sort
+    later, so the store's primary-key index grows at its end instead of at random
+    places (cheaper inserts into a large results table, on SQLite and PostgreSQL).
+    """
+    return f"{time.time_ns() // 1_000_000:012x}{secrets.token_hex(10)}"
+
+
 @dataclass(frozen=True, slots=True)
 class Result:
     """One check of one monitor from one location at one instant.
@@ -65,7 +76,7 @@ class Result:
     error: ErrorClass | None = None
     detail: str = ""
     metrics: Mapping[str, float] = field(default_factory=lambda: _EMPTY)
-    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    id: str = field(default_factory=new_result_id)
 
     def __post_init__(self) -> None:
         if self.at.tzinfo is None:
