@@ -285,10 +285,17 @@ async def test_a_refused_state_message_is_dropped_counted_and_the_rest_goes_on(
                     changes.append(json.loads(m.payload)["state"])  # type: ignore[arg-type]
                     if changes[-1] == "down":
                         break
-        assert changes == ["up", "down"]  # the outbox went on after the first refusal
+        # The outbox went on after the first refusal (events are at least once: one
+        # in flight when the broker closed the connection comes again).
+        assert [c for k, c in enumerate(changes) if k == 0 or changes[k - 1] != c] == [
+            "up",
+            "down",
+        ]
         await wait_for(lambda: ingest.events_dropped >= 2)
         assert "refused the engine's message" in caplog.text
-        assert ingest.connected
+        # Mosquitto 2.0 may also close the connection after a denied publish ("Bad
+        # socket read/write" in its log); the engine reconnects and goes on.
+        await wait_for(lambda: ingest.connected)
     finally:
         await slamon_app.stop(runtime, tasks)
         broker.stop()
