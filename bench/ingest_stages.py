@@ -22,13 +22,14 @@ import os
 import sys
 import tempfile
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from ingest import create_pg_database, drop_pg_database  # bench/ingest.py
 
 from probes.result import Result
 from sla_engine.states import State
@@ -39,7 +40,6 @@ from slamon.store import migrate
 from slamon.store.sql import Store
 from slamon.wire import decode, encode_result, envelope, results_topic
 
-PG_ADMIN = os.environ.get("SLAMON_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 PREFIX = "stages/v1"
 
 
@@ -114,21 +114,12 @@ async def time_handle_and_write(
 
 
 async def pg_url() -> str | None:
+    """A fresh database (bench/ingest.py's), or None when PostgreSQL is not reachable."""
     try:
-        conn = await asyncpg.connect(PG_ADMIN, timeout=3)
+        return await create_pg_database()
     except (OSError, asyncpg.PostgresError) as exc:
         print(f"  PostgreSQL not reachable ({exc}); its figures are skipped")
         return None
-    name = f"slamon_stages_{uuid.uuid4().hex[:8]}"
-    await conn.execute(f'CREATE DATABASE "{name}"')
-    await conn.close()
-    return PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://") + "/" + name
-
-
-async def drop_pg(url: str) -> None:
-    conn = await asyncpg.connect(PG_ADMIN)
-    await conn.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
-    await conn.close()
 
 
 async def main_async(opts: argparse.Namespace) -> None:
@@ -156,11 +147,11 @@ async def main_async(opts: argparse.Namespace) -> None:
             for _ in range(opts.repeat):
                 _, w = await time_handle_and_write(config, warmup, messages, url)
                 best_w = min(best_w, w)
-                await drop_pg(url)
+                await drop_pg_database(url)
                 url = await pg_url() or url
             print(f"  write (Postgres)  {per_item(best_w, n)}")
         finally:
-            await drop_pg(url)
+            await drop_pg_database(url)
     print(f"  load average {os.getloadavg()[0]:.2f} ({os.cpu_count()} cores)")
 
 

@@ -113,6 +113,6 @@ class LocationCollector(Collector):
         )
         yield CounterMetricFamily(
             "slamon_bus_events_dropped",
-            "State and breach events dropped because the broker was away too long.",
+            "State and event messages dropped: the broker away too long, or refusing them.",
             value=ingest.events_dropped,
         )

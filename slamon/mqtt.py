@@ -152,13 +152,11 @@ class Connection:
         async for _ in self._client.messages:
             pass  # nothing arrives here when run_sessions was given on_message
 
-    def ack(self, mid: int) -> None:
-        """Send the PUBACK for a QoS 1 message received with manual acknowledgement."""
-        # aiomqtt does not expose paho's manual acknowledgement; it lives here only.
-        self._client._client.ack(mid, 1)
-
     def ack_many(self, mids: Sequence[int]) -> None:
-        """Send the PUBACKs for these QoS 1 messages, in this order, in one write."""
+        """Send the PUBACKs for these QoS 1 messages, in this order, in one write.
+
+        For messages received with manual acknowledgement, which aiomqtt does not expose.
+        """
         if mids:
             packet = b"".join([_PUBACK_STRUCT.pack(_PUBACK, 2, mid) for mid in mids])
             self._client._client._packet_queue(_PUBACK, packet, 0, 0)
@@ -369,15 +367,13 @@ class _FastReader:
 
     def _to_paho(self, command: int, body: bytearray) -> MQTTErrorCode:
         paho = self.paho
+        # paho's reader state with this whole packet read, as its _packet_read leaves it.
         paho._in_packet = {
+            **_idle_in_packet(),
             "command": command,
             "have_remaining": 1,
-            "remaining_count": [],
-            "remaining_mult": 1,
             "remaining_length": len(body),
             "packet": body,
-            "to_process": 0,
-            "pos": 0,
         }
         try:
             rc = paho._packet_handle()
@@ -385,17 +381,22 @@ class _FastReader:
             log.debug("malformed MQTT packet: %s", exc)
             rc = MQTTErrorCode.MQTT_ERR_PROTOCOL
         finally:
-            paho._in_packet = {
-                "command": 0,
-                "have_remaining": 0,
-                "remaining_count": [],
-                "remaining_mult": 1,
-                "remaining_length": 0,
-                "packet": bytearray(b""),
-                "to_process": 0,
-                "pos": 0,
-            }
+            paho._in_packet = _idle_in_packet()
         return MQTTErrorCode(rc)
+
+
+def _idle_in_packet() -> dict[str, Any]:
+    """The reader state paho keeps between packets."""
+    return {
+        "command": 0,
+        "have_remaining": 0,
+        "remaining_count": [],
+        "remaining_mult": 1,
+        "remaining_length": 0,
+        "packet": bytearray(b""),
+        "to_process": 0,
+        "pos": 0,
+    }
 
 
 async def run_sessions(

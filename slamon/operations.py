@@ -14,8 +14,6 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from decimal import ROUND_HALF_EVEN, Decimal
-from fractions import Fraction
 
 from prometheus_client import CollectorRegistry
 
@@ -38,12 +36,6 @@ from slamon.store.incidents import IncidentStore
 from slamon.store.sql import Store
 
 log = logging.getLogger("slamon.operations")
-
-
-def _percent(ratio: Fraction) -> str:
-    """A ratio as a percentage with four decimals, exact up to the rounding."""
-    value = Decimal(ratio.numerator) * 100 / Decimal(ratio.denominator)
-    return str(value.quantize(Decimal("0.0001"), rounding=ROUND_HALF_EVEN))
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +130,9 @@ class Operations:
                         status.breached,
                         now,
                         str(status.target),
-                        _percent(status.availability.ratio) if status.availability.total else None,
+                        str(status.availability.percent_rounded(4))
+                        if status.availability.total
+                        else None,
                     )
                 )
                 evaluate_slo_alerts(

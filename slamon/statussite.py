@@ -34,7 +34,7 @@ from slamon.engine import Engine
 from slamon.incidents import load_incidents
 from slamon.maintenance import load_maintenance
 from slamon.store.sql import Store
-from slamon.views import SnapshotInputs, build_snapshot, read_snapshot_inputs, snapshot_from
+from slamon.views import SnapshotInputs, read_snapshot_inputs, snapshot_from
 from statuspage.render import PageRenderer
 
 log = logging.getLogger("slamon.statussite")
@@ -137,14 +137,14 @@ async def render_from_store(
     if maintenance is None:
         window = Interval(now - MAINTENANCE_PAST, now + MAINTENANCE_AHEAD)
         maintenance = await load_maintenance(config, store, window)
-    if worker is not None:
-        inputs = await read_snapshot_inputs(
-            config, engine, store, now, incidents=incidents, maintenance=maintenance
-        )
-        return await worker.build(inputs)
-    snapshot = await build_snapshot(
+    inputs = await read_snapshot_inputs(
         config, engine, store, now, incidents=incidents, maintenance=maintenance
     )
+    if worker is not None:
+        files = await worker.build(inputs)
+        if files is not None:
+            return files
+    snapshot = await asyncio.to_thread(snapshot_from, inputs)
     return await asyncio.to_thread(renderer.render_site, snapshot)
 
 
@@ -182,7 +182,6 @@ class RenderWorker:
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_lower_priority,
         )
-        self._renderer: PageRenderer | None = None
 
     @staticmethod
     def wanted(config: Config) -> bool:
@@ -192,20 +191,18 @@ class RenderWorker:
             return len(config.effective_components()) >= WORKER_FROM_COMPONENTS
         return mode == "process"
 
-    async def build(self, inputs: SnapshotInputs) -> dict[str, bytes]:
-        """The site's files, built in the worker process."""
-        if self._pool is not None:
-            try:
-                return await asyncio.get_running_loop().run_in_executor(
-                    self._pool, _build_files, inputs
-                )
-            except BrokenProcessPool:
-                log.error("the status page's render process died; rendering in-process now")
-                self._pool = None
-        if self._renderer is None:
-            self._renderer = PageRenderer()
-        snapshot = await asyncio.to_thread(snapshot_from, inputs)
-        return await asyncio.to_thread(self._renderer.render_site, snapshot)
+    async def build(self, inputs: SnapshotInputs) -> dict[str, bytes] | None:
+        """The site's files, built in the worker process; None once it has died."""
+        if self._pool is None:
+            return None
+        try:
+            return await asyncio.get_running_loop().run_in_executor(
+                self._pool, _build_files, inputs
+            )
+        except BrokenProcessPool:
+            log.error("the status page's render process died; rendering in-process now")
+            self._pool = None
+            return None
 
     def close(self) -> None:
         """Stop the worker process (a build in progress is abandoned)."""

@@ -71,21 +71,6 @@ class Rollup:
         """The primary key."""
         return (self.monitor_id, self.location, self.hour)
 
-    def copy(self) -> Rollup:
-        """An independent copy (the sketch too)."""
-        return Rollup(
-            self.monitor_id,
-            self.location,
-            self.hour,
-            self.checks,
-            self.down,
-            self.degraded,
-            self.latency_sum,
-            LatencySketch().merge(self.sketch),
-            self.unanswered,
-            self.assertion_failed,
-        )
-
     def add(self, result: Result) -> None:
         """Count one result."""
         self.checks += 1
