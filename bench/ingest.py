@@ -30,7 +30,7 @@ import uvloop
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from probes.result import Result
-from sla_engine.states import State
+from sla_engine.time.states import State
 from slamon import app as slamon_app
 from slamon.agent import Agent, Spool
 from slamon.config import Config, parse_config

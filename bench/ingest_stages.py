@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from ingest import create_pg_database, drop_pg_database  # bench/ingest.py
 
 from probes.result import Result
-from sla_engine.states import State
+from sla_engine.time.states import State
 from slamon import app as slamon_app
 from slamon.config import Config, parse_config
 from slamon.mqtt import Message

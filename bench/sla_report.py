@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from probes.result import Result  # noqa: E402
-from sla_engine.states import State  # noqa: E402
+from sla_engine.time.states import State  # noqa: E402
 from slamon.config import Config, parse_config  # noqa: E402
 from slamon.reports import (  # noqa: E402
     build_report,

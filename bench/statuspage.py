@@ -36,8 +36,8 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 
 from probes.result import Result
 from sla_engine.incidents import Impact, Incident, IncidentStatus, IncidentUpdate, MaintenanceWindow
-from sla_engine.sketch import LatencySketch
-from sla_engine.states import State
+from sla_engine.slis.sketch import LatencySketch
+from sla_engine.time.states import State
 from slamon.config import Config, parse_config
 from slamon.statussite import prune_builds, write_site
 from slamon.store import migrate

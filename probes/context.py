@@ -10,7 +10,7 @@ from types import MappingProxyType
 
 from probes.resources import ProbeResources
 from probes.result import ErrorClass, Result
-from sla_engine.states import State
+from sla_engine.time.states import State
 
 
 @dataclass(slots=True)

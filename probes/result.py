@@ -10,7 +10,7 @@ from datetime import datetime
 from enum import StrEnum
 from types import MappingProxyType
 
-from sla_engine.states import State
+from sla_engine.time.states import State
 
 
 class ErrorClass(StrEnum):

@@ -1,7 +1,7 @@
 """A customer's SLA contract as a plain value: what it covers, its SLI, period and terms.
 
 The config (``[[contracts]]`` in ``config.toml``) builds these; the report functions in
-:mod:`sla_engine.report` evaluate them. Every number that decides money is exact:
+:mod:`sla_engine.reports.report` evaluate them. Every number that decides money is exact:
 targets, thresholds, percents and fees are ``Decimal``; latency limits are seconds as
 ``Decimal`` too, since they are written by people, not measured.
 """
@@ -13,12 +13,12 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
-from sla_engine.availability import AccountingTerms
-from sla_engine.budget import check_target
-from sla_engine.credits import CreditTerms
-from sla_engine.incident_response import ResponseLimits
-from sla_engine.intervals import Interval
-from sla_engine.periods import Period, PeriodKind, parse_period, rolling_window, zone
+from sla_engine.accounting.availability import AccountingTerms
+from sla_engine.money.credits import CreditTerms
+from sla_engine.slis.budget import check_target
+from sla_engine.slis.incident_response import ResponseLimits
+from sla_engine.time.intervals import Interval
+from sla_engine.time.periods import Period, PeriodKind, parse_period, rolling_window, zone
 
 
 class SLIKind(StrEnum):

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sla_engine.exclusions import ExclusionKind
-from sla_engine.intervals import Interval
+from sla_engine.accounting.exclusions import ExclusionKind
+from sla_engine.time.intervals import Interval
 
 
 class IncidentStatus(StrEnum):

@@ -14,10 +14,10 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from probes.durations import Duration
-from sla_engine.exclusions import ExclusionKind
+from sla_engine.accounting.exclusions import ExclusionKind
 from sla_engine.incidents import Impact, IncidentStatus
-from sla_engine.intervals import Interval
-from sla_engine.recurrence import MaintenanceSchedule
+from sla_engine.time.intervals import Interval
+from sla_engine.time.recurrence import MaintenanceSchedule
 from slamon.alerting import active_sorted
 from slamon.auth import Role, require
 from slamon.config import MonitorId, format_loc

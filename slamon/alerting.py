@@ -17,10 +17,10 @@ from enum import StrEnum
 from types import MappingProxyType
 
 from probes.result import Result
-from sla_engine.budget import AlertSeverity
-from sla_engine.contract_forecast import ContractForecast
-from sla_engine.slo import SLOStatus, forecast_message, prometheus_duration
-from sla_engine.states import State
+from sla_engine.reports.contract_forecast import ContractForecast
+from sla_engine.slis.budget import AlertSeverity
+from sla_engine.slis.slo import SLOStatus, forecast_message, prometheus_duration
+from sla_engine.time.states import State
 from slamon.engine import Engine, StateChange
 
 log = logging.getLogger("slamon.alerts")

@@ -43,14 +43,19 @@ from probes.dispatch import Check
 from probes.durations import Duration
 from probes.push import PushMonitor
 from probes.registry import PROBE_TYPES
-from sla_engine.availability import Accounting, AccountingTerms, MaintenancePolicy, UnknownPolicy
-from sla_engine.confirmation import ConfirmPolicy
+from sla_engine.accounting.availability import (
+    Accounting,
+    AccountingTerms,
+    MaintenancePolicy,
+    UnknownPolicy,
+)
+from sla_engine.accounting.confirmation import ConfirmPolicy
+from sla_engine.accounting.quorum import default_quorum
 from sla_engine.contracts import Contract, LatencyObjective, PeriodRule, SLIKind
-from sla_engine.credits import CreditTerms, Tier
-from sla_engine.currencies import minor_units
-from sla_engine.incident_response import ResponseLimits
-from sla_engine.quorum import default_quorum
-from sla_engine.recurrence import MaintenanceSchedule, check_cron
+from sla_engine.money.credits import CreditTerms, Tier
+from sla_engine.money.currencies import minor_units
+from sla_engine.slis.incident_response import ResponseLimits
+from sla_engine.time.recurrence import MaintenanceSchedule, check_cron
 from slamon.notify.registry import NOTIFIER_TYPES
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")

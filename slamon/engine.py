@@ -1,7 +1,7 @@
 """Ingestion: each Result updates confirmation, live state, the store and listeners.
 
 Per (monitor, location) the engine confirms a state over consecutive checks; the
-monitor's state combines its locations by quorum (``sla_engine.quorum``). A location
+monitor's state combines its locations by quorum (``sla_engine.accounting.quorum``). A location
 that reports nothing for ``silent_after`` intervals becomes unknown. With one location,
 as in a single process, the monitor simply follows it.
 
@@ -18,9 +18,9 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from probes.result import Result
-from sla_engine.confirmation import ConfirmPolicy, Tracker, Transition, observe
-from sla_engine.quorum import default_quorum, quorum_state
-from sla_engine.states import State
+from sla_engine.accounting.confirmation import ConfirmPolicy, Tracker, Transition, observe
+from sla_engine.accounting.quorum import default_quorum, quorum_state
+from sla_engine.time.states import State
 from slamon.store.sql import IntervalChange
 from slamon.store.writer import Writer
 

@@ -6,9 +6,9 @@ from collections import defaultdict
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from sla_engine.contract_forecast import ContractForecast, forecast_contract
 from sla_engine.contracts import Contract, PeriodRule, SLIKind
-from sla_engine.periods import PeriodKind, period_containing
+from sla_engine.reports.contract_forecast import ContractForecast, forecast_contract
+from sla_engine.time.periods import PeriodKind, period_containing
 from slamon.config import Config
 from slamon.reports import gather, select_contracts
 from slamon.store.sql import Store

@@ -15,9 +15,9 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 from probes.durations import parse_duration
-from sla_engine.exclusions import ExclusionKind
+from sla_engine.accounting.exclusions import ExclusionKind
 from sla_engine.incidents import Impact, Incident, IncidentStatus
-from sla_engine.intervals import Interval
+from sla_engine.time.intervals import Interval
 from slamon.config import Config
 from slamon.notify.message import incident_json
 from slamon.store import migrate

@@ -29,9 +29,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sla_engine.components import component_state
+from sla_engine.accounting.components import component_state
 from sla_engine.incidents import Impact, Incident
-from sla_engine.states import State
+from sla_engine.time.states import State
 from slamon.config import ComponentConfig, Config
 from slamon.engine import Engine, StateChange
 from slamon.store.incidents import AUTOMATIC_AUTHOR, IncidentStore

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from sla_engine.incidents import Incident
-from sla_engine.intervals import Interval
+from sla_engine.time.intervals import Interval
 from slamon.store.incidents import IncidentStore
 from slamon.store.sql import Store
 

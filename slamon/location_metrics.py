@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from sla_engine.states import State
+from sla_engine.time.states import State
 from slamon.wire import Reject
 
 if TYPE_CHECKING:

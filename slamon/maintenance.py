@@ -9,8 +9,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from sla_engine.incidents import MaintenanceWindow
-from sla_engine.intervals import Interval
-from sla_engine.recurrence import MaintenanceSchedule
+from sla_engine.time.intervals import Interval
+from sla_engine.time.recurrence import MaintenanceSchedule
 from slamon.config import Config
 from slamon.engine import Engine
 from slamon.store.incidents import IncidentStore

@@ -18,7 +18,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
 
-from sla_engine.states import State
+from sla_engine.time.states import State
 
 if TYPE_CHECKING:
     from prometheus_client.metrics_core import Metric

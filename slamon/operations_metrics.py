@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from sla_engine.budget import AlertSeverity
-from sla_engine.slo import prometheus_duration
+from sla_engine.slis.budget import AlertSeverity
+from sla_engine.slis.slo import prometheus_duration
 
 if TYPE_CHECKING:
     from prometheus_client.metrics_core import Metric

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 
 from probes.push import Heartbeats, PushMonitor
 from probes.result import ErrorClass, Result
-from sla_engine.states import State
+from sla_engine.time.states import State
 
 log = logging.getLogger("slamon.push")
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from aiohttp import web
 
-from sla_engine.whatif import CaseError, evaluate_case
+from sla_engine.reports.whatif import CaseError, evaluate_case
 from slamon.app import Runtime
 from slamon.auth import Role, require
 from slamon.reports import (

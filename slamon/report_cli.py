@@ -132,7 +132,7 @@ def _cmd_finalize(args: argparse.Namespace) -> int:
 
 
 def _cmd_whatif(args: argparse.Namespace) -> int:
-    from sla_engine.whatif import EXPECTED_FIELDS, CaseError, evaluate_case
+    from sla_engine.reports.whatif import EXPECTED_FIELDS, CaseError, evaluate_case
 
     try:
         data = json.loads(Path(args.file).read_text(encoding="utf-8"), parse_float=Decimal)

@@ -1,6 +1,6 @@
 """Finance reports: gather evidence from the store, evaluate contracts, render, finalize.
 
-The figures come from :func:`sla_engine.report.evaluate_contract`; this module only
+The figures come from :func:`sla_engine.reports.report.evaluate_contract`; this module only
 reads the store (intervals, rollups, incidents, maintenance), renders the reports as a
 table, CSV or JSON, and keeps finalized reports. A report for a closed period depends
 only on the stored data, so it is the same bytes every time; the JSON carries the
@@ -30,14 +30,20 @@ from typing import Any
 
 import orjson
 
-from sla_engine.components import combine_intervals, component_state
+from sla_engine.accounting.components import combine_intervals, component_state
 from sla_engine.contracts import Contract, PeriodRule, ReportPeriod, SLIKind
 from sla_engine.incidents import Incident, MaintenanceWindow
-from sla_engine.intervals import Interval
-from sla_engine.periods import next_period, parse_period, zone
-from sla_engine.report import ContractReport, Evidence, evaluate_contract, seconds_text, utc_text
-from sla_engine.rounding import plain
-from sla_engine.states import State, StateInterval
+from sla_engine.money.rounding import plain
+from sla_engine.reports.report import (
+    ContractReport,
+    Evidence,
+    evaluate_contract,
+    seconds_text,
+    utc_text,
+)
+from sla_engine.time.intervals import Interval
+from sla_engine.time.periods import next_period, parse_period, zone
+from sla_engine.time.states import State, StateInterval
 from slamon.config import ComponentConfig, Config
 from slamon.incidents import load_incidents
 from slamon.maintenance import load_maintenance

@@ -4,7 +4,7 @@ For users who evaluate SLOs in Prometheus rather than in slamon. The shape follo
 what Sloth generates, so its dashboards work: ``slo:sli_error:ratio_rate<window>``
 recordings with ``sloth_id``/``sloth_service``/``sloth_slo``/``sloth_window`` labels,
 the ``slo:objective:ratio`` family of meta recordings, and multiwindow burn-rate
-alerts. The windows and thresholds are slamon's (``sla_engine.budget``): page above
+alerts. The windows and thresholds are slamon's (``sla_engine.slis.budget``): page above
 14.4x over 1h and 5m or above 6x over 6h and 30m, ticket above 1x over 3d and 6h,
 for a 30-day window, scaled for others; "above" is strict, as in slamon.
 
@@ -24,8 +24,8 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from sla_engine.budget import AlertSeverity, multiwindow_rules
-from sla_engine.slo import alert_windows, prometheus_duration
+from sla_engine.slis.budget import AlertSeverity, multiwindow_rules
+from sla_engine.slis.slo import alert_windows, prometheus_duration
 from slamon.config import Config, SLOConfig
 
 SERVICE = "slamon"

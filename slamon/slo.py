@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
-from sla_engine.intervals import Interval
-from sla_engine.slo import SLOStatus, evaluate_slo
+from sla_engine.slis.slo import SLOStatus, evaluate_slo
+from sla_engine.time.intervals import Interval
 from slamon.config import Config, SLOConfig
 from slamon.store.sql import Store
 

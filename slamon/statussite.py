@@ -28,7 +28,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sla_engine.incidents import Incident, MaintenanceWindow
-from sla_engine.intervals import Interval
+from sla_engine.time.intervals import Interval
 from slamon.config import Config
 from slamon.engine import Engine
 from slamon.incidents import load_incidents

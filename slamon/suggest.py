@@ -8,7 +8,7 @@ from decimal import Decimal
 from functools import partial
 from typing import Any
 
-from sla_engine.availability import (
+from sla_engine.accounting.availability import (
     Accounting,
     AccountingTerms,
     MaintenancePolicy,
@@ -16,13 +16,13 @@ from sla_engine.availability import (
     compute_availability,
     timeline_from_states,
 )
-from sla_engine.components import combine_intervals, component_state
-from sla_engine.credits import CreditTerms
-from sla_engine.intervals import Interval
-from sla_engine.periods import PeriodKind, period_containing, previous_period
-from sla_engine.report import seconds_text
-from sla_engine.rounding import plain, quantize
-from sla_engine.suggest import Candidate, Suggestion, default_tiers, suggest_targets
+from sla_engine.accounting.components import combine_intervals, component_state
+from sla_engine.money.credits import CreditTerms
+from sla_engine.money.rounding import plain, quantize
+from sla_engine.reports.report import seconds_text
+from sla_engine.reports.suggest import Candidate, Suggestion, default_tiers, suggest_targets
+from sla_engine.time.intervals import Interval
+from sla_engine.time.periods import PeriodKind, period_containing, previous_period
 from slamon.config import Config, ContractConfig
 from slamon.reports import ReportError
 from slamon.store.sql import Store

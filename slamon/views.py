@@ -12,13 +12,13 @@ from fractions import Fraction
 from functools import partial
 from zoneinfo import ZoneInfo
 
-from sla_engine.availability import timeline_from_states
-from sla_engine.components import combine_intervals, component_state
-from sla_engine.daily import DayGrid, DayTotals, daily_totals, daily_totals_of_states
+from sla_engine.accounting.availability import timeline_from_states
+from sla_engine.accounting.components import combine_intervals, component_state
+from sla_engine.accounting.daily import DayGrid, DayTotals, daily_totals, daily_totals_of_states
 from sla_engine.incidents import Incident, MaintenanceWindow
-from sla_engine.intervals import Interval
-from sla_engine.periods import local_days, local_midnight
-from sla_engine.states import State, StateInterval
+from sla_engine.time.intervals import Interval
+from sla_engine.time.periods import local_days, local_midnight
+from sla_engine.time.states import State, StateInterval
 from slamon.config import ComponentConfig, Config
 from slamon.engine import Engine
 from slamon.store.sql import Store, hour_of

@@ -26,7 +26,7 @@ from types import MappingProxyType
 import orjson
 
 from probes.result import ErrorClass, Result
-from sla_engine.states import State
+from sla_engine.time.states import State
 
 SCHEMA = "slamon.result/1"
 _ID = re.compile(r"^[A-Za-z0-9_.-]{1,32}$")

@@ -18,7 +18,7 @@ import jinja2
 from markupsafe import Markup
 
 from sla_engine.incidents import MaintenanceStatus
-from sla_engine.states import State
+from sla_engine.time.states import State
 from statuspage.api import StatuspageApi
 from statuspage.badges import component_badges
 from statuspage.charts import (

@@ -20,7 +20,7 @@ from sla_engine.incidents import (
     MaintenanceStatus,
     MaintenanceWindow,
 )
-from sla_engine.states import State
+from sla_engine.time.states import State
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 

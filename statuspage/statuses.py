@@ -13,7 +13,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from sla_engine.incidents import Impact, MaintenanceStatus
-from sla_engine.states import State
+from sla_engine.time.states import State
 from statuspage.snapshot import ComponentView, PageSnapshot
 
 

@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from probes.result import Result
-from sla_engine.exclusions import ExclusionKind
+from sla_engine.accounting.exclusions import ExclusionKind
 from sla_engine.incidents import Impact
-from sla_engine.states import State
+from sla_engine.time.states import State
 from slamon.config import Config, parse_config
 from slamon.store.incidents import IncidentStore
 from slamon.store.sql import IntervalChange, Store

@@ -12,7 +12,7 @@ from sla_engine.incidents import (
     IncidentUpdate,
     MaintenanceWindow,
 )
-from sla_engine.states import State
+from sla_engine.time.states import State
 from statuspage.snapshot import (
     ComponentView,
     DayStat,

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from sla_engine.incidents import Impact
-from sla_engine.states import State
+from sla_engine.time.states import State
 from slamon.app import build_runtime
 from slamon.config import parse_config
 from slamon.web import create_app

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from probes.result import ErrorClass, Result
-from sla_engine.states import State
+from sla_engine.time.states import State
 from slamon.app import build_runtime
 from slamon.config import parse_config
 from slamon.operations import Breach

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sla_engine.components import combine_intervals, component_state
-from sla_engine.intervals import Interval
-from sla_engine.states import State, StateInterval
+from sla_engine.accounting.components import combine_intervals, component_state
+from sla_engine.time.intervals import Interval
+from sla_engine.time.states import State, StateInterval
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 

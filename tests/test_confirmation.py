@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from sla_engine.confirmation import ConfirmPolicy, Tracker, Transition, observe
-from sla_engine.states import State
+from sla_engine.accounting.confirmation import ConfirmPolicy, Tracker, Transition, observe
+from sla_engine.time.states import State
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 U, D, G = State.UP, State.DOWN, State.DEGRADED

@@ -8,7 +8,7 @@ from fractions import Fraction
 
 import pytest
 
-from sla_engine.states import State
+from sla_engine.time.states import State
 from slamon.alerting import AlertName, Alerts, evaluate_contract_forecasts
 from slamon.config import parse_config
 from slamon.forecasts import forecast_contracts

@@ -12,7 +12,7 @@ from pathlib import Path
 from prometheus_client import generate_latest
 
 from probes.result import ErrorClass, Result
-from sla_engine.states import State
+from sla_engine.time.states import State
 from slamon.app import build_runtime
 from slamon.config import load_config, parse_config
 from slamon.rules import render_rules

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from sla_engine.states import State
+from sla_engine.time.states import State
 from slamon.app import build_runtime
 from slamon.web import RUNTIME, create_app
 from slamon.wire import encode_result, envelope

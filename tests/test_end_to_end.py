@@ -8,8 +8,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sla_engine.intervals import Interval
-from sla_engine.states import State
+from sla_engine.time.intervals import Interval
+from sla_engine.time.states import State
 from slamon.app import build_runtime
 from slamon.config import parse_config
 from slamon.web import RUNTIME, create_app

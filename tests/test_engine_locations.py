@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from probes.result import Result
-from sla_engine.confirmation import ConfirmPolicy
-from sla_engine.states import State
+from sla_engine.accounting.confirmation import ConfirmPolicy
+from sla_engine.time.states import State
 from slamon.engine import Engine
 from slamon.store.sql import Store
 from slamon.store.writer import Writer

@@ -16,9 +16,9 @@ import pytest
 from sqlalchemy import event, text
 
 from probes.result import Result
-from sla_engine.intervals import Interval
-from sla_engine.sketch import LatencySketch
-from sla_engine.states import State
+from sla_engine.slis.sketch import LatencySketch
+from sla_engine.time.intervals import Interval
+from sla_engine.time.states import State
 from slamon.store import migrate
 from slamon.store.schema import metadata
 from slamon.store.sql import IntervalChange, Store

@@ -21,8 +21,8 @@ import asyncpg
 import pytest
 
 from probes.result import Result
-from sla_engine.intervals import Interval
-from sla_engine.states import State
+from sla_engine.time.intervals import Interval
+from sla_engine.time.states import State
 from slamon import app as slamon_app
 from slamon.agent import Agent, Spool
 from slamon.store.sql import Store

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 from probes.result import ErrorClass, Result
 from sla_engine.incidents import Impact, IncidentStatus
-from sla_engine.intervals import Interval
-from sla_engine.states import State
+from sla_engine.time.intervals import Interval
+from sla_engine.time.states import State
 from slamon.config import Config, parse_config
 from slamon.engine import Engine
 from slamon.incident_manager import IncidentEventKind, IncidentManager, impact_of

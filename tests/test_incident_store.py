@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from sla_engine.exclusions import ExclusionKind
+from sla_engine.accounting.exclusions import ExclusionKind
 from sla_engine.incidents import Impact, IncidentStatus
-from sla_engine.intervals import Interval
-from sla_engine.recurrence import MaintenanceSchedule
+from sla_engine.time.intervals import Interval
+from sla_engine.time.recurrence import MaintenanceSchedule
 from slamon.config import parse_config
 from slamon.incidents import load_incidents
 from slamon.maintenance import load_maintenance

@@ -10,8 +10,8 @@ from pathlib import Path
 from prometheus_client import CollectorRegistry, Counter, generate_latest
 
 from probes.result import ErrorClass, Result
-from sla_engine.confirmation import ConfirmPolicy
-from sla_engine.states import State
+from sla_engine.accounting.confirmation import ConfirmPolicy
+from sla_engine.time.states import State
 from slamon.bus import InProcessBus
 from slamon.engine import Engine
 from slamon.metrics import LiveCollector

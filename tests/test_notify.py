@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from probes.result import ErrorClass, Result
-from sla_engine.confirmation import ConfirmPolicy
+from sla_engine.accounting.confirmation import ConfirmPolicy
 from sla_engine.incidents import Impact, Incident, IncidentStatus
-from sla_engine.states import State
+from sla_engine.time.states import State
 from slamon.alerting import Alert, Alerts, StateAlerts, evaluate_certificates
 from slamon.config import ConfigError, parse_config
 from slamon.engine import Engine, StateChange

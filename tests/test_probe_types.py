@@ -18,7 +18,7 @@ from probes import dns, http, icmp, mqtt, tcp, tls
 from probes.dispatch import Check, run_check
 from probes.resources import ProbeResources
 from probes.result import ErrorClass, Result
-from sla_engine.states import State
+from sla_engine.time.states import State
 from tests.conftest import port_open, require
 from tests.hostile_servers import dns_server, hostile_servers
 

@@ -15,7 +15,7 @@ from probes import http, tcp
 from probes.dispatch import Check, run_check
 from probes.resources import ProbeResources
 from probes.result import ErrorClass
-from sla_engine.states import State
+from sla_engine.time.states import State
 from tests.conftest import Targets
 
 

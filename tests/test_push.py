@@ -10,7 +10,7 @@ import pytest
 from probes import push
 from probes.push import Heartbeats, PushMonitor
 from probes.result import ErrorClass, Result
-from sla_engine.states import State
+from sla_engine.time.states import State
 from slamon.config import ConfigError, parse_config
 from slamon.push import PushService
 

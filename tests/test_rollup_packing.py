@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from probes.result import Result
-from sla_engine.intervals import Interval
-from sla_engine.sketch import LatencySketch
-from sla_engine.states import State
+from sla_engine.slis.sketch import LatencySketch
+from sla_engine.time.intervals import Interval
+from sla_engine.time.states import State
 from slamon.store.packing import pack_day, unpack_day
 from slamon.store.sql import Rollup, Store
 
@@ -123,7 +123,7 @@ async def test_latency_means_include_packed_days(store: Store) -> None:
 def test_version_1_blobs_still_read() -> None:
     import zlib
 
-    from sla_engine.varint import write_varint
+    from sla_engine.slis.varint import write_varint
 
     sketch = LatencySketch()
     sketch.add(0.2, 3)

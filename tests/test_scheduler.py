@@ -11,7 +11,7 @@ from probes.dispatch import Check
 from probes.resources import ProbeResources
 from probes.result import Result
 from probes.scheduler import Scheduler, phase
-from sla_engine.states import State
+from sla_engine.time.states import State
 
 
 def make_check(monitor_id: str, interval: float = 1.0, timeout: float = 1.0) -> Check:

@@ -7,7 +7,7 @@ import random
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sla_engine.sketch import RELATIVE_ACCURACY, LatencySketch
+from sla_engine.slis.sketch import RELATIVE_ACCURACY, LatencySketch
 
 latencies = st.lists(
     st.floats(min_value=1e-5, max_value=120, allow_nan=False), min_size=1, max_size=300

@@ -207,7 +207,7 @@ def test_values(docs: dict[str, dict[str, Any]]) -> None:
 def test_indicator(states: dict[str, str], indicator: str, description: str) -> None:
     from dataclasses import replace
 
-    from sla_engine.states import State
+    from sla_engine.time.states import State
 
     base = snapshot()
     comps = tuple(

@@ -15,7 +15,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sla_engine.exclusions import ExclusionKind
+from sla_engine.accounting.exclusions import ExclusionKind
 from sla_engine.incidents import (
     Impact,
     Incident,
@@ -23,7 +23,7 @@ from sla_engine.incidents import (
     IncidentUpdate,
     MaintenanceWindow,
 )
-from sla_engine.states import State
+from sla_engine.time.states import State
 from slamon.app import build_runtime
 from slamon.config import parse_config
 from slamon.statussite import render_from_store

@@ -10,7 +10,7 @@ from xml.etree import ElementTree
 
 import pytest
 
-from sla_engine.states import State
+from sla_engine.time.states import State
 from statuspage.api import PATHS
 from statuspage.charts import day_bar, day_level
 from statuspage.i18n import Locale

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from probes.result import Result
-from sla_engine.intervals import Interval
-from sla_engine.states import State
+from sla_engine.time.intervals import Interval
+from sla_engine.time.states import State
 from slamon.app import build_runtime
 from slamon.cli import main
 from slamon.config import parse_config

@@ -10,8 +10,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 
 from probes.result import ErrorClass, Result
-from sla_engine.intervals import Interval
-from sla_engine.states import State
+from sla_engine.time.intervals import Interval
+from sla_engine.time.states import State
 from slamon.store import migrate
 from slamon.store.sql import IntervalChange, Store, hour_of
 from slamon.store.writer import Writer

@@ -12,7 +12,7 @@ from probes import http, tcp, tls
 from probes.dispatch import Check, run_check
 from probes.resources import ProbeResources
 from probes.result import ErrorClass, Result
-from sla_engine.states import State
+from sla_engine.time.states import State
 from tests.hostile_servers import hostile_servers
 
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from probes.result import ErrorClass, Result
-from sla_engine.states import State
+from sla_engine.time.states import State
 from slamon.wire import Reject, Rejected, decode, encode_result, envelope, results_topic
 
 T0 = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)

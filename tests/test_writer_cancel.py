@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 from datetime import UTC, datetime
 
-from sla_engine.states import State
+from sla_engine.time.states import State
 from slamon.store.sql import IntervalChange
 from slamon.store.writer import Writer
 

@@ -24,10 +24,10 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import delete, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from sla_engine.exclusions import ExclusionKind
+from sla_engine.accounting.exclusions import ExclusionKind
 from sla_engine.incidents import Impact, Incident, IncidentStatus, IncidentUpdate
-from sla_engine.intervals import Interval
-from sla_engine.recurrence import MaintenanceSchedule
+from sla_engine.time.intervals import Interval
+from sla_engine.time.recurrence import MaintenanceSchedule
 from slamon.store.schema import (
     incident_components,
     incident_updates,

@@ -18,8 +18,8 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import NamedTuple, Protocol
 
-from sla_engine.sketch import LatencySketch
-from sla_engine.varint import read_varint, write_varint
+from sla_engine.slis.sketch import LatencySketch
+from sla_engine.slis.varint import read_varint, write_varint
 
 _VERSION = 2  # 2 added the quality counts; version 1 blobs are still read
 _HOUR = timedelta(hours=1)

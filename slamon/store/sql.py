@@ -20,9 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.types import NullType
 
 from probes.result import ErrorClass, Result
-from sla_engine.intervals import Interval
-from sla_engine.sketch import LatencySketch
-from sla_engine.states import State, StateInterval
+from sla_engine.slis.sketch import LatencySketch
+from sla_engine.time.intervals import Interval
+from sla_engine.time.states import State, StateInterval
 from slamon.store import dialects
 from slamon.store.packing import pack_day, unpack_day, unpack_day_counts
 from slamon.store.schema import Instant, results, rollup_days, rollups, state_intervals

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from sla_engine.availability import (
+from sla_engine.accounting.availability import (
     Accounting,
     AccountingTerms,
     Availability,
@@ -21,9 +21,9 @@ from sla_engine.availability import (
     timeline_from_spans,
     timeline_from_states,
 )
-from sla_engine.exclusions import Exclusion, ExclusionKind
-from sla_engine.intervals import Interval, clip, total
-from sla_engine.states import State, StateInterval
+from sla_engine.accounting.exclusions import Exclusion, ExclusionKind
+from sla_engine.time.intervals import Interval, clip, total
+from sla_engine.time.states import State, StateInterval
 
 T0 = datetime(2026, 7, 1, tzinfo=UTC)
 HOUR = Interval(T0, T0 + timedelta(hours=1))
@@ -351,7 +351,7 @@ def test_more_downtime_never_raises_availability(
 ) -> None:
     # By the contract rule itself, downtime replacing excluded unknown time in a run
     # too short to count turns excluded minutes into good ones (documented in
-    # sla_engine.availability); the property holds everywhere else.
+    # sla_engine.accounting.availability); the property holds everywhere else.
     assume(
         not (
             rules.accounting is FULL

@@ -6,14 +6,14 @@ from fractions import Fraction
 
 import pytest
 
-from sla_engine.availability import (
+from sla_engine.accounting.availability import (
     Accounting,
     AccountingTerms,
     UnknownPolicy,
     compute_availability,
     timeline_from_spans,
 )
-from sla_engine.budget import (
+from sla_engine.slis.budget import (
     AlertSeverity,
     ErrorBudget,
     burn_rate,
@@ -22,7 +22,7 @@ from sla_engine.budget import (
     forecast_breach,
     multiwindow_rules,
 )
-from sla_engine.intervals import Interval
+from sla_engine.time.intervals import Interval
 
 T0 = datetime(2026, 6, 1, tzinfo=UTC)
 MONTH = Interval(T0, T0 + timedelta(days=30))

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sla_engine.credits import CreditTerms, Tier, credit_for_percent, matching_tier
+from sla_engine.money.credits import CreditTerms, Tier, credit_for_percent, matching_tier
 
 D = Decimal
 STANDARD = (Tier(D("99.9"), D(10)), Tier(D("99.0"), D(25)), Tier(D("95.0"), D(100)))

@@ -9,7 +9,7 @@ from fractions import Fraction
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sla_engine.availability import (
+from sla_engine.accounting.availability import (
     Accounting,
     AccountingTerms,
     MaintenancePolicy,
@@ -17,11 +17,11 @@ from sla_engine.availability import (
     compute_availability,
     timeline_from_states,
 )
-from sla_engine.components import combine_intervals, component_state
-from sla_engine.daily import DayGrid, daily_totals, daily_totals_of_states
-from sla_engine.intervals import Interval
-from sla_engine.periods import local_days
-from sla_engine.states import State, StateInterval
+from sla_engine.accounting.components import combine_intervals, component_state
+from sla_engine.accounting.daily import DayGrid, daily_totals, daily_totals_of_states
+from sla_engine.time.intervals import Interval
+from sla_engine.time.periods import local_days
+from sla_engine.time.states import State, StateInterval
 
 PAGE_TERMS = AccountingTerms(
     accounting=Accounting.SECONDS,

@@ -3,7 +3,7 @@
 from datetime import datetime
 from decimal import Decimal
 
-from sla_engine.availability import (
+from sla_engine.accounting.availability import (
     Accounting,
     AccountingTerms,
     MaintenancePolicy,
@@ -11,12 +11,12 @@ from sla_engine.availability import (
     timeline_from_spans,
     timeline_from_states,
 )
-from sla_engine.credits import CreditTerms, Tier
-from sla_engine.exclusions import Exclusion, ExclusionKind
-from sla_engine.explain import explain_credit
-from sla_engine.intervals import Interval
-from sla_engine.periods import calendar_month
-from sla_engine.states import State, StateInterval
+from sla_engine.accounting.exclusions import Exclusion, ExclusionKind
+from sla_engine.money.credits import CreditTerms, Tier
+from sla_engine.reports.explain import explain_credit
+from sla_engine.time.intervals import Interval
+from sla_engine.time.periods import calendar_month
+from sla_engine.time.states import State, StateInterval
 
 D = Decimal
 OCTOBER = calendar_month(2026, 10, "Europe/Oslo")

@@ -5,13 +5,13 @@ from fractions import Fraction
 
 import pytest
 
-from sla_engine.incident_response import (
+from sla_engine.slis.incident_response import (
     IncidentTimes,
     ResponseLimits,
     evaluate_incident,
     incident_response_sli,
 )
-from sla_engine.intervals import Interval
+from sla_engine.time.intervals import Interval
 
 T0 = datetime(2026, 10, 1, tzinfo=UTC)
 LIMITS = ResponseLimits(acknowledge=timedelta(minutes=15), resolve=timedelta(hours=4))

@@ -6,7 +6,7 @@ from itertools import pairwise
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sla_engine.intervals import Interval, clip, intersect, subtract, total, union
+from sla_engine.time.intervals import Interval, clip, intersect, subtract, total, union
 
 BASE = datetime(2026, 1, 1, tzinfo=UTC)
 

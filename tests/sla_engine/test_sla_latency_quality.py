@@ -6,9 +6,9 @@ from fractions import Fraction
 
 import pytest
 
-from sla_engine.latency import latency_compliance, latency_percentile
-from sla_engine.quality import quality_sli
-from sla_engine.sketch import LatencySketch
+from sla_engine.slis.latency import latency_compliance, latency_percentile
+from sla_engine.slis.quality import quality_sli
+from sla_engine.slis.sketch import LatencySketch
 
 
 def sketch(*values: float) -> LatencySketch:

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sla_engine.intervals import Interval
-from sla_engine.periods import (
+from sla_engine.time.intervals import Interval
+from sla_engine.time.periods import (
     Period,
     PeriodKind,
     calendar_month,

@@ -6,8 +6,8 @@ import itertools
 
 import pytest
 
-from sla_engine.quorum import default_quorum, quorum_state
-from sla_engine.states import State
+from sla_engine.accounting.quorum import default_quorum, quorum_state
+from sla_engine.time.states import State
 
 U, G, D, X = State.UP, State.DEGRADED, State.DOWN, State.UNKNOWN
 

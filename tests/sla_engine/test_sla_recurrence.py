@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from sla_engine.intervals import Interval
-from sla_engine.recurrence import MaintenanceSchedule, check_cron, occurrences
+from sla_engine.time.intervals import Interval
+from sla_engine.time.recurrence import MaintenanceSchedule, check_cron, occurrences
 
 H = timedelta(hours=1)
 OSLO = ZoneInfo("Europe/Oslo")

@@ -8,15 +8,20 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sla_engine.availability import Accounting, AccountingTerms, MaintenancePolicy, UnknownPolicy
+from sla_engine.accounting.availability import (
+    Accounting,
+    AccountingTerms,
+    MaintenancePolicy,
+    UnknownPolicy,
+)
+from sla_engine.accounting.exclusions import ExclusionKind
 from sla_engine.contracts import Contract, LatencyObjective, PeriodRule, ReportPeriod, SLIKind
-from sla_engine.credits import CreditTerms, Tier
-from sla_engine.exclusions import ExclusionKind
-from sla_engine.incident_response import ResponseLimits
 from sla_engine.incidents import Impact, Incident, IncidentStatus, MaintenanceWindow
-from sla_engine.report import Evidence, evaluate_contract
-from sla_engine.sketch import LatencySketch
-from sla_engine.states import State, StateInterval
+from sla_engine.money.credits import CreditTerms, Tier
+from sla_engine.reports.report import Evidence, evaluate_contract
+from sla_engine.slis.incident_response import ResponseLimits
+from sla_engine.slis.sketch import LatencySketch
+from sla_engine.time.states import State, StateInterval
 
 D = Decimal
 TIERS = (Tier(D("99.9"), D(10)), Tier(D("99"), D(25)), Tier(D("95"), D(100)))

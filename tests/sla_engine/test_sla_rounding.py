@@ -15,8 +15,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sla_engine.currencies import minor_units
-from sla_engine.rounding import ROUNDING_RULES, exact_decimal, quantize
+from sla_engine.money.currencies import minor_units
+from sla_engine.money.rounding import ROUNDING_RULES, exact_decimal, quantize
 
 
 @pytest.mark.parametrize(

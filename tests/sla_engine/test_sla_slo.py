@@ -13,9 +13,9 @@ from fractions import Fraction
 
 import pytest
 
-from sla_engine.budget import AlertSeverity
-from sla_engine.slo import alert_windows, evaluate_slo, forecast_message, prometheus_duration
-from sla_engine.states import State, StateInterval
+from sla_engine.slis.budget import AlertSeverity
+from sla_engine.slis.slo import alert_windows, evaluate_slo, forecast_message, prometheus_duration
+from sla_engine.time.states import State, StateInterval
 
 NOW = datetime(2026, 6, 30, 12, 0, tzinfo=UTC)
 DAYS30 = timedelta(days=30)

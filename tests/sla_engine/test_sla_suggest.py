@@ -3,10 +3,14 @@
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from sla_engine.availability import AccountingTerms, compute_availability, timeline_from_spans
-from sla_engine.credits import CreditTerms
-from sla_engine.intervals import Interval
-from sla_engine.suggest import Candidate, default_tiers, suggest_targets
+from sla_engine.accounting.availability import (
+    AccountingTerms,
+    compute_availability,
+    timeline_from_spans,
+)
+from sla_engine.money.credits import CreditTerms
+from sla_engine.reports.suggest import Candidate, default_tiers, suggest_targets
+from sla_engine.time.intervals import Interval
 
 D = Decimal
 TERMS = AccountingTerms(accounting="seconds", unknown="exclude")

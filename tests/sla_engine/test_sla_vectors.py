@@ -8,17 +8,17 @@ from typing import Any
 
 import pytest
 
-from sla_engine.availability import (
+from sla_engine.accounting.availability import (
     AccountingTerms,
     UnknownPolicy,
     compute_availability,
     timeline_from_spans,
 )
-from sla_engine.budget import error_budget
-from sla_engine.credits import CreditTerms, Tier, compute_credit
-from sla_engine.explain import explain_credit
-from sla_engine.intervals import Interval
-from sla_engine.periods import period_containing
+from sla_engine.money.credits import CreditTerms, Tier, compute_credit
+from sla_engine.reports.explain import explain_credit
+from sla_engine.slis.budget import error_budget
+from sla_engine.time.intervals import Interval
+from sla_engine.time.periods import period_containing
 
 VECTORS: list[dict[str, Any]] = json.loads(
     (Path(__file__).parents[1] / "data" / "sla_vectors.json").read_text()

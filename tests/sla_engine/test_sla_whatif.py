@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from sla_engine.whatif import EXPECTED_FIELDS, CaseError, evaluate_case
+from sla_engine.reports.whatif import EXPECTED_FIELDS, CaseError, evaluate_case
 
 DATA = Path(__file__).parents[1] / "data"
 VECTORS: list[dict[str, Any]] = json.loads(

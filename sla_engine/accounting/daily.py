@@ -1,7 +1,7 @@
 """A timeline cut into local days: each day's downtime, maintenance and unknown time.
 
 Status pages draw one bar per local day and read each day's availability off it. Doing
-that with :func:`~sla_engine.availability.compute_availability` once per day repeats
+that with :func:`~sla_engine.accounting.availability.compute_availability` once per day repeats
 the set algebra 90 times per component; here one sweep over the timeline's sorted spans
 fills every day at once. The figures are those of ``compute_availability`` under
 ``seconds`` accounting with maintenance and unknown time left out of the total (the
@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from fractions import Fraction
 
-from sla_engine.availability import Timeline
-from sla_engine.intervals import Interval
-from sla_engine.states import State, StateInterval
+from sla_engine.accounting.availability import Timeline
+from sla_engine.time.intervals import Interval
+from sla_engine.time.states import State, StateInterval
 
 _ZERO = timedelta()
 _US = timedelta(microseconds=1)

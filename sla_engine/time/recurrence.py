@@ -27,8 +27,8 @@ from zoneinfo import ZoneInfo
 from cronsim import CronSim, CronSimError
 
 from sla_engine.incidents import MaintenanceWindow
-from sla_engine.intervals import Interval
-from sla_engine.periods import zone
+from sla_engine.time.intervals import Interval
+from sla_engine.time.periods import zone
 
 # A zone's offset changes by at most a few hours; search this far beyond the window.
 _SLACK = timedelta(days=1)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from fractions import Fraction
 
-from sla_engine.intervals import Interval
+from sla_engine.time.intervals import Interval
 
 
 def _aware(name: str, value: datetime | None) -> None:

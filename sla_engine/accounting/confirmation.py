@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sla_engine.states import State
+from sla_engine.time.states import State
 
 _OBSERVABLE = (State.UP, State.DEGRADED, State.DOWN)
 

@@ -15,9 +15,9 @@ from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from itertools import pairwise
 
-from sla_engine.availability import Availability
-from sla_engine.currencies import minor_units
-from sla_engine.rounding import check_rounding, exact_decimal, quantize, to_fraction
+from sla_engine.accounting.availability import Availability
+from sla_engine.money.currencies import minor_units
+from sla_engine.money.rounding import check_rounding, exact_decimal, quantize, to_fraction
 
 
 def _exact(name: str, value: Decimal) -> Decimal:

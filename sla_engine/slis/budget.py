@@ -23,8 +23,8 @@ from decimal import ROUND_HALF_UP, Decimal, Inexact, localcontext
 from enum import StrEnum
 from fractions import Fraction
 
-from sla_engine.availability import Availability
-from sla_engine.rounding import quantize, to_fraction
+from sla_engine.accounting.availability import Availability
+from sla_engine.money.rounding import quantize, to_fraction
 
 SLO_WINDOW_30D = timedelta(days=30)
 _US = timedelta(microseconds=1)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 
-from sla_engine.intervals import Interval
-from sla_engine.states import State, StateInterval, worst
+from sla_engine.time.intervals import Interval
+from sla_engine.time.states import State, StateInterval, worst
 
 
 def component_state(states: Sequence[State], quorum: int | None = None) -> State:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sla_engine.states import State
+from sla_engine.time.states import State
 
 # Severity among what a location can say; unknown is handled apart.
 _RANK = {State.UP: 0, State.DEGRADED: 1, State.DOWN: 2}

@@ -32,18 +32,18 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
 
-from sla_engine.availability import Availability, UnknownPolicy, timeline_from_states
-from sla_engine.budget import ErrorBudget
+from sla_engine.accounting.availability import Availability, UnknownPolicy, timeline_from_states
+from sla_engine.accounting.exclusions import Exclusion
 from sla_engine.contracts import Contract, ReportPeriod, SLIKind
-from sla_engine.credits import Credit, credit_for_percent
-from sla_engine.exclusions import Exclusion
-from sla_engine.explain import credit_lines, exact_text, explain_credit, period_lines
-from sla_engine.incident_response import IncidentTimes, incident_response_sli
 from sla_engine.incidents import Incident, MaintenanceWindow
-from sla_engine.intervals import Interval, clip, intersect, subtract, total, union
-from sla_engine.rounding import plain, quantize
-from sla_engine.sketch import LatencySketch
-from sla_engine.states import State, StateInterval
+from sla_engine.money.credits import Credit, credit_for_percent
+from sla_engine.money.rounding import plain, quantize
+from sla_engine.reports.explain import credit_lines, exact_text, explain_credit, period_lines
+from sla_engine.slis.budget import ErrorBudget
+from sla_engine.slis.incident_response import IncidentTimes, incident_response_sli
+from sla_engine.slis.sketch import LatencySketch
+from sla_engine.time.intervals import Interval, clip, intersect, subtract, total, union
+from sla_engine.time.states import State, StateInterval
 
 _US = timedelta(microseconds=1)
 

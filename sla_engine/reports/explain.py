@@ -14,7 +14,7 @@ from decimal import ROUND_DOWN, Decimal
 from fractions import Fraction
 from typing import Protocol
 
-from sla_engine.availability import (
+from sla_engine.accounting.availability import (
     Accounting,
     AccountingTerms,
     Availability,
@@ -23,12 +23,12 @@ from sla_engine.availability import (
     UnknownPolicy,
     compute_availability,
 )
-from sla_engine.budget import ErrorBudget, error_budget
-from sla_engine.credits import Credit, CreditTerms, compute_credit
-from sla_engine.exclusions import Exclusion
-from sla_engine.intervals import Interval, clip, intersect, total, union
-from sla_engine.periods import zone
-from sla_engine.rounding import exact_decimal, plain, quantize
+from sla_engine.accounting.exclusions import Exclusion
+from sla_engine.money.credits import Credit, CreditTerms, compute_credit
+from sla_engine.money.rounding import exact_decimal, plain, quantize
+from sla_engine.slis.budget import ErrorBudget, error_budget
+from sla_engine.time.intervals import Interval, clip, intersect, total, union
+from sla_engine.time.periods import zone
 
 _EXACT_PLACES = 12
 _UNKNOWN_AS = {

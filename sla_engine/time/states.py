@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sla_engine.intervals import Interval
+from sla_engine.time.intervals import Interval
 
 
 class State(StrEnum):

@@ -12,7 +12,7 @@ from typing import Protocol, Self, TypeVar
 
 
 class MergeableSketch(Protocol):
-    """What a latency sketch must offer (``sla_engine.sketch.LatencySketch`` does)."""
+    """What a latency sketch must offer (``sla_engine.slis.sketch.LatencySketch`` does)."""
 
     @property
     def count(self) -> int:

@@ -46,10 +46,10 @@ from decimal import ROUND_HALF_UP, Decimal, localcontext
 from enum import StrEnum
 from fractions import Fraction
 
-from sla_engine.exclusions import Exclusion
-from sla_engine.intervals import Interval, clip, intersect, subtract, total, union
-from sla_engine.rounding import quantize
-from sla_engine.states import State, StateInterval
+from sla_engine.accounting.exclusions import Exclusion
+from sla_engine.money.rounding import quantize
+from sla_engine.time.intervals import Interval, clip, intersect, subtract, total, union
+from sla_engine.time.states import State, StateInterval
 
 _MICROSECOND = timedelta(microseconds=1)
 _MINUTE_US = 60_000_000

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 
-from sla_engine.availability import Availability
-from sla_engine.credits import Credit, CreditTerms, Tier, credit_for_percent
+from sla_engine.accounting.availability import Availability
+from sla_engine.money.credits import Credit, CreditTerms, Tier, credit_for_percent
 
 # A tier table in the shape cloud providers publish: 10 % below the target, 25 % below
 # 99 %, 100 % below 95 % (thresholds above the target are dropped).

@@ -14,7 +14,7 @@ from decimal import Decimal
 from fractions import Fraction
 from functools import partial
 
-from sla_engine.availability import (
+from sla_engine.accounting.availability import (
     Accounting,
     AccountingTerms,
     Availability,
@@ -23,7 +23,8 @@ from sla_engine.availability import (
     compute_availability,
     timeline_from_states,
 )
-from sla_engine.budget import (
+from sla_engine.accounting.components import combine_intervals, component_state
+from sla_engine.slis.budget import (
     BreachForecast,
     BurnAlert,
     burn_rate,
@@ -32,9 +33,8 @@ from sla_engine.budget import (
     forecast_breach,
     multiwindow_rules,
 )
-from sla_engine.components import combine_intervals, component_state
-from sla_engine.intervals import Interval
-from sla_engine.states import StateInterval
+from sla_engine.time.intervals import Interval
+from sla_engine.time.states import StateInterval
 
 SLO_TERMS = AccountingTerms(
     accounting=Accounting.SECONDS,

@@ -20,19 +20,19 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sla_engine.availability import (
+from sla_engine.accounting.availability import (
     AccountingTerms,
     Availability,
     UnknownPolicy,
     timeline_from_spans,
 )
-from sla_engine.budget import error_budget
+from sla_engine.accounting.exclusions import Exclusion
 from sla_engine.contracts import ReportPeriod
-from sla_engine.credits import CreditTerms, Tier, compute_credit
-from sla_engine.exclusions import Exclusion
-from sla_engine.explain import explain_credit
-from sla_engine.intervals import Interval
-from sla_engine.rounding import plain
+from sla_engine.money.credits import CreditTerms, Tier, compute_credit
+from sla_engine.money.rounding import plain
+from sla_engine.reports.explain import explain_credit
+from sla_engine.slis.budget import error_budget
+from sla_engine.time.intervals import Interval
 
 EXPECTED_FIELDS = (
     "total_seconds",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sla_engine.intervals import Interval
+from sla_engine.time.intervals import Interval
 
 
 class ExclusionKind(StrEnum):

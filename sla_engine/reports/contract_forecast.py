@@ -1,7 +1,7 @@
 """Will a contract's SLA be breached this period at the current burn rate, and at what cost.
 
 Pure: takes the contract's report for the period so far and its report over a recent
-window (both from ``sla_engine.report``), returns the forecast and the credits at risk.
+window (both from ``sla_engine.reports.report``), returns the forecast and the credits at risk.
 """
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
 
-from sla_engine.budget import BreachForecast, burn_rate, forecast_breach
-from sla_engine.credits import credit_for_percent
-from sla_engine.report import ContractReport
-from sla_engine.slo import forecast_message
+from sla_engine.money.credits import credit_for_percent
+from sla_engine.reports.report import ContractReport
+from sla_engine.slis.budget import BreachForecast, burn_rate, forecast_breach
+from sla_engine.slis.slo import forecast_message
 
 # How far below the target "breached" is taken to be when pricing the credit at risk:
 # any availability strictly below the target, as the tiers compare it.

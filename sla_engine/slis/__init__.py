@@ -1,0 +1,1 @@
+"""SLIs: SLOs, error budgets and burn rates, latency sketches, quality, incident response."""
