@@ -4,16 +4,24 @@ import subprocess
 import sys
 from pathlib import Path
 
+ROOT = Path(__file__).parents[2]
 MODULES = sorted(
-    f"sla_engine.{p.stem}"
-    for p in (Path(__file__).parents[2] / "sla_engine").glob("*.py")
+    ".".join(p.relative_to(ROOT).with_suffix("").parts)
+    for p in (ROOT / "sla_engine").rglob("*.py")
     if p.stem != "__init__"
 )
 FORBIDDEN = ("aiohttp", "sqlalchemy", "asyncio", "socket")
 
 
 def test_the_module_list_is_complete() -> None:
-    for name in ("availability", "budget", "credits", "explain", "periods", "latency"):
+    for name in (
+        "accounting.availability",
+        "slis.budget",
+        "money.credits",
+        "reports.explain",
+        "time.periods",
+        "contracts",
+    ):
         assert f"sla_engine.{name}" in MODULES
 
 
