@@ -32,8 +32,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from probes.result import Result
 from sla_engine.time.states import State
 from slamon import app as slamon_app
-from slamon.agent import Agent, Spool
-from slamon.config import Config, parse_config
+from slamon.bus.agent import Agent, Spool
+from slamon.config.load import parse_config
+from slamon.config.model import Config
 from tests.brokers import PrivateBroker
 
 PG_ADMIN = os.environ.get("SLAMON_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")

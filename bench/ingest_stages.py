@@ -34,11 +34,12 @@ from ingest import create_pg_database, drop_pg_database  # bench/ingest.py
 from probes.result import Result
 from sla_engine.time.states import State
 from slamon import app as slamon_app
-from slamon.config import Config, parse_config
-from slamon.mqtt import Message
+from slamon.bus.mqtt import Message
+from slamon.bus.wire import decode, encode_result, envelope, results_topic
+from slamon.config.load import parse_config
+from slamon.config.model import Config
 from slamon.store import migrate
 from slamon.store.sql import Store
-from slamon.wire import decode, encode_result, envelope, results_topic
 
 PREFIX = "stages/v1"
 

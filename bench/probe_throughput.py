@@ -41,7 +41,7 @@ import uvloop  # noqa: E402
 from aiohttp import web  # noqa: E402
 
 from slamon.app import build_runtime, start, stop, tune_gc  # noqa: E402
-from slamon.config import parse_config  # noqa: E402
+from slamon.config.load import parse_config  # noqa: E402
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 

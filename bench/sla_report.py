@@ -37,14 +37,11 @@ sys.path.insert(0, str(ROOT))
 
 from probes.result import Result  # noqa: E402
 from sla_engine.time.states import State  # noqa: E402
-from slamon.config import Config, parse_config  # noqa: E402
-from slamon.reports import (  # noqa: E402
-    build_report,
-    cyclic_gc_paused,
-    gather,
-    render_json,
-    select_contracts,
-)
+from slamon.config.load import parse_config  # noqa: E402
+from slamon.config.model import Config  # noqa: E402
+from slamon.reports.finalize import build_report, cyclic_gc_paused  # noqa: E402
+from slamon.reports.gather import gather, select_contracts  # noqa: E402
+from slamon.reports.render import render_json  # noqa: E402
 from slamon.store import migrate  # noqa: E402
 from slamon.store.sql import IntervalChange, Store  # noqa: E402
 from slamon.store.writer import Writer  # noqa: E402

@@ -38,11 +38,12 @@ from probes.result import Result
 from sla_engine.incidents import Impact, Incident, IncidentStatus, IncidentUpdate, MaintenanceWindow
 from sla_engine.slis.sketch import LatencySketch
 from sla_engine.time.states import State
-from slamon.config import Config, parse_config
-from slamon.statussite import prune_builds, write_site
+from slamon.config.load import parse_config
+from slamon.config.model import Config
+from slamon.site.folder import prune_builds, write_site
+from slamon.site.views import build_snapshot
 from slamon.store import migrate
 from slamon.store.sql import IntervalChange, Rollup, Store, hour_of
-from slamon.views import build_snapshot
 from statuspage.render import PageRenderer
 
 DAYS = 90

@@ -3,7 +3,7 @@
 Push monitors are not probed on a schedule. The web server's ``/push/<token>``
 handler turns each call into a Result, and a watchdog turns each missed deadline
 into a down Result; this module holds what both need: the settings, constant-time
-token matching and the deadlines. The shell (``slamon.push``) does the clock, the
+token matching and the deadlines. The shell (``slamon.web.push``) does the clock, the
 web and the bus.
 """
 

@@ -1,5 +1,5 @@
 """``python -m slamon`` is the ``slamon`` command."""
 
-from slamon.cli import main
+from slamon.cli.main import main
 
 raise SystemExit(main())

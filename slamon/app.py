@@ -1,4 +1,9 @@
-"""Wiring: build the runtime from config, run its tasks inside the aiohttp app."""
+"""Wiring: the only module that knows every room; builds the runtime and the web app.
+
+``build_runtime`` creates the objects a config describes, ``start``/``stop`` run their
+tasks, and ``create_app`` puts the routes of every web module and that lifecycle into
+one aiohttp application.
+"""
 
 from __future__ import annotations
 
@@ -7,49 +12,36 @@ import contextlib
 import gc
 import logging
 import sys
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
+from aiohttp import web
 from prometheus_client import CollectorRegistry
 
 from probes.scheduler import Scheduler
-from slamon.bus import InProcessBus
-from slamon.config import Config
+from slamon.alerting.operations import Operations
+from slamon.bus.ingest import MqttIngest
+from slamon.bus.inprocess import InProcessBus
 from slamon.engine import Engine
-from slamon.ingest import MqttIngest
-from slamon.location_metrics import LocationCollector
-from slamon.metrics import LiveCollector, SchedulerMetrics
-from slamon.operations import Operations
-from slamon.push import PushService
-from slamon.statussite import RenderWorker, SitePublisher
+from slamon.metrics.live import LiveCollector, SchedulerMetrics
+from slamon.metrics.locations import LocationCollector
+from slamon.runtime import Runtime
+from slamon.site.publisher import SitePublisher
+from slamon.site.worker import RenderWorker
 from slamon.store import migrate
 from slamon.store.sql import Store
 from slamon.store.writer import Writer
-from statuspage.render import PageRenderer
+from slamon.web.admin import add_admin_routes
+from slamon.web.keys import RUNTIME
+from slamon.web.public import add_public_routes
+from slamon.web.push import PushService, add_push_routes
+from slamon.web.reports import add_report_routes
+
+if TYPE_CHECKING:
+    from slamon.config.model import Config
 
 log = logging.getLogger("slamon")
-
-
-@dataclass
-class Runtime:
-    """Every long-lived object of one slamon process, created from the config."""
-
-    config: Config
-    store: Store
-    writer: Writer
-    engine: Engine
-    bus: InProcessBus
-    scheduler: Scheduler
-    registry: CollectorRegistry
-    scheduler_metrics: SchedulerMetrics
-    renderer: PageRenderer = field(default_factory=PageRenderer)
-    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
-    page_dirty: asyncio.Event = field(default_factory=asyncio.Event)
-    site: SitePublisher | None = None
-    push: PushService | None = None
-    live: LiveCollector | None = None
-    ops: Operations | None = None
-    ingest: MqttIngest | None = None
 
 
 def build_runtime(config: Config, store: Store | None = None) -> Runtime:
@@ -246,3 +238,27 @@ async def stop(runtime: Runtime, tasks: list[asyncio.Task[None]]) -> None:
     if runtime.site is not None and runtime.site.worker is not None:
         runtime.site.worker.close()
     await runtime.store.close()
+
+
+def add_routes(app: web.Application, runtime: Runtime) -> None:
+    """Every route of every web module on ``app``, serving ``runtime``."""
+    app[RUNTIME] = runtime
+    add_public_routes(app)
+    add_push_routes(app, runtime.push)
+    if runtime.ops is not None:
+        add_admin_routes(app, runtime.ops)
+    add_report_routes(app, RUNTIME)
+
+
+def create_app(runtime: Runtime) -> web.Application:
+    """The aiohttp application: every route, and the runtime's tasks in its lifecycle."""
+    app = web.Application()
+    add_routes(app, runtime)
+
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        tasks = await start(app[RUNTIME])
+        yield
+        await stop(app[RUNTIME], tasks)
+
+    app.cleanup_ctx.append(lifecycle)
+    return app

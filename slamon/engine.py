@@ -16,28 +16,22 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
-from probes.result import Result
 from sla_engine.accounting.confirmation import ConfirmPolicy, Tracker, Transition, observe
 from sla_engine.accounting.quorum import default_quorum, quorum_state
 from sla_engine.time.states import State
+from slamon.events import StateChange
 from slamon.store.sql import IntervalChange
-from slamon.store.writer import Writer
+
+if TYPE_CHECKING:
+    from probes.result import Result
+    from slamon.store.writer import Writer
 
 log = logging.getLogger("slamon.engine")
 
+
 DEFAULT_INTERVAL = 60.0
-
-
-@dataclass(frozen=True, slots=True)
-class StateChange:
-    """A monitor's confirmed state changed; what listeners are told."""
-
-    monitor_id: str
-    previous: State
-    state: State
-    at: datetime
-    result: Result | None
 
 
 @dataclass(frozen=True, slots=True)

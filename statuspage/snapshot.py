@@ -1,6 +1,6 @@
 """What the status page shows, as plain values: no targets, no secrets, no contracts.
 
-The shell (``slamon.views``) fills a :class:`PageSnapshot` from the store and the
+The shell (``slamon.site.views``) fills a :class:`PageSnapshot` from the store and the
 engine; everything in ``statuspage`` renders from it and from nothing else. Incidents
 and maintenance arrive here as public views: the incident's author, exclusion marks
 and reasons (which may name customers) never enter a snapshot.

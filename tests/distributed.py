@@ -15,8 +15,9 @@ import aiomqtt
 
 from probes.result import Result
 from probes.scheduler import Scheduler
-from slamon.agent import Agent, Spool
-from slamon.config import Config, parse_config
+from slamon.bus.agent import Agent, Spool
+from slamon.config.load import parse_config
+from slamon.config.model import Config
 
 
 def distributed_config(

@@ -9,7 +9,8 @@ from probes.result import Result
 from sla_engine.accounting.exclusions import ExclusionKind
 from sla_engine.incidents import Impact
 from sla_engine.time.states import State
-from slamon.config import Config, parse_config
+from slamon.config.load import parse_config
+from slamon.config.model import Config
 from slamon.store.incidents import IncidentStore
 from slamon.store.sql import IntervalChange, Store
 

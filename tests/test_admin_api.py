@@ -13,9 +13,8 @@ import pytest
 
 from sla_engine.incidents import Impact
 from sla_engine.time.states import State
-from slamon.app import build_runtime
-from slamon.config import parse_config
-from slamon.web import create_app
+from slamon.app import build_runtime, create_app
+from slamon.config.load import parse_config
 
 AUTH = {"Authorization": "Bearer adm"}
 

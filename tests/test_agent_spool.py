@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from slamon.agent import Spool
+from slamon.bus.agent import Spool
 
 
 def test_rows_survive_a_reopen_in_order(tmp_path: Path) -> None:
@@ -37,8 +37,8 @@ async def test_an_agent_without_its_broker_keeps_probing_into_the_spool(
 
     import aiohttp
 
-    from slamon.agent import run_agent
-    from slamon.config import parse_config
+    from slamon.bus.agent import run_agent
+    from slamon.config.load import parse_config
     from tests.brokers import free_port
 
     port = free_port()

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from aiohttp import web
 
-from slamon.auth import Role, require
-from slamon.config import Config, parse_config
+from slamon.config.load import parse_config
+from slamon.config.model import Config
+from slamon.web.auth import Role, require
 
 
 def app_for(config: Config, role: Role) -> web.Application:

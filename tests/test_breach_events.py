@@ -9,8 +9,8 @@ from pathlib import Path
 from probes.result import ErrorClass, Result
 from sla_engine.time.states import State
 from slamon.app import build_runtime
-from slamon.config import parse_config
-from slamon.operations import Breach
+from slamon.config.load import parse_config
+from slamon.events import Breach
 from slamon.store import migrate
 
 

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from slamon.config import ConfigError, load_config, parse_config
+from slamon.config.common import ConfigError
+from slamon.config.load import load_config, parse_config
 
 ROOT = Path(__file__).resolve().parent.parent
 

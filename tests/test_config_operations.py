@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from slamon.config import ConfigError, parse_config
+from slamon.config.common import ConfigError
+from slamon.config.load import parse_config
 
 
 def errors_of(data: dict[str, object], env: dict[str, str] | None = None) -> list[str]:

@@ -9,9 +9,10 @@ from fractions import Fraction
 import pytest
 
 from sla_engine.time.states import State
-from slamon.alerting import AlertName, Alerts, evaluate_contract_forecasts
-from slamon.config import parse_config
-from slamon.forecasts import forecast_contracts
+from slamon.alerting.alerts import Alerts, evaluate_contract_forecasts
+from slamon.alerting.forecasts import forecast_contracts
+from slamon.config.load import parse_config
+from slamon.events import AlertName
 from slamon.store.sql import IntervalChange, Store
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)

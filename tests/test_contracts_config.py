@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from sla_engine.contracts import PeriodRule, SLIKind
-from slamon.config import ConfigError, parse_config
+from slamon.config.common import ConfigError
+from slamon.config.load import parse_config
 
 MONITORS = [
     {"id": "api-eu", "type": "http", "target": "http://127.0.0.1/"},

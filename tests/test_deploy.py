@@ -13,9 +13,9 @@ from prometheus_client import generate_latest
 
 from probes.result import ErrorClass, Result
 from sla_engine.time.states import State
+from slamon.alerting.rules import render_rules
 from slamon.app import build_runtime
-from slamon.config import load_config, parse_config
-from slamon.rules import render_rules
+from slamon.config.load import load_config, parse_config
 from slamon.store import migrate
 from tests.conftest import require
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import yaml
 
-from slamon.config import load_config
+from slamon.config.load import load_config
 
 DEPLOY = Path(__file__).resolve().parent.parent / "deploy"
 

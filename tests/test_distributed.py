@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from sla_engine.time.states import State
-from slamon.app import build_runtime
-from slamon.web import RUNTIME, create_app
-from slamon.wire import encode_result, envelope
+from slamon.app import build_runtime, create_app
+from slamon.bus.wire import encode_result, envelope
+from slamon.web.keys import RUNTIME
 from tests.brokers import unique_prefix
 from tests.conftest import Targets, port_open, require
 from tests.distributed import (
@@ -181,7 +181,7 @@ async def test_tls_and_a_password_from_the_environment(tmp_path: Path) -> None:
 
     import trustme
 
-    from slamon.config import parse_config
+    from slamon.config.load import parse_config
     from tests.brokers import PrivateBroker
 
     require(shutil.which("mosquitto_passwd") is not None, "mosquitto_passwd")

@@ -10,9 +10,9 @@ from pathlib import Path
 
 from sla_engine.time.intervals import Interval
 from sla_engine.time.states import State
-from slamon.app import build_runtime
-from slamon.config import parse_config
-from slamon.web import RUNTIME, create_app
+from slamon.app import build_runtime, create_app
+from slamon.config.load import parse_config
+from slamon.web.keys import RUNTIME
 from tests.conftest import Targets
 
 

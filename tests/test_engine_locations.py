@@ -152,7 +152,7 @@ def test_fast_metrics_text_matches_the_exposition_with_location_metrics(tmp_path
     from prometheus_client import generate_latest
 
     from slamon.app import build_runtime
-    from slamon.config import parse_config
+    from slamon.config.load import parse_config
 
     config = parse_config(
         {

@@ -24,7 +24,7 @@ from probes.result import Result
 from sla_engine.time.intervals import Interval
 from sla_engine.time.states import State
 from slamon import app as slamon_app
-from slamon.agent import Agent, Spool
+from slamon.bus.agent import Agent, Spool
 from slamon.store.sql import Store
 from tests.brokers import PrivateBroker, TcpProxy, free_port, unique_prefix
 from tests.conftest import PG_DSN, Targets, port_open, require
@@ -95,7 +95,7 @@ async def test_sigkill_the_engine_in_a_stream_of_50000_results_from_two_agents(
         prefix=prefix,
         monitors=monitors,
     )
-    from slamon.config import load_config
+    from slamon.config.load import load_config
 
     config = load_config(cfg_path, {})
     port = free_port()

@@ -8,10 +8,12 @@ from probes.result import ErrorClass, Result
 from sla_engine.incidents import Impact, IncidentStatus
 from sla_engine.time.intervals import Interval
 from sla_engine.time.states import State
-from slamon.config import Config, parse_config
+from slamon.alerting.incidents import IncidentManager, impact_of
+from slamon.alerting.maintenance import MaintenanceTracker
+from slamon.config.load import parse_config
+from slamon.config.model import Config
 from slamon.engine import Engine
-from slamon.incident_manager import IncidentEventKind, IncidentManager, impact_of
-from slamon.maintenance import MaintenanceTracker
+from slamon.events import IncidentEventKind
 from slamon.store.incidents import IncidentStore
 from slamon.store.sql import Store
 from slamon.store.writer import Writer

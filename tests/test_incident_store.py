@@ -11,10 +11,8 @@ from sla_engine.accounting.exclusions import ExclusionKind
 from sla_engine.incidents import Impact, IncidentStatus
 from sla_engine.time.intervals import Interval
 from sla_engine.time.recurrence import MaintenanceSchedule
-from slamon.config import parse_config
-from slamon.incidents import load_incidents
-from slamon.maintenance import load_maintenance
-from slamon.store.incidents import IncidentNotFound, IncidentStore
+from slamon.config.load import parse_config
+from slamon.store.incidents import IncidentNotFound, IncidentStore, load_incidents, load_maintenance
 from slamon.store.sql import Store
 
 T0 = datetime(2026, 10, 5, 10, 0, tzinfo=UTC)

@@ -12,9 +12,9 @@ from prometheus_client import CollectorRegistry, Counter, generate_latest
 from probes.result import ErrorClass, Result
 from sla_engine.accounting.confirmation import ConfirmPolicy
 from sla_engine.time.states import State
-from slamon.bus import InProcessBus
+from slamon.bus.inprocess import InProcessBus
 from slamon.engine import Engine
-from slamon.metrics import LiveCollector
+from slamon.metrics.live import LiveCollector
 from slamon.store.sql import Store
 from slamon.store.writer import Writer
 from tests.conftest import require
@@ -120,7 +120,7 @@ def test_fast_render_is_byte_identical(tmp_path: Path) -> None:
 
 
 def test_fast_render_with_scheduler_metrics_and_odd_labels(tmp_path: Path) -> None:
-    from slamon.metrics import SchedulerMetrics
+    from slamon.metrics.live import SchedulerMetrics
 
     writer = Writer(Store.from_url(f"sqlite+aiosqlite:///{tmp_path}/m.db"))
     ids = [f"m{i}" for i in range(50)] + ['we"ird\\id\nx']
@@ -161,9 +161,8 @@ def test_promtool_accepts_the_exposition(tmp_path: Path) -> None:
 async def test_promtool_accepts_the_live_endpoint(aiohttp_client, tmp_path: Path, targets) -> None:  # type: ignore[no-untyped-def]
     import asyncio
 
-    from slamon.app import build_runtime
-    from slamon.config import parse_config
-    from slamon.web import create_app
+    from slamon.app import build_runtime, create_app
+    from slamon.config.load import parse_config
 
     promtool = shutil.which("promtool")
     require(promtool is not None, "promtool (Debian package 'prometheus')")
@@ -202,7 +201,7 @@ async def test_promtool_accepts_the_live_endpoint(aiohttp_client, tmp_path: Path
 
 def test_fast_render_of_the_whole_runtime_registry(tmp_path: Path) -> None:
     from slamon.app import build_runtime
-    from slamon.config import parse_config
+    from slamon.config.load import parse_config
 
     config = parse_config(
         {

@@ -1,4 +1,4 @@
-"""slamon.mqtt's socket reader: whole buffers in, packets out, whatever the split.
+"""slamon.bus.mqtt's socket reader: whole buffers in, packets out, whatever the split.
 
 The reader runs on a real paho client whose socket is one end of a socketpair; the
 test writes MQTT bytes to the other end, split at every possible place, and checks
@@ -18,7 +18,7 @@ import pytest
 from paho.mqtt.client import Client
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersion
 
-from slamon.mqtt import Message, _FastReader, _remaining_length
+from slamon.bus.mqtt import Message, _FastReader, _remaining_length
 
 
 def publish(

@@ -14,14 +14,15 @@ from probes.result import ErrorClass, Result
 from sla_engine.accounting.confirmation import ConfirmPolicy
 from sla_engine.incidents import Impact, Incident, IncidentStatus
 from sla_engine.time.states import State
-from slamon.alerting import Alert, Alerts, StateAlerts, evaluate_certificates
-from slamon.config import ConfigError, parse_config
-from slamon.engine import Engine, StateChange
-from slamon.incident_manager import IncidentEvent, IncidentEventKind
-from slamon.notify.hub import NotificationHub
-from slamon.notify.message import Notification
-from slamon.notify.slack import slack_body
-from slamon.notify.worker import NotifierWorker
+from slamon.alerting.alerts import Alerts, StateAlerts, evaluate_certificates
+from slamon.alerting.notify.hub import NotificationHub
+from slamon.alerting.notify.message import Notification
+from slamon.alerting.notify.slack import slack_body
+from slamon.alerting.notify.worker import NotifierWorker
+from slamon.config.common import ConfigError
+from slamon.config.load import parse_config
+from slamon.engine import Engine
+from slamon.events import Alert, IncidentEvent, IncidentEventKind, StateChange
 from slamon.store.sql import Store
 from slamon.store.writer import Writer
 from tests.receivers import (

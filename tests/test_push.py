@@ -11,8 +11,9 @@ from probes import push
 from probes.push import Heartbeats, PushMonitor
 from probes.result import ErrorClass, Result
 from sla_engine.time.states import State
-from slamon.config import ConfigError, parse_config
-from slamon.push import PushService
+from slamon.config.common import ConfigError
+from slamon.config.load import parse_config
+from slamon.web.push import PushService
 
 TOKEN = "job-token-0123456789abcdef"
 
@@ -129,8 +130,7 @@ async def test_watchdog_task_reports_silence() -> None:
 
 
 async def test_push_route_end_to_end(aiohttp_client, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    from slamon.app import build_runtime
-    from slamon.web import create_app
+    from slamon.app import build_runtime, create_app
 
     cfg = parse_config(config(tmp_path, token=TOKEN), {})
     runtime = build_runtime(cfg)

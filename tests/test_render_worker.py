@@ -10,11 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from slamon.config import parse_config
+from slamon.bus.ingest import MqttIngest
+from slamon.bus.skew import ClockSkew
+from slamon.config.load import parse_config
 from slamon.engine import Engine
-from slamon.ingest import MqttIngest
-from slamon.skew import ClockSkew
-from slamon.statussite import RenderWorker, Site, SitePublisher, render_from_store
+from slamon.site.build import render_from_store
+from slamon.site.publisher import Site, SitePublisher
+from slamon.site.worker import RenderWorker
 from slamon.store.writer import Writer
 from statuspage.render import PageRenderer
 from tests.test_statuspage_site import NOW, config, filled_store
@@ -70,7 +72,7 @@ def test_auto_means_a_process_for_large_sites_only(tmp_path: Path) -> None:
 async def test_a_rebuild_waits_while_ingestion_is_behind_but_not_forever(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import slamon.statussite as statussite
+    import slamon.site.publisher as statussite
 
     monkeypatch.setattr(statussite, "MAX_DEFER", 1.0)
     cfg = parse_config(config(tmp_path, refresh="1s"), {})

@@ -8,10 +8,9 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from slamon.app import build_runtime
-from slamon.reports import sha256_of
+from slamon.app import add_routes, build_runtime
+from slamon.reports.entries import sha256_of
 from slamon.store.sql import Store
-from slamon.web import RUNTIME, add_routes
 from tests.report_fixtures import make_config, populate
 
 VECTORS = Path(__file__).resolve().parent / "data" / "sla_vectors.json"
@@ -23,8 +22,7 @@ async def client(aiohttp_client, store: Store):  # type: ignore[no-untyped-def]
     await populate(store)
     runtime = build_runtime(make_config(str(store.engine.url)), store)
     app = web.Application()
-    app[RUNTIME] = runtime
-    add_routes(app)  # routes only: no probing in this test
+    add_routes(app, runtime)  # routes only: no probing in this test
     return await aiohttp_client(app)
 
 

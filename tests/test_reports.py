@@ -9,16 +9,10 @@ from datetime import timedelta
 
 import pytest
 
-from slamon.reports import (
-    ReportError,
-    build_report,
-    finalize,
-    render_csv_detail,
-    render_csv_summary,
-    render_json,
-    render_table,
-    sha256_of,
-)
+from slamon.reports.entries import sha256_of
+from slamon.reports.finalize import build_report, finalize
+from slamon.reports.gather import ReportError
+from slamon.reports.render import render_csv_detail, render_csv_summary, render_json, render_table
 from slamon.store.finalized import AlreadyFinalized
 from slamon.store.sql import Store
 from tests.golden_files import assert_golden
@@ -137,7 +131,7 @@ async def test_unknown_contract_and_bad_period(world) -> None:  # type: ignore[n
 
 
 def test_expand_labels() -> None:
-    from slamon.reports import expand_labels
+    from slamon.reports.gather import expand_labels
 
     assert expand_labels("2026-06") == ["2026-06"]
     assert expand_labels("2025-11..2026-02") == ["2025-11", "2025-12", "2026-01", "2026-02"]
@@ -160,7 +154,7 @@ async def test_a_range_of_periods_in_one_report(world) -> None:  # type: ignore[
 def test_report_json_is_byte_for_byte_the_stdlib_indent_2() -> None:
     import json
 
-    from slamon.reports import _dumps
+    from slamon.reports.entries import dumps_json as _dumps
 
     weird = "".join(chr(i) for i in range(300)) + "\u2028\u2029\ud7ff\ue000\U0001f600"
     doc = {"a": [1, {"b": weird, "c": [], "d": {}}], "e": None, "f": True, "g": "9.99"}

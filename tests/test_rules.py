@@ -8,8 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from slamon.config import Config, parse_config
-from slamon.rules import render_rules, rule_groups, to_yaml
+from slamon.alerting.rules import render_rules, rule_groups, to_yaml
+from slamon.config.load import parse_config
+from slamon.config.model import Config
 from tests.conftest import require
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from slamon.skew import ClockSkew
+from slamon.bus.skew import ClockSkew
 
 
 def test_the_smallest_recent_sample_is_the_offset() -> None:

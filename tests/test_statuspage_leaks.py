@@ -24,13 +24,12 @@ from sla_engine.incidents import (
     MaintenanceWindow,
 )
 from sla_engine.time.states import State
-from slamon.app import build_runtime
-from slamon.config import parse_config
-from slamon.statussite import render_from_store
+from slamon.app import build_runtime, create_app
+from slamon.config.load import parse_config
+from slamon.site.build import render_from_store
 from slamon.store import migrate
 from slamon.store.sql import IntervalChange, Store
 from slamon.store.writer import Writer
-from slamon.web import create_app
 from statuspage.render import PageRenderer
 
 SECRET = "s3cr3t-canary-7f3a91"

@@ -14,15 +14,15 @@ import pytest
 from probes.result import Result
 from sla_engine.time.intervals import Interval
 from sla_engine.time.states import State
-from slamon.app import build_runtime
-from slamon.cli import main
-from slamon.config import parse_config
-from slamon.statussite import SiteFolderError, render_from_store, write_site
+from slamon.app import build_runtime, create_app
+from slamon.cli.main import main
+from slamon.config.load import parse_config
+from slamon.site.build import render_from_store
+from slamon.site.folder import SiteFolderError, write_site
+from slamon.site.views import build_snapshot
 from slamon.store import migrate
 from slamon.store.sql import IntervalChange, Store
 from slamon.store.writer import Writer
-from slamon.views import build_snapshot
-from slamon.web import create_app
 from statuspage.render import PageRenderer
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -302,7 +302,7 @@ async def test_a_cancelled_request_never_leaves_a_build_half_way(tmp_path: Path)
     import asyncio as aio
 
     from slamon.engine import Engine
-    from slamon.statussite import SitePublisher
+    from slamon.site.publisher import SitePublisher
 
     cfg = parse_config(config(tmp_path), {})
     store = await filled_store(cfg.store.url)
@@ -323,7 +323,7 @@ async def test_a_failing_build_serves_the_previous_one(tmp_path: Path) -> None:
     import asyncio as aio
 
     from slamon.engine import Engine
-    from slamon.statussite import SitePublisher
+    from slamon.site.publisher import SitePublisher
 
     cfg = parse_config(config(tmp_path), {})
     store = await filled_store(cfg.store.url)
@@ -351,7 +351,7 @@ async def test_rebuilds_under_a_storm_of_changes_take_a_bounded_share_of_time(
     import asyncio as aio
 
     from slamon.engine import Engine
-    from slamon.statussite import Site, SitePublisher
+    from slamon.site.publisher import Site, SitePublisher
 
     cfg = parse_config(config(tmp_path), {})
     store = await filled_store(cfg.store.url)

@@ -9,7 +9,7 @@ import pytest
 
 from probes.result import ErrorClass, Result
 from sla_engine.time.states import State
-from slamon.wire import Reject, Rejected, decode, encode_result, envelope, results_topic
+from slamon.bus.wire import Reject, Rejected, decode, encode_result, envelope, results_topic
 
 T0 = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
 PREFIX = "slamon/v1"

@@ -5,12 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from slamon.store.schema import finalized_reports
-from slamon.store.sql import Store
+
+if TYPE_CHECKING:
+    from slamon.store.sql import Store
 
 
 @dataclass(frozen=True, slots=True)

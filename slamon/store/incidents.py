@@ -1,5 +1,8 @@
 """Incidents, their timelines and stored maintenance windows, on SQLite or PostgreSQL.
 
+Also what readers (reports, the status page) load: incidents of a window, and the
+maintenance windows of the config's schedules and the stored ones together.
+
 Every write is one transaction that reads the incident row first (``FOR UPDATE`` on
 PostgreSQL), so the incident manager, the admin API and the CLI can write at once.
 
@@ -15,18 +18,25 @@ Rules kept here, so every writer follows them:
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sla_engine.accounting.exclusions import ExclusionKind
-from sla_engine.incidents import Impact, Incident, IncidentStatus, IncidentUpdate
-from sla_engine.time.intervals import Interval
+from sla_engine.incidents import (
+    Impact,
+    Incident,
+    IncidentStatus,
+    IncidentUpdate,
+    MaintenanceWindow,
+)
 from sla_engine.time.recurrence import MaintenanceSchedule
 from slamon.store.schema import (
     incident_components,
@@ -35,7 +45,13 @@ from slamon.store.schema import (
     maintenance_components,
     maintenance_windows,
 )
-from slamon.store.sql import Store
+
+if TYPE_CHECKING:
+    from sla_engine.time.intervals import Interval
+    from slamon.config.model import Config
+    from slamon.store.sql import Store
+
+log = logging.getLogger("slamon.maintenance")
 
 AUTOMATIC_AUTHOR = "slamon"
 _CHUNK = 300  # SQLite limits the bound parameters of one statement
@@ -488,3 +504,39 @@ class IncidentStore:
             )
             for r in rows
         ]
+
+
+def expand(schedules: list[MaintenanceSchedule], window: Interval) -> list[MaintenanceWindow]:
+    """Every occurrence of ``schedules`` overlapping ``window``, sorted by start then id.
+
+    A schedule that cannot be expanded (a cron line firing too often) is logged and
+    left out rather than failing every caller.
+    """
+    out: list[MaintenanceWindow] = []
+    for schedule in schedules:
+        try:
+            out.extend(schedule.windows(window))
+        except ValueError as exc:
+            log.error("maintenance %s: cannot expand: %s", schedule.id, exc)
+    out.sort(key=lambda w: (w.start, w.end, w.id))
+    return out
+
+
+async def load_schedules(config: Config, store: Store) -> list[MaintenanceSchedule]:
+    """The config's schedules followed by the stored ones."""
+    return [m.schedule() for m in config.maintenance] + await IncidentStore(store).maintenance()
+
+
+async def load_maintenance(
+    config: Config, store: Store, window: Interval
+) -> list[MaintenanceWindow]:
+    """Config one-offs, recurring occurrences and stored windows overlapping ``window``."""
+    stored = await IncidentStore(store).maintenance(window)
+    return expand([m.schedule() for m in config.maintenance] + stored, window)
+
+
+async def load_incidents(
+    store: Store, window: Interval, component_ids: Iterable[str] | None = None
+) -> list[Incident]:
+    """Incidents overlapping ``window`` (open ones included), with updates, by ``opened``."""
+    return await IncidentStore(store).incidents(window, component_ids)

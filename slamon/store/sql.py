@@ -7,6 +7,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import (
     delete,
@@ -21,11 +22,13 @@ from sqlalchemy.types import NullType
 
 from probes.result import ErrorClass, Result
 from sla_engine.slis.sketch import LatencySketch
-from sla_engine.time.intervals import Interval
 from sla_engine.time.states import State, StateInterval
 from slamon.store import dialects
 from slamon.store.packing import pack_day, unpack_day, unpack_day_counts
 from slamon.store.schema import Instant, results, rollup_days, rollups, state_intervals
+
+if TYPE_CHECKING:
+    from sla_engine.time.intervals import Interval
 
 log = logging.getLogger("slamon.store")
 

@@ -14,9 +14,12 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
-from probes.result import Result
 from slamon.store.sql import IntervalChange, Rollup, Store, hour_of
+
+if TYPE_CHECKING:
+    from probes.result import Result
 
 log = logging.getLogger("slamon.store.writer")
 

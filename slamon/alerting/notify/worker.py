@@ -1,0 +1,143 @@
+"""One notifier's queue: bounded, deduplicated, retried with backoff, never blocking.
+
+``offer`` is called on the event loop by whoever raises an alert and returns at once:
+when the queue is full the message is dropped and counted. One task per notifier
+sends in order; a failed send is retried after ``backoff``, doubling up to a minute,
+``retries`` times, then given up and counted. A receiver that hangs is cut off by
+``timeout`` per attempt.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import OrderedDict
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from slamon.alerting.notify.message import Notification
+
+log = logging.getLogger("slamon.notify")
+
+_MAX_BACKOFF = 60.0
+_REMEMBERED = 10_000
+
+
+class Notifier(Protocol):
+    """A receiver: ``send`` raises on failure, ``close`` releases connections."""
+
+    resend_active: bool
+
+    async def send(self, message: Notification) -> None:
+        """Deliver one message or raise."""
+
+    async def close(self) -> None:
+        """Release connections."""
+
+
+class NotifierWorker:
+    """Feeds one notifier from a bounded queue; counters are read by /metrics."""
+
+    def __init__(
+        self,
+        notifier_id: str,
+        kind: str,
+        notifier: Notifier,
+        *,
+        events: frozenset[str] = frozenset({"alerts"}),
+        queue_size: int = 1000,
+        timeout: float = 10.0,
+        retries: int = 5,
+        backoff: float = 1.0,
+    ) -> None:
+        self.id = notifier_id
+        self.kind = kind
+        self.notifier = notifier
+        self.events = events
+        self.timeout = timeout
+        self.retries = retries
+        self.backoff = backoff
+        self.queue: asyncio.Queue[Notification] = asyncio.Queue(queue_size)
+        self._seen: OrderedDict[str, None] = OrderedDict()
+        self.sent = 0
+        self.failed = 0
+        self.retried = 0
+        self.dropped = 0
+        self.deduplicated = 0
+        self.busy = False
+
+    @property
+    def depth(self) -> int:
+        """Messages waiting."""
+        return self.queue.qsize()
+
+    def offer(self, message: Notification, *, force: bool = False) -> bool:
+        """Queue ``message`` unless filtered, already sent, or the queue is full."""
+        if message.event not in self.events:
+            return False
+        key = message.dedup_key
+        if not force:
+            if key in self._seen:
+                self.deduplicated += 1
+                return False
+            self._seen[key] = None
+            while len(self._seen) > _REMEMBERED:
+                self._seen.popitem(last=False)
+        try:
+            self.queue.put_nowait(message)
+        except asyncio.QueueFull:
+            self.dropped += 1
+            if self.dropped == 1 or self.dropped % 1000 == 0:
+                log.error("notifier %s: queue full, dropped %d so far", self.id, self.dropped)
+            return False
+        return True
+
+    async def run(self) -> None:
+        """Send queued messages until cancelled."""
+        while True:
+            message = await self.queue.get()
+            self.busy = True
+            try:
+                await self.deliver(message)
+            finally:
+                self.busy = False
+
+    async def deliver(self, message: Notification) -> bool:
+        """Send with retries; True when delivered."""
+        delay = self.backoff
+        for attempt in range(self.retries + 1):
+            try:
+                async with asyncio.timeout(self.timeout):
+                    await self.notifier.send(message)
+            except Exception as exc:
+                if attempt == self.retries:
+                    self.failed += 1
+                    log.error(
+                        "notifier %s: gave up on %s after %d attempts: %s: %s",
+                        self.id,
+                        message.subject,
+                        attempt + 1,
+                        type(exc).__name__,
+                        exc,
+                    )
+                    return False
+                self.retried += 1
+                log.warning(
+                    "notifier %s: attempt %d failed (%s: %s); retrying in %.1fs",
+                    self.id,
+                    attempt + 1,
+                    type(exc).__name__,
+                    exc,
+                    delay,
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, _MAX_BACKOFF)
+            else:
+                self.sent += 1
+                return True
+        return False
+
+    async def drain(self) -> None:
+        """Deliver what is queued now (at shutdown; the caller bounds the time)."""
+        while not self.queue.empty():
+            await self.deliver(self.queue.get_nowait())

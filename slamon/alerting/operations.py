@@ -1,0 +1,186 @@
+"""What happens after a state change: incidents, maintenance, alerts, notifications, SLOs.
+
+One object built from the runtime's parts, started and stopped with it, so that the
+shared wiring in ``app.py`` grows by a few lines. Engine listeners (incident manager,
+state alerts) run on the engine's call stack and only queue work; the tasks here do
+the I/O, so a slow database or a dead receiver never holds up ingestion.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from prometheus_client import CollectorRegistry
+
+from slamon.alerting.alerts import (
+    Alerts,
+    StateAlerts,
+    evaluate_certificates,
+    evaluate_contract_forecasts,
+    evaluate_slo_alerts,
+)
+from slamon.alerting.forecasts import forecast_contracts
+from slamon.alerting.incidents import IncidentManager
+from slamon.alerting.maintenance import MaintenanceTracker
+from slamon.alerting.notify.hub import NotificationHub
+from slamon.alerting.slo import SLOEvaluator
+from slamon.events import Breach
+from slamon.metrics.operations import OperationsCollector
+from slamon.store.incidents import IncidentStore
+
+if TYPE_CHECKING:
+    from slamon.config.model import Config
+    from slamon.engine import Engine
+    from slamon.store.sql import Store
+
+log = logging.getLogger("slamon.operations")
+
+
+class Operations:
+    """Incidents, maintenance, alerts, notifiers and SLOs, wired to the engine."""
+
+    def __init__(
+        self,
+        config: Config,
+        engine: Engine,
+        store: Store,
+        registry: CollectorRegistry | None = None,
+        *,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.config = config
+        self.engine = engine
+        self.store = store
+        self.clock = clock
+        self.names = {m.id: m.display_name for m in config.monitors}
+        self.incident_store = IncidentStore(store)
+        self.incidents = IncidentManager(
+            config,
+            engine,
+            self.incident_store,
+            group_window=timedelta(seconds=config.alerts.incident_group_window),
+        )
+        self.maintenance = MaintenanceTracker(config, store, engine, clock=clock)
+        self.hub = NotificationHub.from_config(config)
+        self.alerts = Alerts(self.hub.alert)
+        self.state_alerts = StateAlerts(self.alerts, self.names)
+        self.slos = SLOEvaluator(config, store)
+        # Told when an SLO's budget or a contract's period budget is spent, or recovers.
+        self.breach_listeners: list[Callable[[Breach], None]] = []
+        self._breached: dict[tuple[str, str], bool] = {}
+        engine.listeners.append(self.incidents.on_state_change)
+        engine.listeners.append(self.state_alerts.on_state_change)
+        self.incidents.listeners.append(self.hub.incident)
+        if registry is not None:
+            registry.register(OperationsCollector(self.slos, self.alerts, self.incidents, self.hub))
+        self._tasks: list[asyncio.Task[None]] = []
+        self._last_resend: datetime | None = None
+
+    async def evaluate(self, now: datetime) -> None:
+        """One round: certificates, SLOs, and Alertmanager's keep-alive."""
+        a = self.config.alerts
+        evaluate_certificates(
+            self.alerts,
+            self.engine,
+            self.names,
+            now,
+            warning=timedelta(seconds=a.cert_expiry_warning),
+            critical=timedelta(seconds=a.cert_expiry_critical),
+        )
+        statuses = await self.slos.evaluate(now)
+        for slo in self.config.slos:
+            status = statuses.get(slo.id)
+            if status is not None:
+                self._note_breach(
+                    Breach(
+                        "slo",
+                        slo.id,
+                        slo.display_name,
+                        status.breached,
+                        now,
+                        str(status.target),
+                        str(status.availability.percent_rounded(4))
+                        if status.availability.total
+                        else None,
+                    )
+                )
+                evaluate_slo_alerts(
+                    self.alerts,
+                    slo.id,
+                    slo.display_name,
+                    status,
+                    now,
+                    forecast_horizon=timedelta(seconds=a.forecast_horizon),
+                )
+        if self.config.contracts:
+            forecasts = await forecast_contracts(self.config, self.store, now)
+            for f in forecasts:
+                spent = f.breach_at is not None and f.breach_at <= now
+                self._note_breach(
+                    Breach("contract", f.contract_id, f.customer_name, spent, now, None, None)
+                )
+            evaluate_contract_forecasts(
+                self.alerts,
+                forecasts,
+                now,
+                forecast_horizon=timedelta(seconds=a.forecast_horizon),
+            )
+        due = self._last_resend is None or (now - self._last_resend).total_seconds() >= (
+            a.resend_interval
+        )
+        if due:
+            self._last_resend = now
+            self.hub.resend(self.alerts.active.values())
+
+    def _note_breach(self, breach: Breach) -> None:
+        # Told once per change: breached, or recovered. After a start, a breach found
+        # at the first evaluation is told (subscribers cannot know it otherwise).
+        key = (breach.kind, breach.id)
+        before = self._breached.get(key)
+        self._breached[key] = breach.breached
+        if before == breach.breached or (before is None and not breach.breached):
+            return
+        for listener in self.breach_listeners:
+            try:
+                listener(breach)
+            except Exception:
+                log.exception("a breach listener failed")
+
+    async def _evaluate_forever(self) -> None:
+        while True:
+            try:
+                await self.evaluate(self.clock())
+            except Exception:
+                log.exception("alert evaluation failed; will try again")
+            await asyncio.sleep(self.config.alerts.evaluation_interval)
+
+    async def start(self) -> list[asyncio.Task[None]]:
+        """Recover open incidents and start the tasks (after the migrations ran)."""
+        try:
+            await self.incidents.recover()
+        except Exception:
+            log.exception("could not read open incidents; starting without them")
+        self._tasks = [
+            asyncio.create_task(self.incidents.run(), name="incidents"),
+            asyncio.create_task(self.maintenance.run(), name="maintenance"),
+            asyncio.create_task(self._evaluate_forever(), name="alerts"),
+        ]
+        return [*self._tasks, *self.hub.start()]
+
+    async def stop(self) -> None:
+        """Finish queued incident work and notifications (bounded), then stop."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(5):
+                await self.incidents.drain()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+        await self.hub.stop()

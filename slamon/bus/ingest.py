@@ -1,0 +1,317 @@
+"""The engine's side of MQTT: take results from agents, acknowledge them once stored.
+
+Each message on ``<prefix>/results/+/+`` is validated (``slamon.bus.wire``), its agent's
+clock skew measured (``slamon.bus.skew``), and the result handed to the engine, which
+hands it to the writer. The PUBACK goes back to the broker only when the writer has
+committed the result to the store (or dropped it for good, counted, past its bound),
+in the order the messages came. Until then the broker keeps the message in the
+engine's persistent session: if the engine is killed, the broker delivers it again,
+and the store, keyed on the result id, keeps it once.
+
+State changes go out as the retained ``<prefix>/state/<monitor>`` and as events on
+``<prefix>/events/state/<monitor>``, incidents on ``<prefix>/events/incident/<id>``;
+``publish_event`` is there for other event kinds (breaches).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections import Counter, deque
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from slamon.bus.mqtt import Connection, Message, run_sessions
+from slamon.bus.skew import ClockSkew
+from slamon.bus.wire import Reject, Rejected, decode
+from slamon.events import StateChange, incident_json
+
+if TYPE_CHECKING:
+    from probes.result import Result
+    from slamon.config.model import Config
+    from slamon.engine import Engine
+    from slamon.events import IncidentEvent
+    from slamon.store.writer import Writer
+
+log = logging.getLogger("slamon.ingest")
+
+_LOG_FIRST = 10
+_LOG_EVERY = 1000
+_MAX_EVENTS = 10_000
+_NOT_IN_A_LEVEL = str.maketrans({"/": "_", "+": "_", "#": "_", "\0": "_"})
+
+
+@dataclass(slots=True)
+class _Pending:
+    """A received QoS 1 message waiting for its PUBACK."""
+
+    generation: int
+    mid: int
+    done: bool = False
+
+
+class MqttIngest:
+    """Subscribes to results, feeds the engine, acknowledges, publishes state."""
+
+    def __init__(self, config: Config, engine: Engine, writer: Writer) -> None:
+        self.config = config
+        self.settings = config.bus
+        self.prefix = config.bus.topic_prefix
+        self.engine = engine
+        self.allowed = {m.id: frozenset(config.locations_for(m)) for m in config.monitors}
+        self.names = {m.id: m.display_name for m in config.monitors}
+        self.skews: dict[str, ClockSkew] = {}
+        self._topics: dict[str, tuple[str, str]] = {}  # well-formed results topics seen
+        self.received = 0
+        self.rejected: Counter[str] = Counter()
+        self.internal_errors = 0
+        self.connected = False
+        self.events_dropped = 0
+        self._acks: deque[_Pending] = deque()
+        self._by_id: dict[str, list[_Pending]] = {}
+        self._generation = 0
+        self._conn: Connection | None = None
+        self._states: dict[str, bytes] = {}
+        self._events: deque[tuple[str, bytes]] = deque()
+        self._outbox_ready = asyncio.Event()
+        previous = writer.on_settled
+
+        def settled(results: Sequence[Result]) -> None:
+            if previous is not None:
+                previous(results)
+            self._settled(results)
+
+        writer.on_settled = settled
+        engine.listeners.append(self._state_changed)
+
+    def behind(self) -> float:
+        """Seconds the latest results arrived later than the quickest of recent ones.
+
+        Each location's clock skew estimate is its quickest recent transit (receive
+        minus sent_at); how much later than that its last message came is time the
+        message waited in the broker or in the engine's queue. A location silent for
+        10 s has no say (its last message says nothing about now).
+        """
+        now = time.monotonic()
+        return max(
+            (
+                s.last_sample - s.estimate
+                for s in self.skews.values()
+                if s.estimate is not None and now - s.last_received < 10
+            ),
+            default=0.0,
+        )
+
+    @property
+    def unacked(self) -> int:
+        """Messages received and not yet acknowledged."""
+        return len(self._acks)
+
+    async def run(self) -> None:
+        """Stay subscribed until cancelled, reconnecting as needed."""
+        await run_sessions(
+            self.settings,
+            self.settings.client_id,
+            self._session,
+            manual_ack=True,
+            on_message=self.handle,
+            on_connecting=self._connecting,
+            on_state=self._on_state,
+        )
+
+    def _connecting(self, conn: Connection) -> None:
+        # Messages not acknowledged on the previous connection come again on this one.
+        self._generation += 1
+        self._acks.clear()
+        self._by_id.clear()
+        self._conn = conn
+
+    def _on_state(self, connected: bool) -> None:
+        self.connected = connected
+
+    async def _session(self, conn: Connection) -> None:
+        if self._states or self._events:
+            self._outbox_ready.set()
+        publisher = asyncio.create_task(self._publish_outbox(conn), name="mqtt-outbox")
+        try:
+            await conn.subscribe(f"{self.prefix}/results/+/+", qos=1)
+            await conn.wait_closed()
+        finally:
+            self._conn = None
+            self._outbox_ready.set()  # wakes the publisher to see it is done
+            publisher.cancel()
+            await asyncio.gather(publisher, return_exceptions=True)
+
+    def handle(self, message: Message) -> None:
+        """Validate one message and ingest it; never raises."""
+        self.received += 1
+        entry = None
+        if message.qos > 0:
+            entry = _Pending(self._generation, message.mid)
+            self._acks.append(entry)
+        try:
+            self._ingest(message, entry)
+        except Rejected as exc:
+            self._reject(message.topic, exc)
+            if entry is not None:
+                entry.done = True
+                self._release()
+        except Exception:
+            # A bug here must not stop ingestion; the message is acknowledged and lost,
+            # loudly, rather than redelivered forever.
+            self.internal_errors += 1
+            log.exception("ingesting a message on %s failed", message.topic[:200])
+            if entry is not None:
+                entry.done = True
+                self._release()
+
+    def _ingest(self, message: Message, entry: _Pending | None) -> None:
+        env = decode(
+            message.topic,
+            message.payload,
+            prefix=self.prefix,
+            monitors=self.allowed,
+            max_bytes=self.settings.max_message_bytes,
+            known_topics=self._topics,
+        )
+        result = env.result
+        now = datetime.now(UTC)
+        sample = (now - env.sent_at).total_seconds()
+        if sample < -self.settings.max_clock_skew:
+            raise Rejected(
+                Reject.CLOCK,
+                f"sent {-sample:.0f}s in the future, more than bus.max_clock_skew allows",
+            )
+        skew = self.skews.get(result.location)
+        if skew is None:
+            skew = self.skews[result.location] = ClockSkew(
+                tolerance=self.settings.clock_skew_tolerance, settle=self.settings.clock_settle
+            )
+        before = skew.correction
+        skew.add(time.monotonic(), sample)
+        correction = skew.correction
+        if correction != before:
+            log.warning(
+                "location %s: agent clock is %.1fs %s the engine's; correcting its times by %+.1fs",
+                result.location,
+                abs(correction or sample),
+                "behind" if (correction or sample) > 0 else "ahead of",
+                correction,
+                extra={"location": result.location},
+            )
+        if entry is not None:
+            self._by_id.setdefault(result.id, []).append(entry)
+        self.engine.ingest(result, correction=correction, received_at=now)
+
+    def _reject(self, topic: str, exc: Rejected) -> None:
+        n = self.rejected[exc.reason] = self.rejected[exc.reason] + 1
+        if n <= _LOG_FIRST or n % _LOG_EVERY == 0:
+            log.warning(
+                "rejected a message on %s: %s (%d %s rejections so far)",
+                topic[:200],
+                exc,
+                n,
+                exc.reason,
+            )
+
+    def _settled(self, results: Sequence[Result]) -> None:
+        by_id = self._by_id
+        if not by_id:
+            return
+        for r in results:
+            entries = by_id.pop(r.id, None)
+            if entries:
+                for e in entries:
+                    e.done = True
+        self._release()
+
+    def _release(self) -> None:
+        # PUBACKs go out in the order the messages came (MQTT 4.6).
+        acks, conn, generation = self._acks, self._conn, self._generation
+        mids = []
+        while acks and acks[0].done:
+            entry = acks.popleft()
+            if entry.generation == generation:
+                mids.append(entry.mid)
+        if conn is not None:
+            conn.ack_many(mids)  # one write for them all
+
+    # -- state and events --------------------------------------------------------
+
+    def _state_changed(self, change: StateChange) -> None:
+        monitor_id = change.monitor_id
+        locations = {v.location: v.state.value for v in self.engine.location_views(monitor_id)}
+        state = {
+            "monitor": monitor_id,
+            "name": self.names.get(monitor_id, monitor_id),
+            "state": change.state.value,
+            "since": change.at.isoformat(),
+            "quorum": self.engine.quorum(monitor_id),
+            "locations": locations,
+        }
+        self._states[monitor_id] = json.dumps(state, separators=(",", ":")).encode()
+        event = {"type": "state_change", "previous": change.previous.value, **state}
+        self.publish_event("state", monitor_id, event)
+
+    def incident_changed(self, event: IncidentEvent) -> None:
+        """An incident opened, changed or resolved: ``<prefix>/events/incident/<id>``."""
+        payload = {
+            "type": "incident",
+            "status": event.kind.value,
+            "incident": incident_json(event.incident),
+        }
+        self.publish_event("incident", event.incident.id, payload)
+
+    def publish_event(self, kind: str, subject: str, payload: Mapping[str, object]) -> None:
+        """Queue an event for ``<prefix>/events/<kind>/<subject>`` (QoS 1, not retained).
+
+        Events wait while the broker is away; past 10,000 the oldest are dropped and
+        counted.
+        """
+        # A subject is one topic level: no separators or wildcards from ids.
+        subject = subject.translate(_NOT_IN_A_LEVEL) or "_"
+        topic = f"{self.prefix}/events/{kind}/{subject}"
+        self._events.append((topic, json.dumps(payload, separators=(",", ":")).encode()))
+        while len(self._events) > _MAX_EVENTS:
+            self._events.popleft()
+            self.events_dropped += 1
+        self._outbox_ready.set()
+
+    async def _publish_outbox(self, conn: Connection) -> None:
+        # Ends when cancelled, and also as soon as this connection is no longer the
+        # current one: a cancellation lost inside a library must not keep it alive.
+        while self._conn is conn:
+            await self._outbox_ready.wait()
+            self._outbox_ready.clear()
+            while self._states and self._conn is conn:
+                monitor_id, body = next(iter(self._states.items()))
+                topic = f"{self.prefix}/state/{monitor_id}"
+                if not await conn.publish(topic, body, retain=True):
+                    self._refused(topic)
+                if self._states.get(monitor_id) is body:
+                    del self._states[monitor_id]
+            while self._events and self._conn is conn:
+                topic, body = self._events[0]
+                if not await conn.publish(topic, body):
+                    self._refused(topic)
+                if self._events and self._events[0][1] is body:
+                    self._events.popleft()
+
+    def _refused(self, topic: str) -> None:
+        # Publishing it again would be refused again (an ACL, a size limit): dropped.
+        self.events_dropped += 1
+        if self.events_dropped <= _LOG_FIRST or self.events_dropped % _LOG_EVERY == 0:
+            log.warning(
+                "the broker refused the engine's message on %s (not authorized?); "
+                "%d state and event messages dropped so far",
+                topic[:200],
+                self.events_dropped,
+            )
+
+    def flush_acks(self) -> None:
+        """Acknowledge what the writer has settled (at shutdown, after its last flush)."""
+        self._release()

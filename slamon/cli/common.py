@@ -1,0 +1,34 @@
+"""What every command shares: the ``--config`` option and loading it (exit 2 when invalid)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import TYPE_CHECKING, Any
+
+from slamon.config.common import ConfigError
+from slamon.config.load import load_config
+
+if TYPE_CHECKING:
+    from slamon.config.model import Config
+
+DEFAULT_CONFIG = "config.toml"
+
+Subparsers = Any  # argparse's _SubParsersAction is private; its add_parser is all we use
+
+
+def load(path: str) -> Config:
+    """The validated config at ``path``; print every error and exit 2 if it is invalid."""
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        print(f"slamon: invalid configuration in {path}:", file=sys.stderr)
+        for line in exc.errors:
+            print(f"  {line}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def with_config(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """``p`` with the ``--config`` option every command takes."""
+    p.add_argument("--config", "-c", default=DEFAULT_CONFIG, help="path to config.toml")
+    return p

@@ -1,0 +1,35 @@
+"""``[store]``: the database, retention and the writer's batching."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import (
+    Field,
+    field_validator,
+)
+
+from probes.durations import Duration
+from slamon.config.common import Section, at_least
+
+
+class StoreConfig(Section):
+    """Where results and intervals are kept."""
+
+    url: str = "sqlite+aiosqlite:///slamon.db"
+    retention: Annotated[Duration, at_least(7200, "s (2h: rollups are rebuilt from it)")] = (
+        7 * 86400
+    )
+    batch_size: int = Field(default=2000, ge=1, le=100_000)
+    flush_interval: Annotated[Duration, at_least(0.01, "s")] = 0.5
+    # Results waiting for the database beyond this are dropped, oldest first.
+    max_pending: int = Field(default=500_000, ge=100, le=100_000_000)
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError(
+                "must be a sqlite+aiosqlite:// or postgresql+asyncpg:// SQLAlchemy URL"
+            )
+        return value

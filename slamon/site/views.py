@@ -1,0 +1,297 @@
+"""Building the status page snapshot from the store and the engine's live state."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from decimal import Decimal, localcontext
+from fractions import Fraction
+from functools import partial
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from sla_engine.accounting.availability import timeline_from_states
+from sla_engine.accounting.components import combine_intervals, component_state
+from sla_engine.accounting.daily import DayGrid, DayTotals, daily_totals, daily_totals_of_states
+from sla_engine.time.intervals import Interval
+from sla_engine.time.periods import local_days, local_midnight
+from sla_engine.time.states import State, StateInterval
+from slamon.store.sql import Store, hour_of
+from statuspage.snapshot import (
+    ComponentView,
+    DayStat,
+    IncidentView,
+    LatencyPoint,
+    MaintenanceView,
+    PageSnapshot,
+)
+
+if TYPE_CHECKING:
+    from sla_engine.incidents import Incident, MaintenanceWindow
+    from slamon.config.components import ComponentConfig
+    from slamon.config.model import Config
+    from slamon.engine import Engine
+
+HISTORY_DAYS = 90  # the bar: one per local day, today included
+UPTIME_DAYS = 30  # the uptime badge
+CHART_HOURS = 7 * 24  # the response-time chart: the mean of each hour
+RESPONSE_HOURS = 24  # the response-time badge: the mean over the last day
+_US = timedelta(microseconds=1)
+_HOUR = timedelta(hours=1)
+_SECOND = timedelta(seconds=1)
+
+
+def _percent(ratio: Fraction | None) -> Decimal | None:
+    if ratio is None:
+        return None
+    with localcontext() as ctx:
+        ctx.prec = 30
+        return Decimal(ratio.numerator) * 100 / Decimal(ratio.denominator)
+
+
+def _sum_ratio(days: Sequence[DayTotals]) -> Fraction | None:
+    counted = sum((d.counted for d in days), timedelta())
+    if counted <= timedelta():
+        return None
+    down = sum((d.down for d in days), timedelta())
+    return 1 - Fraction(down // _US, counted // _US)
+
+
+_HUNDRED = Decimal(100)
+
+
+def _day_stat(d: DayTotals) -> DayStat:
+    # Most days have no downtime: skip the exact division for them.
+    percent = _HUNDRED if not d.down and d.counted > timedelta() else _percent(d.ratio)
+    return DayStat(
+        day=d.day,
+        percent=percent,
+        down_seconds=d.down // _SECOND,
+        degraded_seconds=d.degraded // _SECOND,
+        maintenance_seconds=d.maintenance // _SECOND,
+        unknown_seconds=d.unknown // _SECOND,
+    )
+
+
+def latency_series(
+    means: Sequence[tuple[str, datetime, int, float]], first_hour: datetime, hours: int
+) -> tuple[tuple[LatencyPoint, ...], float | None]:
+    """Hourly means of a component's monitors together, and the mean of the last day."""
+    counts = [0] * hours
+    sums = [0.0] * hours
+    for _, hour, n, total in means:
+        k = (hour - first_hour) // _HOUR
+        if 0 <= k < hours:
+            counts[k] += n
+            sums[k] += total
+    points = tuple(
+        LatencyPoint(first_hour + k * _HOUR, sums[k] / counts[k] * 1000 if counts[k] > 0 else None)
+        for k in range(hours)
+    )
+    day_n = sum(counts[-RESPONSE_HOURS:])
+    return points, (sum(sums[-RESPONSE_HOURS:]) / day_n * 1000 if day_n > 0 else None)
+
+
+def live_states_from_store(
+    history: Mapping[str, Sequence[StateInterval]], monitor_ids: Sequence[str]
+) -> dict[str, State]:
+    """A monitor's state as the store last wrote it: its open interval, else unknown."""
+    out = {}
+    for m in monitor_ids:
+        intervals = history.get(m, ())
+        last = intervals[-1] if intervals else None
+        out[m] = last.state if last is not None and last.end is None else State.UNKNOWN
+    return out
+
+
+def component_view(
+    component: ComponentConfig,
+    *,
+    history: Mapping[str, Sequence[StateInterval]],
+    live: Mapping[str, State],
+    grid: DayGrid,
+    window: Interval,
+    now: datetime,
+    maintenance: Sequence[MaintenanceWindow],
+) -> ComponentView:
+    """One component's view: live state, daily history, uptimes (response times later)."""
+    combine = partial(component_state, quorum=component.quorum)
+    members = {m: history.get(m, []) for m in component.monitors}
+    combined = combine_intervals(component.id, members, window, combine)
+    own_maintenance = [w.interval for w in maintenance if component.id in w.component_ids]
+    if own_maintenance:
+        timeline = timeline_from_states(combined, window, now, maintenance=own_maintenance)
+        totals = daily_totals(timeline, grid.days)
+    else:
+        totals = daily_totals_of_states(combined, grid)
+    states = [live.get(m, State.UNKNOWN) for m in component.monitors]
+    state = combine(states)
+    since = None
+    if combined and combined[-1].state is state and combined[-1].end == window.end:
+        since = combined[-1].start
+    first_seen = min((iv[0].start for iv in members.values() if iv), default=None)
+    return ComponentView(
+        id=component.id,
+        name=component.name,
+        description=component.description,
+        group=component.group,
+        state=state,
+        since=since,
+        days=tuple(_day_stat(d) for d in totals),
+        uptime_90=_percent(_sum_ratio(totals)),
+        uptime_30=_percent(_sum_ratio(totals[-UPTIME_DAYS:])),
+        members=len(states),
+        members_down=sum(s is State.DOWN for s in states),
+        first_seen=max(first_seen, window.start) if first_seen else None,
+    )
+
+
+@dataclass(frozen=True)
+class SnapshotInputs:
+    """What the status page is computed from: read from the store and the engine.
+
+    Plain values (picklable), so that the computing and rendering can run in another
+    process (``slamon.site.worker``).
+    """
+
+    config: Config
+    now: datetime
+    live: Mapping[str, State]
+    history: Mapping[str, Sequence[StateInterval]]
+    means: Sequence[tuple[str, datetime, int, float]]
+    incidents: Sequence[Incident]
+    maintenance: Sequence[MaintenanceWindow]
+
+
+async def read_snapshot_inputs(
+    config: Config,
+    engine: Engine | None,
+    store: Store,
+    now: datetime,
+    *,
+    incidents: Sequence[Incident] = (),
+    maintenance: Sequence[MaintenanceWindow] = (),
+) -> SnapshotInputs:
+    """Read what the page at ``now`` needs (the I/O half of ``build_snapshot``).
+
+    Without an ``engine`` (``slamon statuspage build``), the current state of each
+    monitor is what the store last recorded: its open interval, or unknown.
+    """
+    components = config.effective_components()
+    monitor_ids = sorted({m for c in components for m in c.monitors})
+    window, _grid, first_hour = _windows(config, now)
+    # The response times are read (on a second connection) while the days are read.
+    means_read = asyncio.create_task(
+        store.latency_means(Interval(first_hour, now + timedelta(hours=1)), monitor_ids)
+    )
+    try:
+        history = await store.intervals(window, monitor_ids)
+    except BaseException:
+        means_read.cancel()
+        raise
+    if engine is not None:
+        live = {m: engine.state(m) for m in monitor_ids}
+    else:
+        live = live_states_from_store(history, monitor_ids)
+    means = [tuple(row) for row in await means_read]
+    return SnapshotInputs(
+        config,
+        now,
+        live,
+        history,
+        means,  # type: ignore[arg-type]
+        tuple(incidents),
+        tuple(maintenance),
+    )
+
+
+def _windows(config: Config, now: datetime) -> tuple[Interval, DayGrid, datetime]:
+    sp = config.statuspage
+    tz = ZoneInfo(sp.timezone)
+    today = now.astimezone(tz).date()
+    window = Interval(local_midnight(today - timedelta(days=HISTORY_DAYS - 1), tz), now)
+    grid = DayGrid.of(local_days(window, sp.timezone), now)
+    first_hour = hour_of(now) - timedelta(hours=CHART_HOURS - 1)
+    return window, grid, first_hour
+
+
+def snapshot_from(inputs: SnapshotInputs) -> PageSnapshot:
+    """The status page's data (the pure half of ``build_snapshot``): public components."""
+    config, now, live, history = inputs.config, inputs.now, inputs.live, inputs.history
+    sp = config.statuspage
+    components = config.effective_components()
+    window, grid, first_hour = _windows(config, now)
+    views = [
+        component_view(
+            c,
+            history=history,
+            live=live,
+            grid=grid,
+            window=window,
+            now=now,
+            maintenance=inputs.maintenance,
+        )
+        for c in components
+    ]
+    by_monitor: dict[str, list[tuple[str, datetime, int, float]]] = defaultdict(list)
+    for row in inputs.means:
+        by_monitor[row[0]].append(row)
+    for k, c in enumerate(components):
+        points, response_ms = latency_series(
+            [r for m in c.monitors for r in by_monitor.get(m, ())], first_hour, CHART_HOURS
+        )
+        views[k] = replace(views[k], latency=points, response_ms=response_ms)
+    public = {c.id for c in components}
+    return PageSnapshot(
+        title=sp.title,
+        description=sp.description,
+        timezone=sp.timezone,
+        language=sp.language,
+        url=sp.url,
+        generated_at=now,
+        components=tuple(views),
+        incidents=tuple(
+            _public_incident(i, public) for i in inputs.incidents if set(i.component_ids) & public
+        ),
+        maintenance=tuple(
+            _public_maintenance(m, public)
+            for m in inputs.maintenance
+            if set(m.component_ids) & public
+        ),
+    )
+
+
+async def build_snapshot(
+    config: Config,
+    engine: Engine | None,
+    store: Store,
+    now: datetime,
+    *,
+    incidents: Sequence[Incident] = (),
+    maintenance: Sequence[MaintenanceWindow] = (),
+) -> PageSnapshot:
+    """The status page's data at ``now``: public components only.
+
+    Without an ``engine`` (``slamon statuspage build``), the current state of each
+    monitor is what the store last recorded: its open interval, or unknown. The
+    computing runs in a thread: a site of a thousand components takes the better
+    part of a second, which would stall the event loop.
+    """
+    inputs = await read_snapshot_inputs(
+        config, engine, store, now, incidents=incidents, maintenance=maintenance
+    )
+    return await asyncio.to_thread(snapshot_from, inputs)
+
+
+def _public_incident(incident: Incident, public: set[str]) -> IncidentView:
+    view = IncidentView.of(incident)
+    return replace(view, component_ids=tuple(c for c in view.component_ids if c in public))
+
+
+def _public_maintenance(window: MaintenanceWindow, public: set[str]) -> MaintenanceView:
+    view = MaintenanceView.of(window)
+    ids = tuple(c for c in view.component_ids if c in public)
+    return replace(view, component_ids=ids)
