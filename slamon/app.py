@@ -168,6 +168,11 @@ async def start(runtime: Runtime) -> list[asyncio.Task[None]]:
         asyncio.create_task(_prune_forever(runtime), name="prune"),
     ]
     if runtime.site is not None:
+        if not runtime.config.statuspage.url:
+            log.warning(
+                "[statuspage] url is not set: the Statuspage JSON API (api/v2/) is not "
+                "served, since its documents give the page's absolute address"
+            )
         tasks.append(asyncio.create_task(runtime.site.run(), name="statuspage"))
     if runtime.push:
         runtime.push.log_generated_tokens()

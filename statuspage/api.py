@@ -4,8 +4,19 @@ Field names, status values and the timestamp format (ISO 8601 with milliseconds,
 the page's time zone, ``Z`` for UTC) follow Statuspage's public API documentation.
 Where slamon does not know something Statuspage reports, the value says so rather
 than inventing it: a component's ``created_at`` is the first instant slamon has data
-for it; a maintenance window's ``created_at`` is its start (when it was announced is
-not recorded), and its description is its one update.
+for it (else when its current state began, else the page's time), never after its
+``updated_at``; a maintenance window's ``created_at`` is its start (when it was
+announced is not recorded), and its description is its one update.
+
+``position`` follows Statuspage: the order among siblings, counted from 1. Groups and
+components outside any group are numbered together at the top level; a group's
+members are numbered within their group. A component carries the same object (and so
+the same position) wherever it appears in a document: in ``components`` and embedded
+in incidents and maintenances.
+
+Statuspage gives absolute addresses (``page.url``, ``shortlink``), so the documents
+are only made for a page with a public address (``[statuspage] url``); see
+:func:`statuspage.render.PageRenderer.render_site`.
 """
 
 from __future__ import annotations
@@ -62,12 +73,32 @@ class StatuspageApi:
         self.now = snapshot.generated_at
         self.page_id = _short_id(snapshot.url or snapshot.title)
         self._groups = self._group_ids()
+        self._positions = self._sibling_positions()
+        self._objects: dict[str, dict[str, Any]] = {}
 
     def _group_ids(self) -> dict[str, str]:
         out: dict[str, str] = {}
         for c in self.s.components:
             if c.group and c.group not in out:
                 out[c.group] = "group-" + _short_id(c.group)[:8]
+        return out
+
+    def _sibling_positions(self) -> dict[str, int]:
+        """Each group's and component's position among its siblings (Statuspage's)."""
+        out: dict[str, int] = {}
+        top = 0
+        within: dict[str, int] = {}
+        for c in self.s.components:
+            if c.group:
+                if c.group not in within:
+                    top += 1
+                    out[self._groups[c.group]] = top
+                    within[c.group] = 0
+                within[c.group] += 1
+                out[c.id] = within[c.group]
+            else:
+                top += 1
+                out[c.id] = top
         return out
 
     def _link(self, path: str) -> str:
@@ -89,16 +120,20 @@ class StatuspageApi:
         o = overall(self.s, self.now)
         return {"indicator": o.indicator.value, "description": o.description}
 
-    def component(self, c: ComponentView, position: int) -> dict[str, Any]:
-        """One component object."""
-        created = c.first_seen or self.now
-        return {
+    def component(self, c: ComponentView) -> dict[str, Any]:
+        """One component object (the same value wherever the component appears)."""
+        if c.id in self._objects:
+            return dict(self._objects[c.id])
+        known = [t for t in (c.first_seen, c.since) if t is not None]
+        created = min(known) if known else self.now
+        updated = max(created, c.since or created)
+        obj = {
             "id": c.id,
             "name": c.name,
             "status": component_status(c).value,
             "created_at": stamp(created, self.tz),
-            "updated_at": stamp(c.since or created, self.tz),
-            "position": position,
+            "updated_at": stamp(updated, self.tz),
+            "position": self._positions[c.id],
             "description": c.description or None,
             "showcase": True,
             "start_date": None,
@@ -107,22 +142,22 @@ class StatuspageApi:
             "group": False,
             "only_show_if_degraded": False,
         }
+        self._objects[c.id] = obj
+        return dict(obj)
 
     def components(self) -> list[dict[str, Any]]:
         """Components and their groups, in page order; a group lists its members' ids."""
         out: list[dict[str, Any]] = []
         groups: dict[str, dict[str, Any]] = {}
-        position = 0
         for c in self.s.components:
             if c.group and c.group not in groups:
-                position += 1
                 groups[c.group] = {
                     "id": self._groups[c.group],
                     "name": c.group,
                     "status": ComponentStatus.OPERATIONAL.value,
                     "created_at": None,
                     "updated_at": None,
-                    "position": position,
+                    "position": self._positions[self._groups[c.group]],
                     "description": None,
                     "showcase": False,
                     "start_date": None,
@@ -133,8 +168,7 @@ class StatuspageApi:
                     "components": [],
                 }
                 out.append(groups[c.group])
-            position += 1
-            item = self.component(c, position)
+            item = self.component(c)
             out.append(item)
             if c.group:
                 group = groups[c.group]
@@ -150,12 +184,7 @@ class StatuspageApi:
         return out
 
     def _components_of(self, ids: Iterable[str]) -> list[dict[str, Any]]:
-        positions = {c.id: i + 1 for i, c in enumerate(self.s.components)}
-        return [
-            self.component(c, positions[c.id])
-            for i in ids
-            if (c := self.s.component(i)) is not None
-        ]
+        return [self.component(c) for i in ids if (c := self.s.component(i)) is not None]
 
     def incident(self, i: IncidentView) -> dict[str, Any]:
         """One incident with its updates, newest first."""

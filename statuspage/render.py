@@ -307,8 +307,9 @@ class PageRenderer:
             files[f"components/{c.id}.html"] = self.render_component(s, c, badge_base).encode()
             for kind, svg in component_badges(loc, c).items():
                 files[f"badges/{c.id}-{kind}.svg"] = svg.encode()
-        for path, doc in StatuspageApi(s).documents().items():
-            files[f"api/v2/{path}"] = json_bytes(doc)
+        if s.url:  # Statuspage's documents carry absolute addresses: only with a url
+            for path, doc in StatuspageApi(s).documents().items():
+                files[f"api/v2/{path}"] = json_bytes(doc)
         return files
 
 

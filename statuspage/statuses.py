@@ -28,15 +28,22 @@ class ComponentStatus(StrEnum):
 
 
 class Indicator(StrEnum):
-    """Statuspage's page status indicator."""
+    """Statuspage's page status indicator (``maintenance`` while only maintenance runs)."""
 
     NONE = "none"
     MINOR = "minor"
     MAJOR = "major"
     CRITICAL = "critical"
+    MAINTENANCE = "maintenance"
 
 
-_RANK = {Indicator.NONE: 0, Indicator.MINOR: 1, Indicator.MAJOR: 2, Indicator.CRITICAL: 3}
+_RANK = {
+    Indicator.NONE: 0,
+    Indicator.MAINTENANCE: 0,
+    Indicator.MINOR: 1,
+    Indicator.MAJOR: 2,
+    Indicator.CRITICAL: 3,
+}
 _BY_STATUS = {
     ComponentStatus.OPERATIONAL: Indicator.NONE,
     ComponentStatus.UNDER_MAINTENANCE: Indicator.NONE,
@@ -120,5 +127,6 @@ def overall(snapshot: PageSnapshot, now: datetime) -> Overall:
         banner = "operational"
     description = DESCRIPTIONS[indicator]
     if indicator is Indicator.NONE and in_maintenance:
-        description = MAINTENANCE_DESCRIPTION
+        # Statuspage's own indicator while nothing is worse than maintenance.
+        indicator, description = Indicator.MAINTENANCE, MAINTENANCE_DESCRIPTION
     return Overall(indicator, description, banner)

@@ -41,7 +41,11 @@ async def test_outage_and_recovery_flow_through_everything(
         {
             "store": {"url": f"sqlite+aiosqlite:///{tmp_path}/e2e.db", "flush_interval": "50ms"},
             "confirmation": {"down_after": 2, "up_after": 2},
-            "statuspage": {"title": "E2E status", "refresh": "1s"},
+            "statuspage": {
+                "title": "E2E status",
+                "refresh": "1s",
+                "url": "https://status.example.test/",
+            },
             "monitors": [
                 {
                     "id": "api",

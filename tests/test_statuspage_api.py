@@ -12,6 +12,7 @@ import json
 import re
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -23,7 +24,7 @@ STR, OPT_STR, BOOL, INT = (str,), (str, type(None)), (bool,), (int,)
 TIME = "time"
 OPT_TIME = "time?"
 
-PAGE = {"id": STR, "name": STR, "url": OPT_STR, "time_zone": STR, "updated_at": TIME}
+PAGE = {"id": STR, "name": STR, "url": STR, "time_zone": STR, "updated_at": TIME}
 STATUS = {"indicator": STR, "description": STR}
 COMPONENT = {
     "id": STR,
@@ -78,7 +79,7 @@ COMPONENT_STATUSES = {
     "major_outage",
     "under_maintenance",
 }
-INDICATORS = {"none", "minor", "major", "critical"}
+INDICATORS = {"none", "minor", "major", "critical", "maintenance"}
 INCIDENT_STATUSES = {"investigating", "identified", "monitoring", "resolved", "postmortem"}
 IMPACTS = {"none", "minor", "major", "critical"}
 MAINTENANCE_STATUSES = {"scheduled", "in_progress", "verifying", "completed"}
@@ -200,9 +201,10 @@ def test_values(docs: dict[str, dict[str, Any]]) -> None:
         ({"api": "up", "web": "up"}, "none", "All Systems Operational"),
         ({"api": "degraded", "web": "up"}, "minor", "Minor Service Outage"),
         ({"api": "down", "web": "up"}, "critical", "Major System Outage"),
-        ({"api": "maintenance", "web": "up"}, "none", "Service Under Maintenance"),
+        ({"api": "maintenance", "web": "up"}, "maintenance", "Service Under Maintenance"),
+        ({"api": "maintenance", "web": "degraded"}, "minor", "Minor Service Outage"),
     ],
-    ids=["operational", "degraded", "down", "maintenance"],
+    ids=["operational", "degraded", "down", "maintenance", "maintenance-and-degraded"],
 )
 def test_indicator(states: dict[str, str], indicator: str, description: str) -> None:
     from dataclasses import replace
@@ -219,9 +221,117 @@ def test_indicator(states: dict[str, str], indicator: str, description: str) -> 
     assert StatuspageApi(s).status() == {"indicator": indicator, "description": description}
 
 
+def test_indicator_while_a_window_runs_on_operational_components() -> None:
+    from dataclasses import replace
+
+    from sla_engine.time.states import State
+
+    # The window is in progress, its component already reports up again: still maintenance.
+    base = snapshot()
+    comps = tuple(replace(c, state=State.UP) for c in base.components)
+    s = replace(base, components=comps, incidents=())
+    assert StatuspageApi(s).status() == {
+        "indicator": "maintenance",
+        "description": "Service Under Maintenance",
+    }
+
+
 def test_utc_pages_write_z() -> None:
     from zoneinfo import ZoneInfo
 
     assert stamp(NOW, ZoneInfo("UTC")) == "2026-11-27T12:00:00.000Z"
     assert stamp(NOW + timedelta(microseconds=1500), ZoneInfo("UTC")) == "2026-11-27T12:00:00.001Z"
     assert datetime.fromisoformat(stamp(NOW, ZoneInfo("Asia/Kolkata")) or "") == NOW
+
+
+def _components_in(doc: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """Every component object of a document, with where it is."""
+    out = [(f"components[{k}]", c) for k, c in enumerate(doc.get("components", []))]
+    for key in ("incidents", "scheduled_maintenances"):
+        for k, item in enumerate(doc.get(key, [])):
+            out += [(f"{key}[{k}].components[{j}]", c) for j, c in enumerate(item["components"])]
+    return out
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_a_component_is_the_same_object_wherever_it_appears(
+    docs: dict[str, dict[str, Any]], path: str
+) -> None:
+    seen: dict[str, tuple[str, dict[str, Any]]] = {}
+    for where, c in _components_in(docs[path]):
+        if c["id"] in seen:
+            first, value = seen[c["id"]]
+            fields = {k for k in value.keys() | c.keys() if value.get(k) != c.get(k)}
+            assert not fields, f"{path}: {c['id']} differs at {where} from {first}: {fields}"
+        else:
+            seen[c["id"]] = (where, c)
+
+
+def test_the_sample_embeds_components_in_incidents_and_maintenance(
+    docs: dict[str, dict[str, Any]],
+) -> None:
+    # Otherwise the test above would check nothing.
+    wheres = [w for w, _ in _components_in(docs["summary.json"])]
+    assert any(w.startswith("incidents[") for w in wheres)
+    assert any(w.startswith("scheduled_maintenances[") for w in wheres)
+
+
+def test_positions_count_siblings_as_statuspage_does(docs: dict[str, dict[str, Any]]) -> None:
+    # Statuspage numbers groups and ungrouped components together at the top level,
+    # and a group's members within their group (as in any Statuspage components.json).
+    components = docs["components.json"]["components"]
+    top = [(c["name"], c["position"]) for c in components if c["group_id"] is None]
+    assert top == [("Core", 1), ("Edge", 2), ("Email delivery", 3)]
+    for group in (c for c in components if c["group"]):
+        members = [c for c in components if c["group_id"] == group["id"]]
+        assert [c["id"] for c in members] == group["components"]
+        assert [c["position"] for c in members] == list(range(1, len(members) + 1))
+
+
+def _timed(value: Any, where: str) -> list[tuple[str, dict[str, Any]]]:
+    """Every object under ``value`` that has both created_at and updated_at."""
+    out = []
+    if isinstance(value, dict):
+        if "created_at" in value and "updated_at" in value:
+            out.append((where, value))
+        for key, item in value.items():
+            out += _timed(item, f"{where}.{key}")
+    elif isinstance(value, list):
+        for k, item in enumerate(value):
+            out += _timed(item, f"{where}[{k}]")
+    return out
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_nothing_is_updated_before_it_was_created(
+    docs: dict[str, dict[str, Any]], path: str
+) -> None:
+    found = _timed(docs[path], path)
+    assert found or path == "status.json"
+    for where, obj in found:
+        created, updated = obj["created_at"], obj["updated_at"]
+        if created is None or updated is None:
+            continue
+        assert datetime.fromisoformat(created) <= datetime.fromisoformat(updated), (
+            f"{where}: created_at {created} is after updated_at {updated}"
+        )
+
+
+def test_a_component_without_any_data_is_created_when_its_state_began() -> None:
+    from dataclasses import replace
+
+    # No first-seen time: created_at is when the current state began, never "now"
+    # (which would be after updated_at).
+    base = snapshot()
+    cdn = next(c for c in base.components if c.id == "cdn")
+    assert cdn.first_seen is None and cdn.since is not None
+    obj = StatuspageApi(replace(base, components=(cdn,))).component(cdn)
+    assert obj["created_at"] == obj["updated_at"] == stamp(cdn.since, ZoneInfo("Europe/Oslo"))
+
+
+def test_addresses_are_absolute(docs: dict[str, dict[str, Any]]) -> None:
+    for path, doc in docs.items():
+        assert doc["page"]["url"] == "https://status.example.com/", path
+        for key in ("incidents", "scheduled_maintenances"):
+            for item in doc.get(key, []):
+                assert item["shortlink"].startswith("https://status.example.com/"), path

@@ -41,7 +41,12 @@ def config_data(tmp_path: Path) -> dict[str, object]:
     return {
         "server": {"admin_token": "${CANARY_TOKEN}", "finance_token": SECRET + "-finance"},
         "store": {"url": f"sqlite+aiosqlite:///{tmp_path}/{SECRET}.db"},
-        "statuspage": {"title": XSS, "description": XSS, "timezone": "Europe/Oslo"},
+        "statuspage": {
+            "title": XSS,
+            "description": XSS,
+            "timezone": "Europe/Oslo",
+            "url": "https://status.example.test/",
+        },
         "monitors": [
             {
                 "id": "api-probe",

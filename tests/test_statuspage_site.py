@@ -31,7 +31,12 @@ NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 def config(tmp_path: Path, **statuspage: object) -> dict[str, object]:
     return {
         "store": {"url": f"sqlite+aiosqlite:///{tmp_path}/site.db"},
-        "statuspage": {"title": "Site test", "timezone": "Europe/Oslo", **statuspage},
+        "statuspage": {
+            "title": "Site test",
+            "timezone": "Europe/Oslo",
+            "url": "https://status.example.test/",
+            **statuspage,
+        },
         "monitors": [
             {"id": "a1", "type": "tcp", "target": "127.0.0.1:9", "interval": "1h"},
             {"id": "a2", "type": "tcp", "target": "127.0.0.1:9", "interval": "1h"},
@@ -109,6 +114,7 @@ def test_the_cli_builds_and_swaps(tmp_path: Path, capsys: pytest.CaptureFixture[
         "[statuspage]",
         'title = "CLI"',
         'language = "nb"',
+        'url = "https://status.example.test/"',
     ]
     lines += [
         f'[[monitors]]\nid = "{m}"\ntype = "tcp"\ntarget = "127.0.0.1:9"' for m in ("a1", "a2")
@@ -199,6 +205,23 @@ async def test_the_service_serves_and_writes_the_site(tmp_path: Path, aiohttp_cl
     # The folder holds the same bytes the server sends (same build).
     files = runtime.site.site.files if runtime.site.site else {}
     assert (tmp_path / "out" / "index.html").read_bytes() == files["index.html"]
+
+
+async def test_without_a_public_address_there_is_no_statuspage_api(
+    tmp_path: Path,
+    aiohttp_client,  # type: ignore[no-untyped-def]
+) -> None:
+    # Statuspage's documents give absolute addresses: with no [statuspage] url they are
+    # not made, the page does not link them, and the server says what is missing.
+    cfg = parse_config(config(tmp_path, url="", refresh="1h"), {})
+    store = await filled_store(cfg.store.url)
+    await store.close()
+    client = await aiohttp_client(create_app(build_runtime(cfg)))
+    index = await (await client.get("/")).text()
+    assert "api/v2/" not in index
+    resp = await client.get("/api/v2/summary.json")
+    assert resp.status == 404
+    assert "[statuspage] url" in await resp.text()
 
 
 async def test_render_is_deterministic_for_a_store(tmp_path: Path) -> None:

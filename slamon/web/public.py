@@ -32,6 +32,10 @@ async def site_file(request: web.Request) -> web.Response:
         raise web.HTTPServiceUnavailable(text="The status page is not available yet.") from None
     body = site.files.get(path)
     if body is None:
+        if path.startswith("api/v2/") and not runtime.config.statuspage.url:
+            raise web.HTTPNotFound(
+                text="The Statuspage API gives absolute links: set [statuspage] url to serve it."
+            )
         raise web.HTTPNotFound()
     headers = {"Content-Type": site_content_type(path), "Cache-Control": "public, max-age=10"}
     if path.startswith(("api/", "badges/")) or path == "feed.atom":
