@@ -136,6 +136,52 @@ def day_bar(loc: Locale, days: Sequence[DayStat], label: str) -> Markup:
     return Markup("".join(parts))  # noqa: S704 - every text in parts was escaped
 
 
+def strip_text(loc: Locale, days: Sequence[DayStat], uptime: Decimal | None) -> str:
+    """What the main page's bar shows, in words: the uptime, days with downtime, without data.
+
+    It is the bar's text equivalent, visible to everyone (the bar itself is hidden
+    from assistive technology); each day's figures are on the component's page.
+    """
+    levels = [day_level(d) for d in days]
+    parts = [loc.t("uptime", p=loc.percent(uptime))]
+    below = sum(level in ("b1", "b2", "b3") for level in levels)
+    if below:
+        parts.append(loc.t("strip.below_one") if below == 1 else loc.t("strip.below", n=below))
+    if "bn" in levels:
+        parts.append(loc.t("strip.nodata", n=levels.count("bn")))
+    return " \u00b7 ".join(parts)
+
+
+def day_strip(days: Sequence[DayStat]) -> Markup:
+    """The main page's bar: the same colours as ``day_bar`` in a couple of hundred bytes.
+
+    One ``path`` per colour, each run of days of that colour one horizontal segment
+    drawn as a thick dashed line (0.8 on, 0.2 off: a bar per day). The days are told
+    apart on the component's page (``day_bar`` and its table), so the main page of a
+    few hundred components stays light; here ``strip_text`` says in words what the
+    bar shows.
+    """
+    levels = [day_level(d) for d in days]
+    n = len(days)
+    # One unit per day. Perfect days are the background, one segment under the whole
+    # bar; every other run is drawn over it (the dashes line up: every segment starts
+    # on a day).
+    runs: dict[str, list[str]] = {"b0": [f"M0 .5h{n}"]} if "b0" in levels else {}
+    i = 0
+    while i < n:
+        j = i + 1
+        while j < n and levels[j] == levels[i]:
+            j += 1
+        if levels[i] != "b0":
+            runs.setdefault(levels[i], []).append(f"M{i} .5h{j - i}")
+        i = j
+    paths = "".join(f'<path class="{k}" d="{"".join(v)}"/>' for k, v in sorted(runs.items()))
+    return Markup(  # noqa: S704 - numbers and constants only
+        f'<svg class="st" viewBox="0 0 {n} 1" preserveAspectRatio="none" '
+        f'aria-hidden="true">{paths}</svg>'
+    )
+
+
 def daily_rows(loc: Locale, days: Sequence[DayStat]) -> Markup:
     """The rows of the per-day table, newest day first (written here: it is the bulk)."""
     rows = [

@@ -53,6 +53,9 @@ _EN = {
     "today": "Today",
     "uptime_90": "{p} uptime, 90 days",
     "uptime_90_short": "uptime, 90 days",
+    "uptime": "{p} uptime",
+    "uptime_note": "Each bar is one day; uptime is over the last {n} days. Every day's figures "
+    "are on the component's page.",
     "history_of": "Daily availability of {name}, last {n} days",
     "updated": "Updated {time}.",
     "zone_note": "Times are in {zone}.",
@@ -62,6 +65,9 @@ _EN = {
     "day_nodata": "{day}: no data",
     "run_text": "Other days, {first}\u2013{last}: 100% available, no downtime or maintenance",
     "run_nodata": "{first}\u2013{last}: no data",
+    "strip.below": "{n} days with downtime",
+    "strip.below_one": "1 day with downtime",
+    "strip.nodata": "{n} without data",
     "response_time": "Response time",
     "response_7d": "Response time, last 7 days (mean of each hour)",
     "response_summary": "Mean response time per hour over the last 7 days: from {lo} to "
@@ -137,6 +143,9 @@ _NB = {
     "today": "I dag",
     "uptime_90": "{p} oppetid, 90 dager",
     "uptime_90_short": "oppetid, 90 dager",
+    "uptime": "{p} oppetid",
+    "uptime_note": "Hver stolpe er én dag; oppetiden gjelder de siste {n} dagene. Tallene for "
+    "hver dag står på komponentens side.",
     "history_of": "Daglig tilgjengelighet for {name}, siste {n} dager",
     "updated": "Oppdatert {time}.",
     "zone_note": "Tidspunkter er i {zone}.",
@@ -147,6 +156,9 @@ _NB = {
     "run_text": "Andre dager, {first}\u2013{last}: 100 % tilgjengelig, ingen nedetid eller "
     "vedlikehold",
     "run_nodata": "{first}\u2013{last}: ingen data",
+    "strip.below": "{n} dager med nedetid",
+    "strip.below_one": "1 dag med nedetid",
+    "strip.nodata": "{n} uten data",
     "response_time": "Responstid",
     "response_7d": "Responstid, siste 7 dager (gjennomsnitt per time)",
     "response_summary": "Gjennomsnittlig responstid per time de siste 7 dagene: fra {lo} "

@@ -27,9 +27,11 @@ from statuspage.charts import (
     bar_patterns,
     daily_rows,
     day_bar,
+    day_strip,
     latency_chart,
     latency_summary,
     minutes,
+    strip_text,
 )
 from statuspage.i18n import Locale
 from statuspage.snapshot import ComponentView, IncidentView, PageSnapshot
@@ -113,6 +115,8 @@ class PageRenderer:
             "status_of": status_of,
             "names": lambda ids: ", ".join(names[i] for i in ids if i in names),
             "bar": lambda c: self._bar(loc, c),
+            "strip": lambda c: day_strip(c.days),
+            "strip_text": lambda c: strip_text(loc, c.days, c.uptime_90),
             "patterns": bar_patterns(),
         }
 

@@ -56,7 +56,7 @@ def served_site(tmp_path: Path) -> Iterator[str]:
     renderer = PageRenderer()
     write(renderer.render_site(snapshot()), tmp_path)
     write(renderer.render_site(snapshot("nb")), tmp_path / "nb")
-    write({"index.html": renderer.render_index(big_snapshot(100)).encode()}, tmp_path / "big")
+    write({"index.html": renderer.render_index(big_snapshot(200)).encode()}, tmp_path / "big")
     server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_Quiet, directory=str(tmp_path)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
