@@ -21,6 +21,7 @@ from prometheus_client import CollectorRegistry
 
 from probes.scheduler import Scheduler
 from slamon.alerting.operations import Operations
+from slamon.alerting.subscribers import Subscriptions
 from slamon.bus.ingest import MqttIngest
 from slamon.bus.inprocess import InProcessBus
 from slamon.engine import Engine
@@ -37,6 +38,7 @@ from slamon.web.keys import RUNTIME
 from slamon.web.public import add_public_routes
 from slamon.web.push import PushService, add_push_routes
 from slamon.web.reports import add_report_routes
+from slamon.web.subscriptions import add_subscription_routes
 
 if TYPE_CHECKING:
     from slamon.config.model import Config
@@ -100,12 +102,28 @@ def build_runtime(config: Config, store: Store | None = None) -> Runtime:
     )
     if runtime.ops is not None:  # an incident opened, updated or resolved: rebuild the page
         runtime.ops.incidents.listeners.append(lambda _event: runtime.page_dirty.set())
+    if config.subscriptions.enabled:
+        runtime.subscriptions = _subscriptions(runtime)
     if ingest is not None:
         runtime.ops.incidents.listeners.append(ingest.incident_changed)
         runtime.ops.breach_listeners.append(
             lambda b: ingest.publish_event("breach", b.id, b.event())
         )
     return runtime
+
+
+def _subscriptions(runtime: Runtime) -> Subscriptions:
+    """Subscriber deliveries on the notification hub, told from the site's documents."""
+    assert runtime.ops is not None
+    assert runtime.site is not None
+    site = runtime.site
+
+    async def documents() -> dict[str, bytes]:
+        return (await site.current()).files
+
+    subscriptions = Subscriptions(runtime.config, runtime.store, runtime.ops.hub, documents)
+    runtime.ops.incidents.listeners.append(lambda _event: subscriptions.poke())
+    return subscriptions
 
 
 def tune_gc() -> None:
@@ -174,6 +192,8 @@ async def start(runtime: Runtime) -> list[asyncio.Task[None]]:
                 "served, since its documents give the page's absolute address"
             )
         tasks.append(asyncio.create_task(runtime.site.run(), name="statuspage"))
+    if runtime.subscriptions is not None:
+        tasks.append(asyncio.create_task(runtime.subscriptions.run(), name="subscriptions"))
     if runtime.push:
         runtime.push.log_generated_tokens()
         tasks.append(asyncio.create_task(runtime.push.watch(), name="push"))
@@ -229,7 +249,16 @@ async def stop(runtime: Runtime, tasks: list[asyncio.Task[None]]) -> None:
     """Stop probing, ingest what is queued, close open states, write everything."""
     by_name = {t.get_name(): t for t in tasks}
     # Unacknowledged MQTT messages come again at the next start; the store dedups them.
-    for name in ("mqtt", "scheduler", "push", "statuspage", "prune", "tick", "ingest"):
+    for name in (
+        "mqtt",
+        "scheduler",
+        "push",
+        "subscriptions",
+        "statuspage",
+        "prune",
+        "tick",
+        "ingest",
+    ):
         task = by_name.get(name)
         if task is not None:
             await _cancel_and_wait(task)
@@ -253,6 +282,7 @@ def add_routes(app: web.Application, runtime: Runtime) -> None:
     if runtime.ops is not None:
         add_admin_routes(app, runtime.ops)
     add_report_routes(app, RUNTIME)
+    add_subscription_routes(app)
 
 
 def create_app(runtime: Runtime) -> web.Application:

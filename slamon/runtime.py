@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
     from probes.scheduler import Scheduler
     from slamon.alerting.operations import Operations
+    from slamon.alerting.subscribers import Subscriptions
     from slamon.bus.ingest import MqttIngest
     from slamon.bus.inprocess import InProcessBus
     from slamon.config.model import Config
@@ -49,3 +50,4 @@ class Runtime:
     live: LiveCollector | None = None
     ops: Operations | None = None
     ingest: MqttIngest | None = None
+    subscriptions: Subscriptions | None = None

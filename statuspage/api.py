@@ -183,8 +183,25 @@ class StatuspageApi:
                     group[key] = pick(values, key=_instant) if values else None
         return out
 
+    def embedding(self, components: Iterable[dict[str, Any]]) -> StatuspageApi:
+        """This API, embedding these component objects (a page's ``components.json``).
+
+        So that an incident told elsewhere (a subscriber's webhook) carries its
+        components exactly as the page's documents do.
+        """
+        for obj in components:
+            if not obj.get("group"):
+                self._objects[obj["id"]] = dict(obj)
+        return self
+
     def _components_of(self, ids: Iterable[str]) -> list[dict[str, Any]]:
-        return [self.component(c) for i in ids if (c := self.s.component(i)) is not None]
+        out = []
+        for i in ids:
+            if i in self._objects:
+                out.append(dict(self._objects[i]))
+            elif (c := self.s.component(i)) is not None:
+                out.append(self.component(c))
+        return out
 
     def incident(self, i: IncidentView) -> dict[str, Any]:
         """One incident with its updates, newest first."""

@@ -102,6 +102,69 @@ _EN = {
     "timeline": "Timeline",
     "incidents_of": "Recent incidents",
     "components_page": "{name}: status and history",
+    "subscribe.title": "Get updates",
+    "subscribe.lead": "Get an email, or a webhook call, when an incident opens, changes or is "
+    "resolved, and when maintenance is scheduled, starts or ends.",
+    "subscribe.email": "Email address",
+    "subscribe.button": "Subscribe",
+    "subscribe.short": "Email me about incidents and maintenance",
+    "subscribe.more": "Choose components, or get a webhook",
+    "subscribe.webhook": "Webhook URL (optional)",
+    "subscribe.webhook_help": "We POST Statuspage's JSON to it, signed with HMAC-SHA256. The "
+    "confirmation link still goes to the email address, which is not kept.",
+    "subscribe.components": "Components",
+    "subscribe.components_help": "Choose none to hear about all of them, also those added later.",
+    "subscribe.how": "We send a confirmation link that works for {hours} hours; nothing is "
+    "kept until it is followed. Every message has a link to unsubscribe. Addresses are "
+    "never shown on this page.",
+    "subscribe.sent_title": "Check your mailbox",
+    "subscribe.sent": "If the address can receive mail, a confirmation link is on its way. It "
+    "works for {hours} hours.",
+    "subscribe.invalid": "Please correct this:",
+    "subscribe.bad_email": "That is not an email address.",
+    "subscribe.bad_webhook": "The webhook URL must be an http or https address on the public "
+    "internet.",
+    "subscribe.no_webhooks": "This page takes no webhook subscriptions.",
+    "subscribe.bad_component": "Choose among the page's components.",
+    "subscribe.limited_title": "Too many requests",
+    "subscribe.limited": "Please try again in {minutes} minutes.",
+    "subscribe.confirm_title": "Confirm your subscription",
+    "subscribe.confirm_email": "Updates from {page} by email to the address this link was sent "
+    "to, about {scope}.",
+    "subscribe.confirm_webhook": "Updates from {page} by webhook to {url}, about {scope}.",
+    "subscribe.confirm_button": "Confirm",
+    "subscribe.confirmed_title": "You are subscribed",
+    "subscribe.confirmed": "You will hear about {scope}. Every message has a link to unsubscribe.",
+    "subscribe.key": "Webhook signing key (shown once; keep it secret):",
+    "subscribe.key_help": "Each POST has X-Slamon-Timestamp, X-Slamon-Delivery and "
+    "X-Slamon-Signature: sha256= and the hex HMAC-SHA256, with this key, of the "
+    "timestamp, a dot and the body.",
+    "subscribe.bad_link_title": "This link does not work",
+    "subscribe.bad_link": "It is not a link we made, it was cut short, or it has expired. "
+    "Subscribe again to get a new one.",
+    "subscribe.unsubscribe_title": "Unsubscribe",
+    "subscribe.unsubscribe_lead": "Stop all updates from {page} to this subscription.",
+    "subscribe.unsubscribe_button": "Unsubscribe",
+    "subscribe.unsubscribed_title": "You are unsubscribed",
+    "subscribe.unsubscribed": "You will get nothing more from {page}; your address is deleted.",
+    "subscribe.all": "all components",
+    "mail.confirm_subject": "[{page}] Confirm your subscription",
+    "mail.confirm_email": "Someone, hopefully you, asked for updates from {page} by email "
+    "about {scope}.",
+    "mail.confirm_webhook": "Someone, hopefully you, asked for updates from {page} by webhook "
+    "to {url}, about {scope}.",
+    "mail.confirm_link": "To confirm, open this link within {hours} hours:",
+    "mail.confirm_ignore": "If you did not ask for this, ignore this mail: nothing is kept "
+    "until the link is followed.",
+    "mail.incident.created": "New incident: {title}",
+    "mail.incident.updated": "Incident update: {title}",
+    "mail.incident.resolved": "Resolved: {title}",
+    "mail.maintenance.scheduled": "Maintenance scheduled: {title}",
+    "mail.maintenance.started": "Maintenance started: {title}",
+    "mail.maintenance.completed": "Maintenance completed: {title}",
+    "mail.details": "Details:",
+    "mail.footer": "You get this because you subscribed to updates from {page} about {scope}. "
+    "To unsubscribe, open:",
 }
 
 _NB = {
@@ -193,6 +256,69 @@ _NB = {
     "timeline": "Tidslinje",
     "incidents_of": "Siste hendelser",
     "components_page": "{name}: status og historikk",
+    "subscribe.title": "Få varsler",
+    "subscribe.lead": "Få e-post, eller et webhook-kall, når en hendelse starter, endres eller "
+    "er løst, og når vedlikehold planlegges, starter eller er ferdig.",
+    "subscribe.email": "E-postadresse",
+    "subscribe.button": "Abonner",
+    "subscribe.short": "Send meg e-post om hendelser og vedlikehold",
+    "subscribe.more": "Velg komponenter, eller få en webhook",
+    "subscribe.webhook": "Webhook-URL (valgfri)",
+    "subscribe.webhook_help": "Vi sender Statuspage-JSON til den med POST, signert med "
+    "HMAC-SHA256. Bekreftelseslenken går likevel til e-postadressen, som ikke lagres.",
+    "subscribe.components": "Komponenter",
+    "subscribe.components_help": "Velg ingen for å høre om alle, også de som kommer til senere.",
+    "subscribe.how": "Vi sender en bekreftelseslenke som virker i {hours} timer; ingenting "
+    "lagres før den er åpnet. Hver melding har en lenke for å avslutte. Adresser vises "
+    "aldri på denne siden.",
+    "subscribe.sent_title": "Sjekk innboksen",
+    "subscribe.sent": "Hvis adressen kan ta imot e-post, er en bekreftelseslenke på vei. Den "
+    "virker i {hours} timer.",
+    "subscribe.invalid": "Rett opp dette:",
+    "subscribe.bad_email": "Det er ikke en e-postadresse.",
+    "subscribe.bad_webhook": "Webhook-URL-en må være en http- eller https-adresse på det "
+    "åpne internettet.",
+    "subscribe.no_webhooks": "Denne siden tar ikke imot webhook-abonnementer.",
+    "subscribe.bad_component": "Velg blant sidens komponenter.",
+    "subscribe.limited_title": "For mange forespørsler",
+    "subscribe.limited": "Prøv igjen om {minutes} minutter.",
+    "subscribe.confirm_title": "Bekreft abonnementet",
+    "subscribe.confirm_email": "Varsler fra {page} på e-post til adressen denne lenken ble "
+    "sendt til, om {scope}.",
+    "subscribe.confirm_webhook": "Varsler fra {page} med webhook til {url}, om {scope}.",
+    "subscribe.confirm_button": "Bekreft",
+    "subscribe.confirmed_title": "Du abonnerer",
+    "subscribe.confirmed": "Du får høre om {scope}. Hver melding har en lenke for å avslutte.",
+    "subscribe.key": "Signeringsnøkkel for webhooken (vises én gang; hold den hemmelig):",
+    "subscribe.key_help": "Hver POST har X-Slamon-Timestamp, X-Slamon-Delivery og "
+    "X-Slamon-Signature: sha256= og HMAC-SHA256 i hex, med denne nøkkelen, av "
+    "tidsstempelet, et punktum og innholdet.",
+    "subscribe.bad_link_title": "Denne lenken virker ikke",
+    "subscribe.bad_link": "Vi har ikke laget den, den er kuttet, eller den er utløpt. Abonner "
+    "på nytt for å få en ny.",
+    "subscribe.unsubscribe_title": "Avslutt abonnementet",
+    "subscribe.unsubscribe_lead": "Stopp alle varsler fra {page} til dette abonnementet.",
+    "subscribe.unsubscribe_button": "Avslutt",
+    "subscribe.unsubscribed_title": "Abonnementet er avsluttet",
+    "subscribe.unsubscribed": "Du får ikke mer fra {page}; adressen din er slettet.",
+    "subscribe.all": "alle komponenter",
+    "mail.confirm_subject": "[{page}] Bekreft abonnementet",
+    "mail.confirm_email": "Noen, forhåpentligvis du, ba om varsler fra {page} på e-post om "
+    "{scope}.",
+    "mail.confirm_webhook": "Noen, forhåpentligvis du, ba om varsler fra {page} med webhook "
+    "til {url}, om {scope}.",
+    "mail.confirm_link": "Åpne denne lenken innen {hours} timer for å bekrefte:",
+    "mail.confirm_ignore": "Hvis du ikke ba om dette, kan du se bort fra e-posten: ingenting "
+    "lagres før lenken er åpnet.",
+    "mail.incident.created": "Ny hendelse: {title}",
+    "mail.incident.updated": "Oppdatering: {title}",
+    "mail.incident.resolved": "Løst: {title}",
+    "mail.maintenance.scheduled": "Vedlikehold planlagt: {title}",
+    "mail.maintenance.started": "Vedlikehold startet: {title}",
+    "mail.maintenance.completed": "Vedlikehold fullført: {title}",
+    "mail.details": "Detaljer:",
+    "mail.footer": "Du får dette fordi du abonnerer på varsler fra {page} om {scope}. Åpne "
+    "denne lenken for å avslutte:",
 }
 
 _MESSAGES = {"en": _EN, "nb": _NB}

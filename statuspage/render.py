@@ -223,6 +223,33 @@ class PageRenderer:
         )
         return self.env.get_template("component.html.j2").render(ctx)
 
+    def render_subscribe(self, s: PageSnapshot) -> str:
+        """The subscribe page: email or webhook, all components or some."""
+        loc = Locale(s.language, s.timezone)
+        ctx = self._context(s, loc, "")
+        ctx["groups"] = component_groups(s)
+        return self.env.get_template("subscribe.html.j2").render(ctx)
+
+    def render_notice(
+        self,
+        s: PageSnapshot,
+        heading: str,
+        paragraphs: Sequence[str] = (),
+        **extra: Any,
+    ) -> str:
+        """A page that answers the subscribe form and its links (served, never built).
+
+        ``extra``: ``errors``, ``action`` with ``button`` (and a ``token`` to post),
+        ``key`` (a webhook's signing key, shown once), ``groups`` and ``chosen`` for
+        the whole form again.
+        """
+        loc = Locale(s.language, s.timezone)
+        ctx = self._context(s, loc, s.url.rstrip("/") + "/" if s.url else "")
+        ctx.update(heading=heading, paragraphs=paragraphs, errors=(), action="", button="")
+        ctx.update(token="", key="", groups=(), chosen=())
+        ctx.update(extra)
+        return self.env.get_template("notice.html.j2").render(ctx)
+
     def render_feed(self, s: PageSnapshot) -> str:
         """An Atom feed of incidents and maintenance, newest first."""
         loc = Locale(s.language, s.timezone)
@@ -311,10 +338,20 @@ class PageRenderer:
             files[f"components/{c.id}.html"] = self.render_component(s, c, badge_base).encode()
             for kind, svg in component_badges(loc, c).items():
                 files[f"badges/{c.id}-{kind}.svg"] = svg.encode()
+        if s.subscribe and s.url:
+            files["subscribe.html"] = self.render_subscribe(s).encode()
         if s.url:  # Statuspage's documents carry absolute addresses: only with a url
             for path, doc in StatuspageApi(s).documents().items():
                 files[f"api/v2/{path}"] = json_bytes(doc)
         return files
+
+
+def component_groups(s: PageSnapshot) -> list[tuple[str, list[tuple[str, str]]]]:
+    """The components as (group, [(id, name)]) in page order, for the subscribe form."""
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for c in s.components:
+        groups.setdefault(c.group, []).append((c.id, c.name))
+    return list(groups.items())
 
 
 def json_bytes(doc: object) -> bytes:

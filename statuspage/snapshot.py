@@ -188,7 +188,9 @@ class PageSnapshot:
     """Everything one build of the status site needs.
 
     ``url`` is the page's public address (may be empty: links stay relative and
-    feed ids do not depend on it). ``language`` is ``en`` or ``nb``.
+    feed ids do not depend on it). ``language`` is ``en`` or ``nb``. ``subscribe``
+    shows the subscribe form (posting to ``url``), ``subscribe_webhooks`` its webhook
+    field; ``confirm_hours`` is how long a confirmation link works.
     """
 
     title: str
@@ -200,6 +202,9 @@ class PageSnapshot:
     components: tuple[ComponentView, ...]
     incidents: tuple[IncidentView, ...] = ()
     maintenance: tuple[MaintenanceView, ...] = ()
+    subscribe: bool = False
+    subscribe_webhooks: bool = False
+    confirm_hours: int = 48
 
     def component(self, component_id: str) -> ComponentView | None:
         """The component with that id, if public."""

@@ -226,6 +226,8 @@ def snapshot(language: str = "en") -> PageSnapshot:
         components=(api, web, cdn, search, mail),
         incidents=(IncidentView.of(INCIDENT), IncidentView.of(RESOLVED)),
         maintenance=(MaintenanceView.of(MAINT_NEXT), MaintenanceView.of(MAINT_NOW)),
+        subscribe=True,
+        subscribe_webhooks=True,
     )
 
 
@@ -251,4 +253,5 @@ def big_snapshot(n: int = 100) -> PageSnapshot:
         components=tuple(comps),
         incidents=base.incidents,
         maintenance=base.maintenance,
+        subscribe=True,
     )

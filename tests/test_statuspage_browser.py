@@ -32,7 +32,9 @@ PAGES = [
     "components/api.html",
     "incidents/inc-2026-11-27-api.html",
     "history.html",
+    "subscribe.html",
     "nb/index.html",
+    "nb/subscribe.html",
     "big/index.html",
 ]
 

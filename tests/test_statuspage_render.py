@@ -22,6 +22,7 @@ from tests.statuspage_samples import INCIDENT, NOW, TODAY, big_snapshot, snapsho
 GOLDEN_FILES = [
     "index.html",
     "history.html",
+    "subscribe.html",
     "feed.atom",
     "components/api.html",
     "incidents/inc-2026-11-27-api.html",
@@ -49,11 +50,12 @@ def test_golden_norwegian() -> None:
     nb = PageRenderer().render_site(snapshot("nb"))
     assert_golden("statuspage/nb/index.html", nb["index.html"].decode())
     assert_golden("statuspage/nb/components/api.html", nb["components/api.html"].decode())
+    assert_golden("statuspage/nb/subscribe.html", nb["subscribe.html"].decode())
 
 
 def test_the_site_has_every_file(site: dict[str, bytes]) -> None:
     s = snapshot()
-    expected = {"index.html", "history.html", "feed.atom"}
+    expected = {"index.html", "history.html", "subscribe.html", "feed.atom"}
     expected |= {f"incidents/{i.id}.html" for i in s.incidents}
     expected |= {f"components/{c.id}.html" for c in s.components}
     expected |= {

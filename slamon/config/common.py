@@ -149,6 +149,10 @@ _FIELD_PREFIXES = frozenset(
         "duration",
         "end",
         "locations",
+        "secret",
+        "from",
+        "smtp",
+        "token",
     }
 )
 

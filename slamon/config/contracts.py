@@ -11,6 +11,7 @@ from typing import Annotated, Literal, Self
 from pydantic import (
     AfterValidator,
     Field,
+    SecretStr,
     field_validator,
     model_validator,
 )
@@ -72,6 +73,8 @@ class ContractConfig(Section):
     latency_limit: Annotated[Duration, at_least(0.001, "s")] | None = None
     acknowledge_within: Annotated[Duration, at_least(1, "s")] | None = None
     resolve_within: Annotated[Duration, at_least(1, "s")] | None = None
+    # The customer's own page (/c/<customer_id>) shows the credit only where this says so.
+    show_credit: bool = False
 
     @field_validator("currency")
     @classmethod
@@ -164,3 +167,27 @@ class ContractConfig(Section):
             latency=latency,
             response=response,
         )
+
+
+MIN_CUSTOMER_TOKEN = 24
+
+
+class CustomerConfig(Section):
+    """``[[customers]]``: a customer's own page, ``/c/<id>``, opened by its ``token``.
+
+    ``id`` is the ``customer_id`` of that customer's contracts; write the token as
+    ``${ENV}``. The page shows those contracts only.
+    """
+
+    id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    token: SecretStr
+
+    @field_validator("token")
+    @classmethod
+    def _long_enough(cls, value: SecretStr) -> SecretStr:
+        if len(value.get_secret_value()) < MIN_CUSTOMER_TOKEN:
+            raise ValueError(
+                f"must be at least {MIN_CUSTOMER_TOKEN} characters (it is all that guards "
+                "the page); generate one, e.g. with `openssl rand -hex 24`"
+            )
+        return value

@@ -72,6 +72,12 @@ def parse_config(data: Mapping[str, Any], env: Mapping[str, str] | None = None) 
                 f"{len(component.monitors)} monitors"
             )
     errors.extend(_contract_errors(config, set(first_use), set(component_ids)))
+    errors.extend(_customer_errors(config))
+    if config.subscriptions.enabled and not config.statuspage.url:
+        errors.append(
+            "statuspage.url: required with subscriptions enabled: the links in their mails "
+            "are absolute"
+        )
     _check_operations(config, errors)
     notifiers = _check_notifiers(config, errors)
     if errors:
@@ -125,6 +131,28 @@ def _contract_errors(config: Config, monitor_ids: set[str], component_ids: set[s
                 errors.append(
                     f"contracts[{i}].components[{j}]: no component has the id {component_id!r}"
                 )
+    return errors
+
+
+def _customer_errors(config: Config) -> list[str]:
+    """Each customer page belongs to contracts; ids and tokens are not shared."""
+    errors = []
+    contracted = {c.customer_id for c in config.contracts}
+    ids: dict[str, int] = {}
+    tokens: dict[str, int] = {}
+    for i, customer in enumerate(config.customers):
+        if customer.id in ids:
+            first = ids[customer.id]
+            errors.append(
+                f"customers[{i}].id: {customer.id!r} is already used by customers[{first}]"
+            )
+        ids.setdefault(customer.id, i)
+        if customer.id not in contracted:
+            errors.append(f"customers[{i}].id: no contract has the customer_id {customer.id!r}")
+        token = customer.token.get_secret_value()
+        if token in tokens:
+            errors.append(f"customers[{i}].token: the same token as customers[{tokens[token]}]")
+        tokens.setdefault(token, i)
     return errors
 
 

@@ -15,7 +15,7 @@ from slamon.config.alerts import AlertsConfig
 from slamon.config.bus import AgentConfig, BusConfig
 from slamon.config.common import Section
 from slamon.config.components import ComponentConfig
-from slamon.config.contracts import ContractConfig
+from slamon.config.contracts import ContractConfig, CustomerConfig
 from slamon.config.maintenance import MaintenanceConfig
 from slamon.config.monitors import MonitorConfig
 from slamon.config.notifiers import NotifierConfig
@@ -24,6 +24,7 @@ from slamon.config.server import ServerConfig
 from slamon.config.slos import SLOConfig
 from slamon.config.statuspage import StatusPageConfig
 from slamon.config.store import StoreConfig
+from slamon.config.subscriptions import SubscriptionsConfig
 
 
 class Config(Section):
@@ -39,10 +40,12 @@ class Config(Section):
     monitors: list[MonitorConfig] = Field(default_factory=list)
     components: list[ComponentConfig] = Field(default_factory=list)
     contracts: list[ContractConfig] = Field(default_factory=list)
+    customers: list[CustomerConfig] = Field(default_factory=list)
     maintenance: list[MaintenanceConfig] = Field(default_factory=list)
     alerts: AlertsConfig = AlertsConfig()
     slos: list[SLOConfig] = Field(default_factory=list)
     notifiers: list[NotifierConfig] = Field(default_factory=list)
+    subscriptions: SubscriptionsConfig = SubscriptionsConfig()
 
     def effective_components(self) -> list[ComponentConfig]:
         """The configured components; without any, one per public monitor."""

@@ -261,6 +261,9 @@ def snapshot_from(inputs: SnapshotInputs) -> PageSnapshot:
             for m in inputs.maintenance
             if set(m.component_ids) & public
         ),
+        subscribe=config.subscriptions.enabled,
+        subscribe_webhooks=config.subscriptions.enabled and config.subscriptions.webhooks,
+        confirm_hours=int(config.subscriptions.confirm_within // 3600),
     )
 
 

@@ -213,5 +213,32 @@ maintenance_components = Table(
     Column("component_id", String(64), primary_key=True),
 )
 
+# -- status page subscribers (migration 0010_subscribers) ------------------------
+# Only confirmed subscribers are stored, with what delivery needs and nothing else: an
+# email subscriber's address, a webhook subscriber's URL (its confirming address is
+# not kept), the components chosen (space-separated ids, empty for all), and when it
+# was confirmed. The id is derived from the address with the subscriptions secret.
+subscribers = Table(
+    "subscribers",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("kind", String(8), nullable=False),
+    Column("email", String(320), nullable=True),
+    Column("webhook_url", Text, nullable=True),
+    Column("components", Text, nullable=False, default=""),
+    Column("confirmed_at", Instant(), nullable=False),
+)
+
+# What was told to subscribers: one row per event (an incident opened, updated or
+# resolved; a maintenance scheduled, started or completed), claimed before it is sent,
+# so that each is told once, across restarts and engines.
+announcements = Table(
+    "announcements",
+    metadata,
+    Column("key", String(200), primary_key=True),
+    Column("told_at", Instant(), nullable=False),
+    Index("ix_announcements_told", "told_at"),
+)
+
 # Added by migration 0008 (rollups by window across all monitors; tests/test_explain.py).
 Index("ix_rollups_hour", rollups.c.hour)

@@ -15,7 +15,8 @@ from statuspage.render import content_type as site_content_type
 log = logging.getLogger("slamon.web")
 # The files of the status site that slamon serves: the same bytes a build writes.
 _SITE_PATH = (
-    r"/{path:(index\.html|history\.html|feed\.atom|(incidents|components|badges)/[^/]+|api/v2/.+)}"
+    r"/{path:(index\.html|history\.html|subscribe\.html|feed\.atom"
+    r"|(incidents|components|badges)/[^/]+|api/v2/.+)}"
 )
 
 

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from slamon.alerting.notify.message import Notification
 from slamon.alerting.notify.registry import NOTIFIER_TYPES
@@ -22,14 +22,17 @@ log = logging.getLogger("slamon.notify")
 class NotificationHub:
     """Owns the workers; offering never blocks the caller."""
 
-    def __init__(self, workers: Iterable[NotifierWorker]) -> None:
-        self.workers = list(workers)
+    def __init__(self, workers: Iterable[NotifierWorker[Any]]) -> None:
+        # Subscriber deliveries' workers join this list too (their event is
+        # "subscribers", so alerts and incidents never reach them): one start, one
+        # stop, one set of metrics.
+        self.workers: list[NotifierWorker[Any]] = list(workers)
         self._tasks: list[asyncio.Task[None]] = []
 
     @classmethod
     def from_config(cls, config: Config) -> NotificationHub:
         """A worker per configured notifier (settings were validated at load)."""
-        workers = []
+        workers: list[NotifierWorker[Any]] = []
         for n in config.notifiers:
             notifier = NOTIFIER_TYPES[n.type](n.settings)
             workers.append(

@@ -16,9 +16,10 @@ from slamon.alerting.notify.slack import SlackNotifier
 from slamon.alerting.notify.webhook import WebhookNotifier
 
 if TYPE_CHECKING:
+    from slamon.alerting.notify.message import Notification
     from slamon.alerting.notify.worker import Notifier
 
-NOTIFIER_TYPES: dict[str, Callable[[Any], Notifier]] = {
+NOTIFIER_TYPES: dict[str, Callable[[Any], Notifier[Notification]]] = {
     "alertmanager": AlertmanagerNotifier,
     "webhook": WebhookNotifier,
     "slack": SlackNotifier,

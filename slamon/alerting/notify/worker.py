@@ -12,10 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import OrderedDict
-from typing import TYPE_CHECKING, Protocol
-
-if TYPE_CHECKING:
-    from slamon.alerting.notify.message import Notification
+from typing import Generic, Protocol, TypeVar
 
 log = logging.getLogger("slamon.notify")
 
@@ -23,26 +20,46 @@ _MAX_BACKOFF = 60.0
 _REMEMBERED = 10_000
 
 
-class Notifier(Protocol):
+class Message(Protocol):
+    """What a worker queues: a notification, or a delivery to one subscriber."""
+
+    @property
+    def event(self) -> str:
+        """What a notifier subscribes to (``alerts``, ``incidents``, ``subscribers``)."""
+
+    @property
+    def dedup_key(self) -> str:
+        """Equal for two messages that say the same thing."""
+
+    @property
+    def subject(self) -> str:
+        """A one-line summary, for the log."""
+
+
+M = TypeVar("M", bound=Message)
+M_contra = TypeVar("M_contra", bound=Message, contravariant=True)
+
+
+class Notifier(Protocol[M_contra]):
     """A receiver: ``send`` raises on failure, ``close`` releases connections."""
 
     resend_active: bool
 
-    async def send(self, message: Notification) -> None:
+    async def send(self, message: M_contra) -> None:
         """Deliver one message or raise."""
 
     async def close(self) -> None:
         """Release connections."""
 
 
-class NotifierWorker:
+class NotifierWorker(Generic[M]):
     """Feeds one notifier from a bounded queue; counters are read by /metrics."""
 
     def __init__(
         self,
         notifier_id: str,
         kind: str,
-        notifier: Notifier,
+        notifier: Notifier[M],
         *,
         events: frozenset[str] = frozenset({"alerts"}),
         queue_size: int = 1000,
@@ -57,7 +74,7 @@ class NotifierWorker:
         self.timeout = timeout
         self.retries = retries
         self.backoff = backoff
-        self.queue: asyncio.Queue[Notification] = asyncio.Queue(queue_size)
+        self.queue: asyncio.Queue[M] = asyncio.Queue(queue_size)
         self._seen: OrderedDict[str, None] = OrderedDict()
         self.sent = 0
         self.failed = 0
@@ -71,7 +88,7 @@ class NotifierWorker:
         """Messages waiting."""
         return self.queue.qsize()
 
-    def offer(self, message: Notification, *, force: bool = False) -> bool:
+    def offer(self, message: M, *, force: bool = False) -> bool:
         """Queue ``message`` unless filtered, already sent, or the queue is full."""
         if message.event not in self.events:
             return False
@@ -102,7 +119,7 @@ class NotifierWorker:
             finally:
                 self.busy = False
 
-    async def deliver(self, message: Notification) -> bool:
+    async def deliver(self, message: M) -> bool:
         """Send with retries; True when delivered."""
         delay = self.backoff
         for attempt in range(self.retries + 1):
