@@ -448,3 +448,46 @@ async def test_admin_lists_exports_and_deletes_subscribers(rig: Rig) -> None:
     subs = rig.runtime.subscriptions
     assert subs is not None
     assert await subs.store.all() == []
+
+
+def test_the_cli_lists_exports_and_deletes_subscribers(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from slamon.cli.main import main
+    from slamon.store import migrate
+    from slamon.store.sql import Store
+    from slamon.store.subscribers import Subscriber, SubscriberStore
+
+    db = tmp_path / "cli.db"
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(f'[store]\nurl = "sqlite+aiosqlite:///{db}"\n')
+    at = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+
+    async def fill() -> None:
+        store = Store.from_url(f"sqlite+aiosqlite:///{db}")
+        await migrate.upgrade(store.engine)
+        subs = SubscriberStore(store)
+        await subs.add(Subscriber("a" * 32, "email", "ida@example.com", None, (), at))
+        await subs.add(
+            Subscriber("b" * 32, "webhook", None, "https://hooks.example.com/x", ("api",), at)
+        )
+        await store.close()
+
+    asyncio.run(fill())
+    assert main(["subscribers", "list", "--config", str(cfg)]) == 0
+    out = capsys.readouterr().out
+    assert f"{'a' * 32}  email   ida@example.com  (all components)" in out
+    assert "webhook https://hooks.example.com/x  api" in out
+    export = tmp_path / "subs.csv"
+    assert main(["subscribers", "export", "--config", str(cfg), "-o", str(export)]) == 0
+    assert export.read_text().splitlines()[1:] == [
+        f"{'a' * 32},email,ida@example.com,,,2026-11-27T12:00:00+00:00",
+        f"{'b' * 32},webhook,,https://hooks.example.com/x,api,2026-11-27T12:00:00+00:00",
+    ]
+    # Deleted by address (what a person asking to be forgotten gives) and by id.
+    assert main(["subscribers", "delete", "--config", str(cfg), "ida@example.com"]) == 0
+    assert main(["subscribers", "delete", "--config", str(cfg), "nobody@example.com"]) == 1
+    assert main(["subscribers", "delete", "--config", str(cfg), "b" * 32]) == 0
+    capsys.readouterr()
+    assert main(["subscribers", "list", "--json", "--config", str(cfg)]) == 0
+    assert json.loads(capsys.readouterr().out) == []

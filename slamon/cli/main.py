@@ -10,7 +10,7 @@ import argparse
 import logging
 from collections.abc import Sequence
 
-from slamon.cli import agent, db, incident, report, rules, run, statuspage
+from slamon.cli import agent, db, incident, report, rules, run, statuspage, subscribers
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -18,7 +18,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="slamon", description="Uptime and SLA monitor.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug detail")
     sub = parser.add_subparsers(dest="command", required=True)
-    for group in (run, agent, db, rules, incident, report, statuspage):
+    for group in (run, agent, db, rules, incident, report, statuspage, subscribers):
         group.add_parsers(sub)
     return parser
 

@@ -6,10 +6,12 @@ confirmation link), with as little as delivery needs: see ``schema.subscribers``
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, select
 
@@ -149,3 +151,34 @@ class SubscriberStore:
                 delete(announcements).where(announcements.c.told_at < before)
             )
         return int(result.rowcount or 0)
+
+
+def subscriber_json(s: Subscriber) -> dict[str, Any]:
+    """A subscriber as the admin API and the CLI show it."""
+    return {
+        "id": s.id,
+        "kind": s.kind,
+        "email": s.email,
+        "webhook_url": s.webhook_url,
+        "components": list(s.components),
+        "confirmed_at": s.confirmed_at.isoformat(),
+    }
+
+
+def subscribers_csv(subscribers: Iterable[Subscriber]) -> str:
+    """The export: a header and one line per subscriber, components space-separated."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["id", "kind", "email", "webhook_url", "components", "confirmed_at"])
+    for s in subscribers:
+        writer.writerow(
+            [
+                s.id,
+                s.kind,
+                s.email or "",
+                s.webhook_url or "",
+                " ".join(s.components),
+                s.confirmed_at.isoformat(),
+            ]
+        )
+    return out.getvalue()

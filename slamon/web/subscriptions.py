@@ -18,8 +18,6 @@ Admin (bearer ``server.admin_token``): ``GET /api/v1/admin/subscribers`` (JSON, 
 
 from __future__ import annotations
 
-import csv
-import io
 import ipaddress
 import logging
 import time
@@ -34,7 +32,13 @@ from aiohttp import web
 
 from slamon.alerting.notify.signing import BadToken, unsubscribe_id, webhook_key
 from slamon.alerting.notify.subscriber import public_address
-from slamon.store.subscribers import EMAIL, WEBHOOK, Subscriber, SubscriberStore
+from slamon.store.subscribers import (
+    EMAIL,
+    WEBHOOK,
+    SubscriberStore,
+    subscriber_json,
+    subscribers_csv,
+)
 from slamon.web.auth import Role, require
 from slamon.web.keys import RUNTIME
 from statuspage.i18n import Locale
@@ -307,37 +311,6 @@ async def unsubscribe(request: web.Request) -> web.Response:
     t = _t(rt)
     text = t("subscribe.unsubscribed", page=subs.page)
     return _notice(rt, 200, "subscribe.unsubscribed_title", text)
-
-
-def subscriber_json(s: Subscriber) -> dict[str, Any]:
-    """A subscriber as the admin API and the CLI show it."""
-    return {
-        "id": s.id,
-        "kind": s.kind,
-        "email": s.email,
-        "webhook_url": s.webhook_url,
-        "components": list(s.components),
-        "confirmed_at": s.confirmed_at.isoformat(),
-    }
-
-
-def subscribers_csv(subscribers: list[Subscriber]) -> str:
-    """The export: one line per subscriber, components space-separated."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["id", "kind", "email", "webhook_url", "components", "confirmed_at"])
-    for s in subscribers:
-        writer.writerow(
-            [
-                s.id,
-                s.kind,
-                s.email or "",
-                s.webhook_url or "",
-                " ".join(s.components),
-                s.confirmed_at.isoformat(),
-            ]
-        )
-    return out.getvalue()
 
 
 async def list_subscribers(request: web.Request) -> web.Response:
