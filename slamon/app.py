@@ -34,6 +34,7 @@ from slamon.store import migrate
 from slamon.store.sql import Store
 from slamon.store.writer import Writer
 from slamon.web.admin import add_admin_routes
+from slamon.web.customers import add_customer_routes
 from slamon.web.keys import RUNTIME
 from slamon.web.public import add_public_routes
 from slamon.web.push import PushService, add_push_routes
@@ -283,6 +284,7 @@ def add_routes(app: web.Application, runtime: Runtime) -> None:
         add_admin_routes(app, runtime.ops)
     add_report_routes(app, RUNTIME)
     add_subscription_routes(app)
+    add_customer_routes(app)
 
 
 def create_app(runtime: Runtime) -> web.Application:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
@@ -13,6 +14,7 @@ from sla_engine.incidents import (
     MaintenanceWindow,
 )
 from sla_engine.time.states import State
+from statuspage.customer import CustomerView
 from statuspage.snapshot import (
     ComponentView,
     DayStat,
@@ -255,3 +257,69 @@ def big_snapshot(n: int = 100) -> PageSnapshot:
         maintenance=base.maintenance,
         subscribe=True,
     )
+
+
+def customer() -> CustomerView:
+    """ACME's page: one availability contract below target, one latency contract met."""
+    from statuspage.customer import ContractView, CountedSpan, ExcludedSpan, PastPeriod
+
+    start = datetime(2026, 10, 31, 23, 0, tzinfo=UTC)
+    availability = ContractView(
+        id="acme-api",
+        sli="availability",
+        scope=("Public API",),
+        target=Decimal("99.9"),
+        period="2026-11",
+        period_start=start,
+        period_end=datetime(2026, 11, 30, 23, 0, tzinfo=UTC),
+        measured_until=NOW,
+        complete=False,
+        sli_percent=Decimal("99.8427672955974842767295597"),
+        met=False,
+        unit="seconds",
+        budget_left_percent=Decimal("-57.232704"),
+        budget_left=Decimal("-1310.4"),
+        unknown_seconds=420,
+        maintenance_seconds=1800,
+        excluded_seconds=1800,
+        counted=(
+            CountedSpan(
+                datetime(2026, 11, 10, 10, 0, tzinfo=UTC),
+                datetime(2026, 11, 10, 11, 0, tzinfo=UTC),
+                "3600",
+                ("API outage",),
+            ),
+        ),
+        excluded=(
+            ExcludedSpan(
+                "API overloaded",
+                "customer_caused",
+                datetime(2026, 11, 20, 9, 0, tzinfo=UTC),
+                datetime(2026, 11, 20, 9, 30, tzinfo=UTC),
+                1800,
+            ),
+        ),
+        past=(
+            PastPeriod(
+                "2026-10", Decimal("99.977598"), True, Decimal("77.598208"), "0 % = 0.00 EUR"
+            ),
+            PastPeriod("2026-09", Decimal("99.5"), False, Decimal("-400"), "10 % = 100.00 EUR"),
+        ),
+        credit="10 % = 100.00 EUR",
+    )
+    latency = replace(
+        availability,
+        id="acme-latency",
+        sli="latency",
+        unit="checks",
+        target=Decimal("95"),
+        sli_percent=Decimal("98.7"),
+        met=True,
+        budget_left_percent=Decimal("74"),
+        budget_left=Decimal("2140"),
+        counted=(),
+        excluded=(),
+        past=(),
+        credit=None,
+    )
+    return CustomerView("C-1001", "ACME Corp", (availability, latency))

@@ -19,9 +19,10 @@ from pathlib import Path
 
 import pytest
 
-from statuspage.render import PageRenderer
+from statuspage.customer import render_customer, render_customer_login
+from statuspage.render import PageRenderer, component_groups
 from tests.conftest import require
-from tests.statuspage_samples import big_snapshot, snapshot
+from tests.statuspage_samples import big_snapshot, customer, snapshot
 
 ROOT = Path(__file__).resolve().parent.parent
 DRIVER = ROOT / "tests" / "browser"
@@ -35,6 +36,10 @@ PAGES = [
     "subscribe.html",
     "nb/index.html",
     "nb/subscribe.html",
+    "c/C-1001.html",
+    "c/login.html",
+    "notice/confirm.html",
+    "notice/errors.html",
     "big/index.html",
 ]
 
@@ -59,6 +64,30 @@ def served_site(tmp_path: Path) -> Iterator[str]:
     write(renderer.render_site(snapshot()), tmp_path)
     write(renderer.render_site(snapshot("nb")), tmp_path / "nb")
     write({"index.html": renderer.render_index(big_snapshot(200)).encode()}, tmp_path / "big")
+    # Pages slamon serves but never builds: a customer's, its token form, the subscribe
+    # form's answers.
+    s = snapshot()
+    served = {
+        "c/C-1001.html": render_customer(renderer, s, customer()),
+        "c/login.html": render_customer_login(renderer, s, "C-1001", wrong=True),
+        "notice/confirm.html": renderer.render_notice(
+            s,
+            "Confirm your subscription",
+            ["Updates from Example status by webhook to https://hooks.example.com/x."],
+            action="https://status.example.com/subscriptions/confirm",
+            token="abc.def",
+            button="Confirm",
+            key="0" * 64,
+        ),
+        "notice/errors.html": renderer.render_notice(
+            s,
+            "Get updates",
+            errors=["That is not an email address."],
+            groups=component_groups(s),
+            chosen=["api"],
+        ),
+    }
+    write({path: html.encode() for path, html in served.items()}, tmp_path)
     server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_Quiet, directory=str(tmp_path)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

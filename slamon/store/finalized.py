@@ -60,6 +60,20 @@ class FinalizedStore:
             for r in rows
         }
 
+    async def of_contracts(self, contract_ids: Iterable[str]) -> list[FinalizedReport]:
+        """Every finalized report of these contracts, newest period first."""
+        stmt = (
+            select(finalized_reports)
+            .where(finalized_reports.c.contract_id.in_(sorted(set(contract_ids))))
+            .order_by(finalized_reports.c.period.desc(), finalized_reports.c.contract_id)
+        )
+        async with self.store.engine.connect() as conn:
+            rows = (await conn.execute(stmt)).all()
+        return [
+            FinalizedReport(r.contract_id, r.period, r.finalized_at, r.sha256, r.content)
+            for r in rows
+        ]
+
     async def add(self, reports: Sequence[FinalizedReport]) -> None:
         """Insert all of ``reports`` in one transaction, or none if any is already stored."""
         if not reports:
