@@ -491,3 +491,104 @@ def test_the_cli_lists_exports_and_deletes_subscribers(
     capsys.readouterr()
     assert main(["subscribers", "list", "--json", "--config", str(cfg)]) == 0
     assert json.loads(capsys.readouterr().out) == []
+
+
+# -- the pieces, without a server ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "private_ok", "accepted"),
+    [
+        ("https://hooks.example.com/status", False, True),
+        ("http://hooks.example.com:8080/x?y=1", False, True),
+        ("http://127.0.0.1:9/x", False, False),
+        ("http://127.0.0.1:9/x", True, True),
+        ("http://10.1.2.3/", False, False),
+        ("http://169.254.169.254/latest/meta-data/", False, False),
+        ("http://[::1]:8080/", False, False),
+        ("http://localhost:8080/", False, False),
+        ("http://printer.local/", False, False),
+        ("http://user:pw@hooks.example.com/", False, False),
+        ("ftp://hooks.example.com/", False, False),
+        ("http://hooks.example.com:99999/", False, False),
+        ("javascript:alert(1)", True, False),
+    ],
+)
+def test_webhook_urls(url: str, private_ok: bool, accepted: bool) -> None:
+    from slamon.web.subscriptions import webhook_url
+
+    assert (webhook_url(url, private_ok) == url) is accepted
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Alice@Example.COM", "Alice@example.com"),
+        ("a.b+tag@sub.example.org", "a.b+tag@sub.example.org"),
+        ("no-at-sign", None),
+        ("a@localhost", None),
+        ("a@example.com\r\nBcc: x@example.org", None),
+        ("Alice <alice@example.com>", None),
+        ("a@@example.com", None),
+        ("", None),
+        ("a" * 250 + "@example.com", None),
+    ],
+)
+def test_email_addresses(text: str, expected: str | None) -> None:
+    from slamon.web.subscriptions import normal_email
+
+    assert normal_email(text) == expected
+
+
+async def test_webhooks_resolve_to_public_addresses_only() -> None:
+    from slamon.alerting.notify.subscriber import PublicResolver
+
+    resolver = PublicResolver()
+    try:
+        with pytest.raises(OSError, match="no public address"):
+            await resolver.resolve("localhost", 80)
+    finally:
+        await resolver.close()
+
+
+def test_signed_links_expire_and_serve_one_purpose() -> None:
+    from slamon.alerting.notify.signing import (
+        BadToken,
+        sign,
+        unsubscribe_id,
+        unsubscribe_token,
+        verify,
+    )
+
+    secret = SECRET.encode()
+    now = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+    token = sign(secret, "confirm", {"e": "a@example.com"}, now + timedelta(hours=48))
+    assert verify(secret, "confirm", token, now)["e"] == "a@example.com"
+    with pytest.raises(BadToken, match="expired"):
+        verify(secret, "confirm", token, now + timedelta(hours=48))
+    with pytest.raises(BadToken):
+        verify(secret, "unsubscribe", token, now)  # signed for another purpose
+    with pytest.raises(BadToken):
+        verify(b"another secret of forty characters......", "confirm", token, now)
+    _body, sig = token.split(".")
+    forged = sign(secret, "confirm", {"e": "b@example.com"}, now + timedelta(hours=1))
+    with pytest.raises(BadToken):
+        verify(secret, "confirm", f"{forged.split('.')[0]}.{sig}", now)
+    leave = unsubscribe_token(secret, "f" * 32)
+    assert unsubscribe_id(secret, leave) == "f" * 32
+    with pytest.raises(BadToken):
+        unsubscribe_id(secret, "e" * 32 + "." + leave.split(".")[1])
+
+
+def test_the_rate_limiter_counts_within_its_window() -> None:
+    from slamon.web.limits import RateLimiter
+
+    now = [0.0]
+    limiter = RateLimiter(clock=lambda: now[0])
+    assert [limiter.allow("k", 2, 60) for _ in range(3)] == [True, True, False]
+    assert limiter.retry_after("k", 60) == 60
+    now[0] = 59.9
+    assert not limiter.allow("k", 2, 60)
+    now[0] = 60.0
+    assert limiter.allow("k", 2, 60)  # the first use left the window
+    assert limiter.allow("other", 2, 60)
