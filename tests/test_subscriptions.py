@@ -76,6 +76,14 @@ class Rig:
     inbox: list[Message]
     sink: Sink
     sink_url: str
+    runner: web.AppRunner
+    start: Callable[[], Any]
+
+    async def restart(self) -> None:
+        """Stop slamon and start a new process's worth of it on the same database."""
+        await self.runner.cleanup()
+        self.url, self.runtime, self.runner = await self.start()
+        await self.scans(1)
 
     def mails_to(self, address: str) -> list[Message]:
         return [m for m in self.inbox if m["To"] == address]
@@ -139,9 +147,6 @@ def config_data(tmp_path: Path, port: int, smtp_port: int, **subscriptions: Any)
 
 @pytest.fixture
 async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
     sink = Sink()
     sink_runner = web.AppRunner(sink.app())
     await sink_runner.setup()
@@ -149,25 +154,35 @@ async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
     await sink_site.start()
     sink_port = sink_runner.addresses[0][1]
     async with smtp_server() as (smtp_port, inbox):
-        config = parse_config(config_data(tmp_path, port, smtp_port), {})
-        runtime = build_runtime(config)
-        runner = web.AppRunner(create_app(runtime))
-        await runner.setup()
-        await web.SockSite(runner, sock).start()
+
+        async def start() -> tuple[str, Runtime, web.AppRunner]:
+            sock = socket.socket()
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+            runtime = build_runtime(parse_config(config_data(tmp_path, port, smtp_port), {}))
+            runner = web.AppRunner(create_app(runtime))
+            await runner.setup()
+            await web.SockSite(runner, sock).start()
+            return f"http://127.0.0.1:{port}/", runtime, runner
+
+        url, runtime, runner = await start()
+        rig = None
         try:
             async with aiohttp.ClientSession() as http:
                 rig = Rig(
-                    f"http://127.0.0.1:{port}/",
+                    url,
                     runtime,
                     http,
                     inbox,
                     sink,
                     f"http://127.0.0.1:{sink_port}/hook",
+                    runner,
+                    start,
                 )
                 await rig.scans(1)  # the first scan: what exists is history
                 yield rig
         finally:
-            await runner.cleanup()
+            await (rig.runner if rig is not None else runner).cleanup()
             await sink_runner.cleanup()
 
 
@@ -335,6 +350,33 @@ async def test_subscribe_confirm_be_told_once_per_event_unsubscribe(rig: Rig) ->
     await rig.scans(3)
     assert len(rig.mails_to("alice@example.com")) == 4
     assert len(rig.sink.accepted()) == 3
+
+
+async def test_a_restart_tells_nothing_again(rig: Rig) -> None:
+    # In one process the notifier queue drops a repeat by its delivery id; across a
+    # restart (or a second engine) only the store's record of what was told does.
+    await subscribe(rig, email="ivy@example.com")
+    await within(10, lambda: len(rig.inbox) == 1)
+    await follow_button(rig, link_in(rig.inbox[0], "subscriptions/confirm"))
+    opened = await admin(
+        rig, "POST", "incidents", {"title": "Slow", "components": ["web"], "author": "x"}
+    )
+    await within(10, lambda: len(rig.inbox) == 2, "the incident told")
+    await rig.restart()
+    await rig.scans(3)
+    assert len(rig.inbox) == 2
+    await admin(
+        rig,
+        "POST",
+        f"incidents/{opened['id']}/updates",
+        {"status": "monitoring", "message": "Watching.", "author": "x"},
+    )
+    await within(10, lambda: len(rig.inbox) == 3, "the update told")
+    await rig.scans(3)
+    assert [m["Subject"] for m in rig.inbox[1:]] == [
+        "[Example status] New incident: Slow",
+        "[Example status] Incident update: Slow",
+    ]
 
 
 async def test_maintenance_is_told_when_scheduled_started_and_completed(rig: Rig) -> None:
@@ -592,3 +634,28 @@ def test_the_rate_limiter_counts_within_its_window() -> None:
     now[0] = 60.0
     assert limiter.allow("k", 2, 60)  # the first use left the window
     assert limiter.allow("other", 2, 60)
+
+
+async def test_the_subscriber_store_on_each_database(store) -> None:  # type: ignore[no-untyped-def]
+    from slamon.store.subscribers import Subscriber, SubscriberStore
+
+    subs = SubscriberStore(store)
+    at = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+    alice = Subscriber("a" * 32, "email", "alice@example.com", None, ("api",), at)
+    await subs.add(alice)
+    await subs.add(Subscriber("b" * 32, "webhook", None, "https://h.example.com/", (), at))
+    # Confirming again is the same subscriber, with what it chose this time.
+    await subs.add(Subscriber("a" * 32, "email", "alice@example.com", None, ("api", "web"), at))
+    assert await subs.get("a" * 32) == Subscriber(
+        "a" * 32, "email", "alice@example.com", None, ("api", "web"), at
+    )
+    assert [s.id for s in await subs.all()] == ["a" * 32, "b" * 32]
+    assert await subs.remove("b" * 32)
+    assert not await subs.remove("b" * 32)
+    assert not await subs.any_told()
+    assert await subs.claim(["k1", "k2"], at) == ["k1", "k2"]
+    assert await subs.claim(["k2", "k3"], at + timedelta(days=1)) == ["k3"]  # k2 was told
+    assert await subs.told(["k1", "k3", "k9"]) == {"k1", "k3"}
+    assert await subs.any_told()
+    assert await subs.forget_before(at + timedelta(hours=1)) == 2
+    assert await subs.told(["k1", "k2", "k3"]) == {"k3"}
