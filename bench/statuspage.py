@@ -75,7 +75,11 @@ def make_config(n: int, db: Path) -> Config:
     return parse_config(
         {
             "store": {"url": f"sqlite+aiosqlite:///{db}"},
-            "statuspage": {"title": "Bench status", "timezone": "Europe/Oslo"},
+            "statuspage": {
+                "title": "Bench status",
+                "timezone": "Europe/Oslo",
+                "url": "https://status.example.com/",  # the Statuspage JSON is built too
+            },
             "monitors": monitors,
             "components": components,
         },
