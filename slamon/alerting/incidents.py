@@ -102,6 +102,29 @@ class IncidentManager:
         self.dropped = 0
         self.errors = 0
 
+    def reconfigure(self, config: Config, at: datetime) -> None:
+        """Follow a reloaded config's components; a kept one keeps its state and incident.
+
+        A component whose state differs under its new members is told as a change at
+        ``at``, like any other.
+        """
+        self.components = {c.id: c for c in config.effective_components()}
+        self.by_monitor = {}
+        for c in self.components.values():
+            for m in c.monitors:
+                self.by_monitor.setdefault(m, []).append(c.id)
+        states = {}
+        for cid, comp in self.components.items():
+            new = component_state([self.engine.state(m) for m in comp.monitors], comp.quorum)
+            old = self.states.get(cid, State.UNKNOWN)
+            states[cid] = new
+            if new is not old:
+                try:
+                    self.queue.put_nowait(ComponentChange(cid, old, new, at))
+                except asyncio.QueueFull:
+                    self.dropped += 1
+        self.states = states
+
     def name(self, component_id: str) -> str:
         """A component's public name."""
         return self.components[component_id].name

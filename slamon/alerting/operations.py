@@ -81,6 +81,31 @@ class Operations:
         self._tasks: list[asyncio.Task[None]] = []
         self._last_resend: datetime | None = None
 
+    async def reconfigure(self, config: Config, at: datetime) -> None:
+        """Follow a reloaded config; alerts about what it no longer has resolve at ``at``."""
+        self.config = config
+        self.names.clear()
+        self.names.update((m.id, m.display_name) for m in config.monitors)
+        self.incidents.reconfigure(config, at)
+        self.maintenance.reconfigure(config)
+        self.slos.reconfigure(config)
+        await self.hub.reconfigure(config)
+        self.resolve_orphans(config, at)
+
+    def resolve_orphans(self, config: Config, at: datetime) -> None:
+        """Resolve alerts about monitors, SLOs or contracts that ``config`` no longer has."""
+        known = {
+            "monitor": {m.id for m in config.monitors},
+            "slo": {s.id for s in config.slos},
+            "contract": {c.id for c in config.contracts},
+        }
+        for alert in list(self.alerts.active.values()):
+            for label, ids in known.items():
+                subject = alert.labels.get(label)
+                if subject is not None and subject not in ids:
+                    self.alerts.clear(alert.labels, at)
+                    break
+
     async def evaluate(self, now: datetime) -> None:
         """One round: certificates, SLOs, and Alertmanager's keep-alive."""
         a = self.config.alerts
@@ -172,10 +197,10 @@ class Operations:
         ]
         return [*self._tasks, *self.hub.start()]
 
-    async def stop(self) -> None:
-        """Finish queued incident work and notifications (bounded), then stop."""
+    async def stop(self, grace: float = 5.0) -> None:
+        """Finish queued incident work and notifications (``grace`` each), then stop."""
         with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(5):
+            async with asyncio.timeout(grace):
                 await self.incidents.drain()
         for task in self._tasks:
             task.cancel()
@@ -183,4 +208,4 @@ class Operations:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks = []
-        await self.hub.stop()
+        await self.hub.stop(grace)

@@ -16,6 +16,7 @@ from slamon.config.bus import AgentConfig, BusConfig
 from slamon.config.common import Section
 from slamon.config.components import ComponentConfig
 from slamon.config.contracts import ContractConfig
+from slamon.config.discovery import DiscoveryConfig
 from slamon.config.maintenance import MaintenanceConfig
 from slamon.config.monitors import MonitorConfig
 from slamon.config.notifiers import NotifierConfig
@@ -43,14 +44,22 @@ class Config(Section):
     alerts: AlertsConfig = AlertsConfig()
     slos: list[SLOConfig] = Field(default_factory=list)
     notifiers: list[NotifierConfig] = Field(default_factory=list)
+    discovery: list[DiscoveryConfig] = Field(default_factory=list)
 
     def effective_components(self) -> list[ComponentConfig]:
         """The configured components; without any, one per public monitor."""
         if self.components:
             return list(self.components)
+        # Built from validated monitors, so not validated again: with ten thousand
+        # discovered monitors, validating them cost a quarter of a second per call.
         return [
-            ComponentConfig(
-                id=m.id, name=m.display_name, description=m.description, monitors=[m.id]
+            ComponentConfig.model_construct(
+                id=m.id,
+                name=m.display_name,
+                description=m.description,
+                group="",
+                monitors=[m.id],
+                quorum=None,
             )
             for m in self.monitors
             if m.public
