@@ -87,7 +87,8 @@ def make_id(text: str) -> str:
 
     A text cut to fit keeps a hash of the whole, so two long targets stay apart.
     """
-    out = _ID_JUNK.sub("-", text.lower()).strip("-._") or "x"
+    out = _ID_JUNK.sub("-", text.lower())
+    out = re.sub(r"-{2,}", "-", out).strip("-._") or "x"
     if len(out) > 64:
         digest = hashlib.blake2b(text.encode(), digest_size=4).hexdigest()
         out = out[:55].rstrip("-._") + "-" + digest
