@@ -52,10 +52,12 @@ class SlamonProcess:
     proc: subprocess.Popen[bytes]
     log_path: Path
     base: str = ""
+    log_start: int = 0  # where this run's lines begin in a log shared with earlier runs
 
     @classmethod
     async def start(cls, config: Path, log_path: Path, timeout: float = 60.0) -> SlamonProcess:
         """Start on port 0 and wait until it serves."""
+        start = log_path.stat().st_size if log_path.exists() else 0
         log_file = log_path.open("ab")
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         proc = subprocess.Popen(
@@ -65,7 +67,7 @@ class SlamonProcess:
             env=env,
         )
         log_file.close()
-        me = cls(proc, log_path)
+        me = cls(proc, log_path, log_start=start)
         deadline = time.monotonic() + timeout
         while not me.base:
             m = _SERVING.search(me.log())
@@ -81,7 +83,10 @@ class SlamonProcess:
         return me
 
     def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
+        """This run's log lines."""
+        with self.log_path.open("rb") as f:
+            f.seek(self.log_start)
+            return f.read().decode(errors="replace")
 
     @property
     def pid(self) -> int:

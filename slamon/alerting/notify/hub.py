@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 from slamon.alerting.notify.message import Notification
@@ -45,6 +45,9 @@ class NotificationHub:
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._settings: dict[str, NotifierConfig] = {}
         self._running = False
+        self.on_settled: Callable[[NotifierWorker, Notification, bool, int, str], None] | None = (
+            None
+        )
 
     @classmethod
     def from_config(cls, config: Config) -> NotificationHub:
@@ -63,6 +66,8 @@ class NotificationHub:
         kept = {w.id for w in keep}
         gone = [w for w in self.workers if w.id not in kept]
         fresh = [_worker(n) for n in config.notifiers if n.id not in kept]
+        for w in fresh:
+            w.on_settled = self.on_settled
         self.workers = keep + fresh
         self._settings = wanted
         for w in gone:
@@ -101,6 +106,8 @@ class NotificationHub:
     def start(self) -> list[asyncio.Task[None]]:
         """One sending task per worker."""
         self._running = True
+        for w in self.workers:
+            w.on_settled = self.on_settled
         self._tasks = {w.id: _start(w) for w in self.workers}
         return list(self._tasks.values())
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
@@ -65,6 +66,11 @@ class NotifierWorker:
         self.dropped = 0
         self.deduplicated = 0
         self.busy = False
+        # Told of each message once delivered (True) or given up (False), with the
+        # number of attempts and the last error: the outbox marks it settled.
+        self.on_settled: Callable[[NotifierWorker, Notification, bool, int, str], None] | None = (
+            None
+        )
 
     @property
     def depth(self) -> int:
@@ -112,6 +118,7 @@ class NotifierWorker:
             except Exception as exc:
                 if attempt == self.retries:
                     self.failed += 1
+                    self._settle(message, False, attempt + 1, f"{type(exc).__name__}: {exc}")
                     log.error(
                         "notifier %s: gave up on %s after %d attempts: %s: %s",
                         self.id,
@@ -134,8 +141,16 @@ class NotifierWorker:
                 delay = min(delay * 2, _MAX_BACKOFF)
             else:
                 self.sent += 1
+                self._settle(message, True, attempt + 1, "")
                 return True
         return False
+
+    def _settle(self, message: Notification, sent: bool, attempts: int, error: str) -> None:
+        if self.on_settled is not None:
+            try:
+                self.on_settled(self, message, sent, attempts, error)
+            except Exception:
+                log.exception("notifier %s: recording a delivery failed", self.id)
 
     async def drain(self) -> None:
         """Deliver what is queued now (at shutdown; the caller bounds the time)."""
