@@ -101,6 +101,7 @@ class IncidentManager:
         self.queue: asyncio.Queue[ComponentChange] = asyncio.Queue(max_queue)
         self.dropped = 0
         self.errors = 0
+        self._writing: asyncio.Future[None] | None = None
 
     def reconfigure(self, config: Config, at: datetime) -> None:
         """Follow a reloaded config's components; a kept one keeps its state and incident.
@@ -161,10 +162,20 @@ class IncidentManager:
                         self.open_by_component[cid] = incident.id
 
     async def run(self) -> None:
-        """Handle queued component changes until cancelled."""
+        """Handle queued component changes until cancelled.
+
+        A change being written is shielded from the cancel: a write cut off mid-way
+        would leave its transaction (and SQLite's lock) open. ``settle`` waits for it.
+        """
         while True:
             change = await self.queue.get()
-            await self.handle_safely(change)
+            self._writing = asyncio.ensure_future(self.handle_safely(change))
+            await asyncio.shield(self._writing)
+
+    async def settle(self, grace: float) -> None:
+        """Wait (at most ``grace`` seconds) for a write a cancel of ``run`` left going."""
+        if self._writing is not None and not self._writing.done():
+            await asyncio.wait({self._writing}, timeout=grace)
 
     async def drain(self) -> None:
         """Handle what is queued now (tests, shutdown)."""

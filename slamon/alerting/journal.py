@@ -62,6 +62,7 @@ class AlertJournal:
         # (notifier, key) of outbox rows not settled yet: only their deliveries are
         # written (Alertmanager's keep-alive resends are not in the outbox).
         self._open: set[tuple[str, str]] = set()
+        self._writing: asyncio.Future[None] | None = None
         self.healthy = True
         self.started = False
         self.errors = 0
@@ -134,7 +135,10 @@ class AlertJournal:
             await self._wake.wait()
             self._wake.clear()
             try:
-                await self.write_pending()
+                # Shielded: a stop that cuts a write off mid-way would leave its
+                # transaction (and SQLite's lock) open; close() waits for it instead.
+                self._writing = asyncio.ensure_future(self.write_pending())
+                await asyncio.shield(self._writing)
                 if not self.healthy:
                     log.warning("alert state is written to the store again")
                 self.healthy, backoff = True, 0.5
@@ -158,6 +162,8 @@ class AlertJournal:
         """At stop: write what is left, for at most ``grace`` seconds."""
         with contextlib.suppress(Exception):
             async with asyncio.timeout(grace):
+                if self._writing is not None and not self._writing.done():
+                    await asyncio.wait({self._writing})
                 await self.write_pending()
         if self._pending:
             log.error("%d alert changes could not be written at stop", len(self._pending))

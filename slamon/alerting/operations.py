@@ -219,6 +219,7 @@ class Operations:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks = []
+        await self.incidents.settle(grace)
         await self.hub.stop(grace)
         # Deliveries made while draining, and anything still queued, into the store.
         if self._journal_task is not None:
