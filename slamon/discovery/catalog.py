@@ -55,8 +55,11 @@ class Catalog:
         self.base = base
         self.env = env
         self._files: dict[tuple[str, Path], _File] = {}
+        # Per source: each entry (canonical JSON) and the monitor made of it last scan.
+        self._made: dict[str, dict[str, MonitorConfig]] = {}
         self._clashes: set[str] = set()
         self.status: dict[str, SourceStatus] = {}
+        self._reading: tuple[dict[str, MonitorConfig], dict[str, MonitorConfig]] = ({}, {})
 
     def paths(self, source: DiscoveryConfig) -> list[Path]:
         """The files a source names now (globs expanded, relative to the config's folder)."""
@@ -84,11 +87,14 @@ class Catalog:
         used = {m.id: "the config file" for m in config.monitors}
         found: list[MonitorConfig] = []
         kept: dict[tuple[str, Path], _File] = {}
+        made: dict[str, dict[str, MonitorConfig]] = {}
         clashes: set[str] = set()
         status: dict[str, SourceStatus] = {}
         for source in config.discovery:
-            # The source's settings are part of the key: a new template renders anew.
-            skey = source.model_dump_json()
+            # The source's settings (and the bus, which monitors are checked against)
+            # are part of the key: a new template renders anew.
+            skey = source.model_dump_json() + config.bus.model_dump_json()
+            self._reading = (self._made.get(skey, {}), made.setdefault(skey, {}))
             st = status[source.id] = SourceStatus(
                 read_errors=self.status.get(source.id, SourceStatus()).read_errors
             )
@@ -118,6 +124,13 @@ class Catalog:
                 found.extend(monitors)
                 st.monitors += len(monitors)
         self._files = kept
+        # Unchanged files were not parsed this scan: keep what they were made of too,
+        # as long as those monitors are still found.
+        ids = {m.id for m in found}
+        self._made = {
+            skey: {k: m for k, m in {**self._made.get(skey, {}), **new}.items() if m.id in ids}
+            for skey, new in made.items()
+        }
         self._clashes = clashes
         self.status = status
         return found
@@ -146,7 +159,7 @@ class Catalog:
             old.stat = stat
             return old
         try:
-            monitors = reader.read(source, path, data)
+            monitors = reader.read(source, path, data, *self._reading)
         except FileProblems as exc:
             st.read_errors += 1
             log.error(

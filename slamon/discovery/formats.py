@@ -59,8 +59,20 @@ class Reader:
         self.env = os.environ if env is None else env
         self._settings: dict[tuple[str, str], BaseModel] = {}
 
-    def read(self, source: DiscoveryConfig, path: Path, data: bytes) -> list[MonitorConfig]:
-        """The monitors in ``data`` (the bytes of ``path``); raise FileProblems."""
+    def read(
+        self,
+        source: DiscoveryConfig,
+        path: Path,
+        data: bytes,
+        known: Mapping[str, MonitorConfig] | None = None,
+        made: dict[str, MonitorConfig] | None = None,
+    ) -> list[MonitorConfig]:
+        """The monitors in ``data`` (the bytes of ``path``); raise FileProblems.
+
+        ``known`` maps an entry (as canonical JSON) to the monitor an earlier read
+        made of it, so an edit of one target in ten thousand validates one; every
+        monitor made here is put in ``made`` the same way.
+        """
         doc = _decode(path, data)
         if source.kind == "file_sd":
             raws = self._from_file_sd(source, path, doc)
@@ -70,9 +82,14 @@ class Reader:
         out: list[MonitorConfig] = []
         seen: dict[str, tuple[str | int, ...]] = {}
         for where, raw in raws:
-            monitor = self._monitor(where, raw, errors)
+            key = json.dumps(raw, sort_keys=True, default=str)
+            monitor = known.get(key) if known is not None else None
+            if monitor is None:
+                monitor = self._monitor(where, raw, errors)
             if monitor is None:
                 continue
+            if made is not None:
+                made[key] = monitor
             if monitor.id in seen:
                 errors.append(
                     f"{format_loc(where)}: monitor id {monitor.id!r} is made twice "
