@@ -87,6 +87,18 @@ class Heartbeats:
         self._by_digest = {_digest(m.token): m for m in self.monitors.values()}
         self.deadlines = {m.monitor_id: now + m.interval + m.grace for m in self.monitors.values()}
 
+    def update(self, monitors: Iterable[PushMonitor], now: float) -> None:
+        """A new set of monitors: one equal to a current one keeps its deadline."""
+        old, old_deadlines = self.monitors, self.deadlines
+        self.monitors = {m.monitor_id: m for m in monitors}
+        self._by_digest = {_digest(m.token): m for m in self.monitors.values()}
+        self.deadlines = {
+            m.monitor_id: old_deadlines[m.monitor_id]
+            if old.get(m.monitor_id) == m
+            else now + m.interval + m.grace
+            for m in self.monitors.values()
+        }
+
     def match(self, token: str) -> PushMonitor | None:
         """The monitor whose token this is, compared in constant time."""
         monitor = self._by_digest.get(_digest(token))

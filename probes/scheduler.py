@@ -63,11 +63,16 @@ class Scheduler:
         self._slots = asyncio.Semaphore(concurrency)
         self._checks = {c.monitor_id: c for c in checks}
         self._heap: list[tuple[float, int, str]] = []
+        # The sequence number of each monitor's one live heap entry; an entry whose
+        # number differs was superseded by update() and is skipped when it comes up.
+        self._live: dict[str, int] = {}
         self._seq = itertools.count()
         self._running: dict[str, asyncio.Task[None]] = {}
         self._waiter: asyncio.Future[None] | None = None
         self._coalesce = coalesce
         self.checks_started = 0
+        # Seconds that checks in flight may take to finish once run() is cancelled.
+        self.stop_grace = 0.0
 
     @property
     def checks(self) -> dict[str, Check]:
@@ -75,7 +80,9 @@ class Scheduler:
         return dict(self._checks)
 
     def _push(self, due: float, monitor_id: str) -> None:
-        heapq.heappush(self._heap, (due, next(self._seq), monitor_id))
+        seq = next(self._seq)
+        self._live[monitor_id] = seq
+        heapq.heappush(self._heap, (due, seq, monitor_id))
 
     def _first_due(self, check: Check, now: float) -> float:
         # The next instant at this check's phase, on a grid anchored at clock zero, so a
@@ -89,10 +96,35 @@ class Scheduler:
         self._checks = {c.monitor_id: c for c in checks}
         now = asyncio.get_running_loop().time()
         self._heap = []
+        self._live = {}
         for check in self._checks.values():
             self._push(self._first_due(check, now), check.monitor_id)
         if self._waiter is not None and not self._waiter.done():
             self._waiter.set_result(None)
+
+    def update(self, checks: Iterable[Check]) -> tuple[set[str], set[str], set[str]]:
+        """Apply a new set of checks as a difference; return (added, changed, removed).
+
+        An unchanged check keeps its place in the schedule; a new or changed one is
+        woken next at its phase; a removed one is never woken again (a check of it in
+        flight finishes). Costs time in the number of checks, not a rebuild.
+        """
+        new = {c.monitor_id: c for c in checks}
+        added = set(new) - set(self._checks)
+        removed = set(self._checks) - set(new)
+        changed = {m for m in set(new) & set(self._checks) if new[m] != self._checks[m]}
+        self._checks = new
+        for monitor_id in removed:
+            self._live.pop(monitor_id, None)
+        try:
+            now = asyncio.get_running_loop().time()
+        except RuntimeError:  # not running yet: run() schedules everything
+            return added, changed, removed
+        for monitor_id in sorted(added | changed):
+            self._push(self._first_due(new[monitor_id], now), monitor_id)
+        if (added or changed) and self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+        return added, changed, removed
 
     async def _sleep_until(self, when: float | None) -> None:
         """Sleep until ``when`` on the loop's clock (forever if None) or a replace().
@@ -112,7 +144,10 @@ class Scheduler:
             self._waiter = None
 
     async def run(self) -> None:
-        """Schedule until cancelled; then cancel the checks in flight and close clients."""
+        """Schedule until cancelled; then cancel the checks in flight and close clients.
+
+        With ``stop_grace`` set, checks in flight get that long to finish first.
+        """
         loop = asyncio.get_running_loop()
         self.replace(self._checks.values())
         try:
@@ -120,7 +155,10 @@ class Scheduler:
                 if not self._heap:
                     await self._sleep_until(None)
                     continue
-                due, _, monitor_id = self._heap[0]
+                due, seq, monitor_id = self._heap[0]
+                if self._live.get(monitor_id) != seq:
+                    heapq.heappop(self._heap)  # superseded by update(), or removed
+                    continue
                 now = loop.time()
                 if due > now:
                     # Sleep at least `coalesce`: at thousands of checks a second, one
@@ -145,6 +183,9 @@ class Scheduler:
                 self._running[monitor_id] = task
         finally:
             tasks = list(self._running.values())
+            if tasks and self.stop_grace > 0:
+                # A graceful stop: let the checks in flight finish, for a bounded time.
+                await asyncio.wait(tasks, timeout=self.stop_grace)
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)

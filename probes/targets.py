@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit
+
+# Whitespace (any Unicode space) and control characters; one regex search, where a
+# loop over the characters cost half of validating a monitor (10,000 discovered ones).
+_BAD_URL_CHARS = re.compile(r"[\s\x00-\x1f\x7f]")
 
 
 def parse_host_port(target: str) -> tuple[str, int]:
@@ -26,7 +31,7 @@ def parse_host_port(target: str) -> tuple[str, int]:
 
 def parse_http_url(target: str) -> str:
     """Check that ``target`` is an absolute http(s) URL with a host."""
-    if any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in target):
+    if _BAD_URL_CHARS.search(target):
         raise ValueError(f"URL contains whitespace or control characters: {target!r}")
     parts = urlsplit(target)
     if parts.scheme not in ("http", "https"):

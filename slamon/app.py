@@ -24,7 +24,9 @@ from slamon.alerting.operations import Operations
 from slamon.alerting.subscribers import Subscriptions
 from slamon.bus.ingest import MqttIngest
 from slamon.bus.inprocess import InProcessBus
+from slamon.discovery.watch import DiscoveryWatcher
 from slamon.engine import Engine
+from slamon.metrics.config import ConfigCollector
 from slamon.metrics.live import LiveCollector, SchedulerMetrics
 from slamon.metrics.locations import LocationCollector
 from slamon.runtime import Runtime
@@ -34,15 +36,19 @@ from slamon.store import migrate
 from slamon.store.sql import Store
 from slamon.store.writer import Writer
 from slamon.web.admin import add_admin_routes
+from slamon.web.bodies import limit_bodies
 from slamon.web.customers import add_customer_routes
+from slamon.web.headers import add_security_headers
 from slamon.web.keys import RUNTIME
 from slamon.web.public import add_public_routes
 from slamon.web.push import PushService, add_push_routes
+from slamon.web.reload import add_reload_route
 from slamon.web.reports import add_report_routes
 from slamon.web.subscriptions import add_subscription_routes
 
 if TYPE_CHECKING:
     from slamon.config.model import Config
+    from slamon.reload import Reloader
 
 log = logging.getLogger("slamon")
 
@@ -78,13 +84,14 @@ def build_runtime(config: Config, store: Store | None = None) -> Runtime:
         on_lateness=sched_metrics.lateness.observe,
         on_skip=lambda _check: sched_metrics.skipped.inc(),
     )
-    # Before the LiveCollector: its fast text rendering expects to be registered last.
-    registry.register(LocationCollector(engine, ingest))
-    live = LiveCollector(engine, writer, bus, {m.id: m.display_name for m in config.monitors})
-    registry.register(live)
     runtime = Runtime(
         config, store, writer, engine, bus, scheduler, registry, sched_metrics, ingest=ingest
     )
+    # Before the LiveCollector: its fast text rendering expects to be registered last.
+    registry.register(LocationCollector(engine, ingest))
+    registry.register(ConfigCollector(runtime))
+    live = LiveCollector(engine, writer, bus, {m.id: m.display_name for m in config.monitors})
+    registry.register(live)
     runtime.live = live
     runtime.push = PushService(
         config.push_monitors(), location=config.scheduler.location, publish=bus.publish
@@ -171,7 +178,9 @@ async def _tick_forever(engine: Engine) -> None:
             log.exception("checking for silent locations failed; will try again")
 
 
-async def start(runtime: Runtime) -> list[asyncio.Task[None]]:
+async def start(
+    runtime: Runtime, watcher: DiscoveryWatcher | None = None
+) -> list[asyncio.Task[None]]:
     """Migrate, recover; start the writer, consumer, scheduler, pruning, site rebuilds."""
     await migrate.upgrade(runtime.store.engine)
     closed = await runtime.store.recover()
@@ -195,9 +204,11 @@ async def start(runtime: Runtime) -> list[asyncio.Task[None]]:
         tasks.append(asyncio.create_task(runtime.site.run(), name="statuspage"))
     if runtime.subscriptions is not None:
         tasks.append(asyncio.create_task(runtime.subscriptions.run(), name="subscriptions"))
-    if runtime.push:
+    if runtime.push is not None:  # also without push monitors: a reload may add some
         runtime.push.log_generated_tokens()
         tasks.append(asyncio.create_task(runtime.push.watch(), name="push"))
+    if watcher is not None:
+        tasks.append(asyncio.create_task(watcher.run(), name="discovery"))
     if runtime.ingest is not None:
         # Silence is a remote agent's failure mode; in one process the probes run as
         # long as the engine does.
@@ -207,6 +218,12 @@ async def start(runtime: Runtime) -> list[asyncio.Task[None]]:
 
 
 _STOP_WARN_AFTER = 10.0
+
+# A graceful stop (SIGTERM) ends within 10 s: checks in flight get this long to finish,
+# queued incident work and notifications this long (what is left of notifications
+# waits in the store's outbox for the next start), and the writer the rest.
+STOP_CHECKS_GRACE = 3.0
+STOP_OPERATIONS_GRACE = 2.0
 
 
 def _awaiting(task: asyncio.Task[None]) -> list[str]:
@@ -246,11 +263,22 @@ async def _cancel_and_wait(task: asyncio.Task[None]) -> None:
         task.result()
 
 
-async def stop(runtime: Runtime, tasks: list[asyncio.Task[None]]) -> None:
-    """Stop probing, ingest what is queued, close open states, write everything."""
+async def stop(
+    runtime: Runtime,
+    tasks: list[asyncio.Task[None]],
+    watcher: DiscoveryWatcher | None = None,
+) -> None:
+    """Stop probing, ingest what is queued, close open states, write everything.
+
+    Checks in flight get ``STOP_CHECKS_GRACE`` seconds to finish and be ingested.
+    """
     by_name = {t.get_name(): t for t in tasks}
+    if watcher is not None:
+        watcher.stop()
+    runtime.scheduler.stop_grace = STOP_CHECKS_GRACE
     # Unacknowledged MQTT messages come again at the next start; the store dedups them.
     for name in (
+        "discovery",
         "mqtt",
         "scheduler",
         "push",
@@ -258,14 +286,16 @@ async def stop(runtime: Runtime, tasks: list[asyncio.Task[None]]) -> None:
         "statuspage",
         "prune",
         "tick",
-        "ingest",
     ):
         task = by_name.get(name)
         if task is not None:
             await _cancel_and_wait(task)
+    ingest = by_name.get("ingest")
+    if ingest is not None:
+        await _cancel_and_wait(ingest)
     await runtime.bus.drain(runtime.engine.ingest)
     if runtime.ops is not None:
-        await runtime.ops.stop()
+        await runtime.ops.stop(STOP_OPERATIONS_GRACE)
     runtime.engine.stop(datetime.now(UTC))
     writer = by_name.get("writer")
     if writer is not None:
@@ -275,10 +305,11 @@ async def stop(runtime: Runtime, tasks: list[asyncio.Task[None]]) -> None:
     await runtime.store.close()
 
 
-def add_routes(app: web.Application, runtime: Runtime) -> None:
+def add_routes(app: web.Application, runtime: Runtime, reloader: Reloader | None = None) -> None:
     """Every route of every web module on ``app``, serving ``runtime``."""
     app[RUNTIME] = runtime
     add_public_routes(app)
+    add_reload_route(app, reloader)
     add_push_routes(app, runtime.push)
     if runtime.ops is not None:
         add_admin_routes(app, runtime.ops)
@@ -287,15 +318,32 @@ def add_routes(app: web.Application, runtime: Runtime) -> None:
     add_customer_routes(app)
 
 
-def create_app(runtime: Runtime) -> web.Application:
-    """The aiohttp application: every route, and the runtime's tasks in its lifecycle."""
-    app = web.Application()
-    add_routes(app, runtime)
+def create_app(runtime: Runtime, reloader: Reloader | None = None) -> web.Application:
+    """The aiohttp application: every route, and the runtime's tasks in its lifecycle.
+
+    With a ``reloader`` (the config came from a file), ``POST /-/reload`` reloads it
+    and discovery files are watched.
+    """
+    app = web.Application(
+        middlewares=[limit_bodies], client_max_size=runtime.config.server.max_body_bytes
+    )
+    app.on_response_prepare.append(add_security_headers)
+    add_routes(app, runtime, reloader)
+    watcher = (
+        DiscoveryWatcher(
+            lambda: reloader.source.catalog.directories(runtime.config),
+            reloader.rediscover,
+            lambda: min((d.refresh for d in runtime.config.discovery), default=300.0),
+            reloader.sources_changed,
+        )
+        if reloader is not None
+        else None
+    )
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
-        tasks = await start(app[RUNTIME])
+        tasks = await start(app[RUNTIME], watcher)
         yield
-        await stop(app[RUNTIME], tasks)
+        await stop(app[RUNTIME], tasks, watcher)
 
     app.cleanup_ctx.append(lifecycle)
     return app

@@ -276,6 +276,57 @@ class Engine:
             except Exception:
                 log.exception("state-change listener failed", extra={"monitor": monitor_id})
 
+    def reconfigure(
+        self,
+        policies: Mapping[str, ConfirmPolicy],
+        *,
+        locations: Mapping[str, Sequence[str]],
+        quorum: Mapping[str, int],
+        intervals: Mapping[str, float],
+        at: datetime,
+    ) -> set[str]:
+        """Take a reloaded set of monitors; return the ids removed.
+
+        A new monitor starts unknown. A removed one has its open interval closed at
+        ``at`` (listeners hear it become unknown) and is forgotten. Every other monitor
+        keeps its confirmation state, its since and its open interval; only its
+        policy, interval and quorum follow the new values, and a location it no longer
+        has loses its say.
+        """
+        removed = set(self.policies) - set(policies)
+        for monitor_id in sorted(removed):
+            if monitor_id in self.in_maintenance or self.state(monitor_id) is not State.UNKNOWN:
+                self.in_maintenance.discard(monitor_id)
+                self._changed(
+                    monitor_id, Transition(self.state(monitor_id), State.UNKNOWN, at), None
+                )
+            self._forget(monitor_id)
+        for monitor_id in policies:
+            if monitor_id not in self.trackers:
+                self.trackers[monitor_id] = Tracker()
+        self.policies = dict(policies)
+        self._quorum = dict(quorum)
+        self.intervals = dict(intervals)
+        for monitor_id, locs in locations.items():
+            for gone in set(self.locations.get(monitor_id, ())) - set(locs):
+                self._forget_location(monitor_id, gone)
+            self.locations[monitor_id] = list(locs)
+        self._configured = set(locations)
+        return removed
+
+    def _forget_location(self, monitor_id: str, location: str) -> None:
+        key = (monitor_id, location)
+        for table in (self.location_trackers, self.location_since, self.last_received):
+            table.pop(key, None)
+        self.latest.pop(key, None)
+
+    def _forget(self, monitor_id: str) -> None:
+        # The floor stays: a monitor added again later must not write before it.
+        for loc in self.locations.pop(monitor_id, ()):
+            self._forget_location(monitor_id, loc)
+        for table in (self.trackers, self.state_since, self._maintenance_ended):
+            table.pop(monitor_id, None)
+
     def stop(self, at: datetime) -> None:
         """Close every open state at ``at``: after this, nothing is known."""
         for monitor_id in sorted(self.in_maintenance):

@@ -153,3 +153,27 @@ def incident_json(i: Incident) -> dict[str, Any]:
             for u in i.updates
         ],
     }
+
+
+def alert_json(a: Alert) -> dict[str, Any]:
+    """An alert as JSON (the outbox, webhooks): labels, annotations, times."""
+    return {
+        "labels": dict(a.labels),
+        "annotations": dict(a.annotations),
+        "startsAt": a.starts_at.isoformat() if a.starts_at else None,
+        "endsAt": a.ends_at.isoformat() if a.ends_at else None,
+    }
+
+
+def alert_from_json(doc: Mapping[str, Any]) -> Alert:
+    """The alert ``alert_json`` wrote."""
+
+    def when(value: object) -> datetime | None:
+        return datetime.fromisoformat(value) if isinstance(value, str) else None
+
+    return Alert(
+        MappingProxyType(dict(doc["labels"])),
+        MappingProxyType(dict(doc.get("annotations") or {})),
+        when(doc.get("startsAt")),
+        when(doc.get("endsAt")),
+    )

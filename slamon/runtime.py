@@ -7,6 +7,7 @@ types of its parts are imported here, so that reading it costs no import of thei
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -22,12 +23,24 @@ if TYPE_CHECKING:
     from slamon.bus.ingest import MqttIngest
     from slamon.bus.inprocess import InProcessBus
     from slamon.config.model import Config
+    from slamon.discovery.catalog import Catalog
     from slamon.engine import Engine
     from slamon.metrics.live import LiveCollector, SchedulerMetrics
     from slamon.site.publisher import SitePublisher
     from slamon.store.sql import Store
     from slamon.store.writer import Writer
     from slamon.web.push import PushService
+
+
+@dataclass
+class ReloadStatus:
+    """What /metrics says about this process's config and its reloads."""
+
+    successful: bool = True
+    success_at: float = field(default_factory=time.time)
+    hash: str = ""
+    reloads: int = 0
+    failures: int = 0
 
 
 @dataclass
@@ -51,3 +64,6 @@ class Runtime:
     ops: Operations | None = None
     ingest: MqttIngest | None = None
     subscriptions: Subscriptions | None = None
+    reload_status: ReloadStatus = field(default_factory=ReloadStatus)
+    # The discovery sources' files (set when the config came from a file).
+    catalog: Catalog | None = None

@@ -135,6 +135,8 @@ async def test_every_dashboard_metric_is_on_metrics(tmp_path: Path) -> None:
     ):
         assert re.search(rf"^{name}\{{", text, re.MULTILINE), name
     assert 'slamon_slo_burn_rate{slo="api-slo",window="5m"}' in text
+    # The objective prints exactly: 99.9 % is 0.999, not 0.9990000000000001.
+    assert re.search(r"^slamon_slo_objective_ratio\{slo=\"api-slo\"\} 0.999$", text, re.MULTILINE)
     assert 'slamon_alerts_active{alertname="SlamonMonitorDown",severity="critical"} 1.0' in text
 
 

@@ -128,3 +128,38 @@ async def test_replace_adds_and_removes_checks() -> None:
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
     assert {m for m, _ in log} == {"new"}
+
+
+async def test_update_applies_a_difference_and_keeps_phase() -> None:
+    log: list[tuple[str, float]] = []
+    keep, change, drop = make_check("keep", 0.2), make_check("change", 0.2), make_check("drop", 0.2)
+    sched = Scheduler(
+        [keep, change, drop], location="x", sink=lambda r: None, runner=fake_runner(0, log)
+    )
+    task = asyncio.create_task(sched.run())
+    await asyncio.sleep(0.5)
+    entry = {m: (due, seq) for due, seq, m in sched._heap if sched._live.get(m) == seq}["keep"]
+    added, changed, removed = sched.update(
+        [
+            keep,
+            Check("change", "tcp", "127.0.0.1:2", 0.2, 1.0, tcp.Settings()),
+            make_check("new", 0.3),
+        ]
+    )
+    assert (added, changed, removed) == ({"new"}, {"change"}, {"drop"})
+    # The unchanged check keeps its place; new and changed ones wake at their phase.
+    assert {m: (due, seq) for due, seq, m in sched._heap if sched._live.get(m) == seq}[
+        "keep"
+    ] == entry
+    await asyncio.sleep(0.01)
+    log.clear()
+    await asyncio.sleep(0.7)
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    started = {m for m, _ in log}
+    assert started == {"keep", "change", "new"}
+    for m, at in log:
+        interval = 0.3 if m == "new" else 0.2
+        off = (at - phase(m, interval)) % interval
+        assert min(off, interval - off) < 0.05, (m, off)  # on its phase grid
+    assert sum(1 for m, _ in log if m == "change") <= 4  # one schedule, not two

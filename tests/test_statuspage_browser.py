@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from slamon.web.headers import html_headers
 from statuspage.customer import render_customer, render_customer_login
 from statuspage.render import PageRenderer, component_groups
 from tests.conftest import require
@@ -47,8 +48,19 @@ pytestmark = pytest.mark.browser
 
 
 class _Quiet(SimpleHTTPRequestHandler):
+    """Serves the built site with the headers `slamon run` sends (its CSP above all)."""
+
     def log_message(self, format: str, *args: object) -> None:
         pass
+
+    def end_headers(self) -> None:
+        path = Path(self.translate_path(self.path))
+        if path.is_dir():
+            path = path / "index.html"
+        if path.suffix == ".html" and path.is_file():
+            for name, value in html_headers(path.read_bytes()).items():
+                self.send_header(name, value)
+        super().end_headers()
 
 
 def write(files: dict[str, bytes], root: Path) -> None:
@@ -128,6 +140,8 @@ def test_pages_in_chromium_pass_axe_and_fit_a_phone(served_site: str) -> None:
         where = f"{r['page']} {r['viewport']} {r['scheme']}"
         if r["status"] != 200:
             problems.append(f"{where}: HTTP {r['status']}")
+        if not (r["csp"] or "").startswith("default-src 'none'"):
+            problems.append(f"{where}: served without the CSP: {r['csp']}")
         if r["scripts"]:
             problems.append(f"{where}: {r['scripts']} script elements")
         if r["overflow"] > 0:
@@ -135,4 +149,5 @@ def test_pages_in_chromium_pass_axe_and_fit_a_phone(served_site: str) -> None:
         for v in r["violations"]:
             problems.append(f"{where}: axe {v['id']} ({v['impact']}): {v['help']} at {v['nodes']}")
         assert (ARTIFACTS / r["screenshot"]).stat().st_size > 0
+    problems += [f"CSP violation: {v}" for v in report["cspViolations"]]
     assert not problems, "\n".join(problems)

@@ -39,6 +39,11 @@ class Alerts:
         self.fired = 0
         self.resolved = 0
 
+    def restore(self, alerts: Iterable[Alert]) -> None:
+        """Alerts active before a restart: active again, without telling anyone."""
+        for alert in alerts:
+            self.active.setdefault(alert.fingerprint, alert)
+
     def fire(self, alert: Alert) -> bool:
         """Make ``alert`` active; False (and nothing sent) if it already is."""
         key = alert.fingerprint

@@ -101,6 +101,30 @@ class IncidentManager:
         self.queue: asyncio.Queue[ComponentChange] = asyncio.Queue(max_queue)
         self.dropped = 0
         self.errors = 0
+        self._writing: asyncio.Future[None] | None = None
+
+    def reconfigure(self, config: Config, at: datetime) -> None:
+        """Follow a reloaded config's components; a kept one keeps its state and incident.
+
+        A component whose state differs under its new members is told as a change at
+        ``at``, like any other.
+        """
+        self.components = {c.id: c for c in config.effective_components()}
+        self.by_monitor = {}
+        for c in self.components.values():
+            for m in c.monitors:
+                self.by_monitor.setdefault(m, []).append(c.id)
+        states = {}
+        for cid, comp in self.components.items():
+            new = component_state([self.engine.state(m) for m in comp.monitors], comp.quorum)
+            old = self.states.get(cid, State.UNKNOWN)
+            states[cid] = new
+            if new is not old:
+                try:
+                    self.queue.put_nowait(ComponentChange(cid, old, new, at))
+                except asyncio.QueueFull:
+                    self.dropped += 1
+        self.states = states
 
     def name(self, component_id: str) -> str:
         """A component's public name."""
@@ -138,10 +162,20 @@ class IncidentManager:
                         self.open_by_component[cid] = incident.id
 
     async def run(self) -> None:
-        """Handle queued component changes until cancelled."""
+        """Handle queued component changes until cancelled.
+
+        A change being written is shielded from the cancel: a write cut off mid-way
+        would leave its transaction (and SQLite's lock) open. ``settle`` waits for it.
+        """
         while True:
             change = await self.queue.get()
-            await self.handle_safely(change)
+            self._writing = asyncio.ensure_future(self.handle_safely(change))
+            await asyncio.shield(self._writing)
+
+    async def settle(self, grace: float) -> None:
+        """Wait (at most ``grace`` seconds) for a write a cancel of ``run`` left going."""
+        if self._writing is not None and not self._writing.done():
+            await asyncio.wait({self._writing}, timeout=grace)
 
     async def drain(self) -> None:
         """Handle what is queued now (tests, shutdown)."""

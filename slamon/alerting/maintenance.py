@@ -49,6 +49,12 @@ class MaintenanceTracker:
         self.active: list[MaintenanceWindow] = []
         self._changed = asyncio.Event()
 
+    def reconfigure(self, config: Config) -> None:
+        """Follow a reloaded config: its components and windows, applied at the next turn."""
+        self.config = config
+        self.monitors_of = {c.id: tuple(c.monitors) for c in config.effective_components()}
+        self.changed()
+
     def changed(self) -> None:
         """Schedules were added or removed: re-read them now."""
         self._changed.set()

@@ -26,11 +26,13 @@ from slamon.alerting.alerts import (
 )
 from slamon.alerting.forecasts import forecast_contracts
 from slamon.alerting.incidents import IncidentManager
+from slamon.alerting.journal import AlertJournal
 from slamon.alerting.maintenance import MaintenanceTracker
 from slamon.alerting.notify.hub import NotificationHub
 from slamon.alerting.slo import SLOEvaluator
 from slamon.events import Breach
 from slamon.metrics.operations import OperationsCollector
+from slamon.store.alerts import AlertStore
 from slamon.store.incidents import IncidentStore
 
 if TYPE_CHECKING:
@@ -67,7 +69,8 @@ class Operations:
         )
         self.maintenance = MaintenanceTracker(config, store, engine, clock=clock)
         self.hub = NotificationHub.from_config(config)
-        self.alerts = Alerts(self.hub.alert)
+        self.journal = AlertJournal(AlertStore(store), self.hub, clock=clock)
+        self.alerts = Alerts(self.journal.alert)
         self.state_alerts = StateAlerts(self.alerts, self.names)
         self.slos = SLOEvaluator(config, store)
         # Told when an SLO's budget or a contract's period budget is spent, or recovers.
@@ -79,7 +82,33 @@ class Operations:
         if registry is not None:
             registry.register(OperationsCollector(self.slos, self.alerts, self.incidents, self.hub))
         self._tasks: list[asyncio.Task[None]] = []
+        self._journal_task: asyncio.Task[None] | None = None
         self._last_resend: datetime | None = None
+
+    async def reconfigure(self, config: Config, at: datetime) -> None:
+        """Follow a reloaded config; alerts about what it no longer has resolve at ``at``."""
+        self.config = config
+        self.names.clear()
+        self.names.update((m.id, m.display_name) for m in config.monitors)
+        self.incidents.reconfigure(config, at)
+        self.maintenance.reconfigure(config)
+        self.slos.reconfigure(config)
+        await self.hub.reconfigure(config)
+        self.resolve_orphans(config, at)
+
+    def resolve_orphans(self, config: Config, at: datetime) -> None:
+        """Resolve alerts about monitors, SLOs or contracts that ``config`` no longer has."""
+        known = {
+            "monitor": {m.id for m in config.monitors},
+            "slo": {s.id for s in config.slos},
+            "contract": {c.id for c in config.contracts},
+        }
+        for alert in list(self.alerts.active.values()):
+            for label, ids in known.items():
+                subject = alert.labels.get(label)
+                if subject is not None and subject not in ids:
+                    self.alerts.clear(alert.labels, at)
+                    break
 
     async def evaluate(self, now: datetime) -> None:
         """One round: certificates, SLOs, and Alertmanager's keep-alive."""
@@ -160,11 +189,18 @@ class Operations:
             await asyncio.sleep(self.config.alerts.evaluation_interval)
 
     async def start(self) -> list[asyncio.Task[None]]:
-        """Recover open incidents and start the tasks (after the migrations ran)."""
+        """Recover open incidents and active alerts; start the tasks (after migrations)."""
         try:
             await self.incidents.recover()
         except Exception:
             log.exception("could not read open incidents; starting without them")
+        try:
+            await self.journal.restore(self.alerts)
+        except Exception:
+            log.exception("could not read the active alerts; starting without them")
+        # Alerts about what the config no longer has (edited while slamon was down).
+        self.resolve_orphans(self.config, self.clock())
+        self._journal_task = asyncio.create_task(self.journal.run(), name="alert-journal")
         self._tasks = [
             asyncio.create_task(self.incidents.run(), name="incidents"),
             asyncio.create_task(self.maintenance.run(), name="maintenance"),
@@ -172,10 +208,10 @@ class Operations:
         ]
         return [*self._tasks, *self.hub.start()]
 
-    async def stop(self) -> None:
-        """Finish queued incident work and notifications (bounded), then stop."""
+    async def stop(self, grace: float = 5.0) -> None:
+        """Finish queued incident work and notifications (``grace`` each), then stop."""
         with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(5):
+            async with asyncio.timeout(grace):
                 await self.incidents.drain()
         for task in self._tasks:
             task.cancel()
@@ -183,4 +219,12 @@ class Operations:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks = []
-        await self.hub.stop()
+        await self.incidents.settle(grace)
+        await self.hub.stop(grace)
+        # Deliveries made while draining, and anything still queued, into the store.
+        if self._journal_task is not None:
+            self._journal_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._journal_task
+            self._journal_task = None
+        await self.journal.close(grace)

@@ -29,6 +29,13 @@ class SLOEvaluator:
         self.statuses: dict[str, SLOStatus] = {}
         self.evaluated_at: datetime | None = None
 
+    def reconfigure(self, config: Config) -> None:
+        """Follow a reloaded config; an SLO that is gone is no longer reported."""
+        self.slos = list(config.slos)
+        self.components = {c.id: c for c in config.effective_components()}
+        kept = {s.id for s in self.slos}
+        self.statuses = {k: v for k, v in self.statuses.items() if k in kept}
+
     def members(self, slo: SLOConfig) -> tuple[list[str], int | None]:
         """The SLO's monitors and the quorum that combines them."""
         if slo.component is not None:

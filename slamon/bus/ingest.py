@@ -88,6 +88,11 @@ class MqttIngest:
         writer.on_settled = settled
         engine.listeners.append(self._state_changed)
 
+    def reconfigure(self, config: Config) -> None:
+        """Follow a reloaded config's monitors (the broker settings wait for a restart)."""
+        self.allowed = {m.id: frozenset(config.locations_for(m)) for m in config.monitors}
+        self.names = {m.id: m.display_name for m in config.monitors}
+
     def behind(self) -> float:
         """Seconds the latest results arrived later than the quickest of recent ones.
 

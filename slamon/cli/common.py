@@ -7,7 +7,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from slamon.config.common import ConfigError
-from slamon.config.load import load_config
+from slamon.discovery.source import ConfigSource
 
 if TYPE_CHECKING:
     from slamon.config.model import Config
@@ -19,8 +19,18 @@ Subparsers = Any  # argparse's _SubParsersAction is private; its add_parser is a
 
 def load(path: str) -> Config:
     """The validated config at ``path``; print every error and exit 2 if it is invalid."""
+    return load_source(path)[1]
+
+
+def load_source(path: str) -> tuple[ConfigSource, Config]:
+    """The config at ``path`` (with discovered monitors) and where it came from.
+
+    Prints every error and exits 2 if it is invalid. A discovery file with problems
+    is reported and skipped; it does not make the config invalid.
+    """
+    source = ConfigSource(path)
     try:
-        return load_config(path)
+        return source, source.load()
     except ConfigError as exc:
         print(f"slamon: invalid configuration in {path}:", file=sys.stderr)
         for line in exc.errors:

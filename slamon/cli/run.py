@@ -6,7 +6,7 @@ import argparse
 import logging
 import sys
 
-from slamon.cli.common import Subparsers, load, with_config
+from slamon.cli.common import Subparsers, load, load_source, with_config
 
 
 def _cmd_check_config(args: argparse.Namespace) -> int:
@@ -16,36 +16,42 @@ def _cmd_check_config(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    import asyncio
+
     import uvloop
-    from aiohttp import web
 
     from slamon.app import build_runtime, create_app, tune_gc
+    from slamon.reload import Reloader
+    from slamon.serving import ListenError, listen, serve
 
-    config = load(args.config)
+    source, config = load_source(args.config)
     host = args.host or config.server.host
     port = args.port if args.port is not None else config.server.port
-    app = create_app(build_runtime(config))
+    try:
+        # Before anything starts: a busy port is one line, not a half-started process.
+        sockets = listen(host, port)
+    except ListenError as exc:
+        print(f"slamon: {exc}", file=sys.stderr)
+        return 2
+    runtime = build_runtime(config)
+    reloader = Reloader(runtime, source)
+    app = create_app(runtime, reloader)
     logging.getLogger("slamon").info(
-        "slamon: %d monitors, store %s, serving http://%s:%d/",
+        "slamon: %d monitors, store %s",
         len(config.monitors),
         config.store.url.split("://")[0],
-        host,
-        port,
     )
-
-    async def settle(_app: web.Application) -> None:
-        tune_gc()  # after the runtime started: what exists now lives for the process
-
-    app.on_startup.append(settle)
     # uvloop: measured ~30% less CPU per HTTP check than asyncio's loop (bench/).
-    web.run_app(
-        app,
-        host=host,
-        port=port,
-        print=None,
-        access_log=None,
-        loop=uvloop.new_event_loop(),
-    )
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(
+            serve(
+                app,
+                sockets,
+                on_reload=lambda: reloader.reload("SIGHUP"),
+                # After the runtime started: what exists now lives for the process.
+                started=tune_gc,
+            )
+        )
     return 0
 
 

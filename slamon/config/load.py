@@ -9,23 +9,32 @@ from __future__ import annotations
 
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from pydantic import (
-    ValidationError,
-)
+from pydantic import ValidationError
 
-from probes.registry import PROBE_TYPES
 from slamon.config.common import ConfigError, error_lines
+from slamon.config.discovery import placeholders, render
 from slamon.config.env import expand_env
 from slamon.config.model import Config
+from slamon.config.monitors import MonitorConfig, check_monitor
 from slamon.config.notifiers import NOTIFIER_SETTINGS, NotifierConfig
 
 
-def parse_config(data: Mapping[str, Any], env: Mapping[str, str] | None = None) -> Config:
-    """Validate parsed TOML; raise ConfigError listing every problem."""
+def parse_config(
+    data: Mapping[str, Any],
+    env: Mapping[str, str] | None = None,
+    *,
+    discover: Callable[[Config], Sequence[MonitorConfig]] | None = None,
+) -> Config:
+    """Validate parsed TOML; raise ConfigError listing every problem.
+
+    ``discover`` is given the validated file (its own monitors only) and returns the
+    monitors its ``[[discovery]]`` sources found; cross-references (components,
+    contracts, SLOs, maintenance) are checked over both.
+    """
     errors: list[str] = []
     data = expand_env(dict(data), os.environ if env is None else env, errors)
     try:
@@ -39,22 +48,27 @@ def parse_config(data: Mapping[str, Any], env: Mapping[str, str] | None = None) 
             first = first_use[monitor.id]
             errors.append(f"monitors[{i}].id: {monitor.id!r} is already used by monitors[{first}]")
         first_use.setdefault(monitor.id, i)
-        model = PROBE_TYPES[monitor.type].settings
-        try:
-            settings = model.model_validate(monitor.probe_settings())
-        except ValidationError as exc:
-            errors.extend(error_lines(exc, ("monitors", i)))
-            continue
-        monitors.append(monitor.model_copy(update={"settings": settings}))
-        if config.bus.kind == "mqtt":
-            for j, loc in enumerate(monitor.locations or ()):
-                if loc not in config.bus.locations:
-                    errors.append(f"monitors[{i}].locations[{j}]: {loc!r} is not in bus.locations")
-        n = len(monitor.locations or config.bus.locations) if config.bus.kind == "mqtt" else 1
-        if monitor.quorum is not None and monitor.quorum > n:
-            errors.append(f"monitors[{i}].quorum: {monitor.quorum} is more than its {n} locations")
+        checked = check_monitor(config.bus, monitor, ("monitors", i), errors)
+        if checked is not None:
+            monitors.append(checked)
+    _check_templates(config, errors)
+    notifiers = _check_notifiers(config, errors)
+    if errors:
+        raise ConfigError(errors)
+    static = config.model_copy(update={"monitors": monitors, "notifiers": notifiers})
+    return with_monitors(static, discover(static) if discover is not None else ())
+
+
+def with_monitors(config: Config, extra: Sequence[MonitorConfig]) -> Config:
+    """``config`` with ``extra`` (discovered) monitors; cross-references checked over all.
+
+    ``extra`` must be validated already, with ids unused by ``config``.
+    """
+    merged = config.model_copy(update={"monitors": [*config.monitors, *extra]}) if extra else config
+    errors: list[str] = []
+    monitor_ids = {m.id for m in merged.monitors}
     component_ids: dict[str, int] = {}
-    for i, component in enumerate(config.components):
+    for i, component in enumerate(merged.components):
         if component.id in component_ids:
             first = component_ids[component.id]
             errors.append(
@@ -62,7 +76,7 @@ def parse_config(data: Mapping[str, Any], env: Mapping[str, str] | None = None) 
             )
         component_ids.setdefault(component.id, i)
         for j, monitor_id in enumerate(component.monitors):
-            if monitor_id not in first_use:
+            if monitor_id not in monitor_ids:
                 errors.append(
                     f"components[{i}].monitors[{j}]: no monitor has the id {monitor_id!r}"
                 )
@@ -71,18 +85,43 @@ def parse_config(data: Mapping[str, Any], env: Mapping[str, str] | None = None) 
                 f"components[{i}].quorum: {component.quorum} is more than its "
                 f"{len(component.monitors)} monitors"
             )
-    errors.extend(_contract_errors(config, set(first_use), set(component_ids)))
-    errors.extend(_customer_errors(config))
-    if config.subscriptions.enabled and not config.statuspage.url:
+    errors.extend(_contract_errors(merged, monitor_ids, set(component_ids)))
+    errors.extend(_customer_errors(merged))
+    if merged.subscriptions.enabled and not merged.statuspage.url:
         errors.append(
             "statuspage.url: required with subscriptions enabled: the links in their mails "
             "are absolute"
         )
-    _check_operations(config, errors)
-    notifiers = _check_notifiers(config, errors)
+    _check_operations(merged, errors)
     if errors:
         raise ConfigError(errors)
-    return config.model_copy(update={"monitors": monitors, "notifiers": notifiers})
+    return merged
+
+
+def _check_templates(config: Config, errors: list[str]) -> None:
+    """Each file_sd template makes a valid monitor for a sample target."""
+    for i, source in enumerate(config.discovery):
+        if source.template is None:
+            continue
+        try:
+            names = placeholders(source.template)
+        except ValueError as exc:
+            errors.append(f"discovery[{i}].template: {exc}")
+            continue
+        sample = dict.fromkeys(names, "x") | {
+            "target": "192.0.2.1:80",
+            "host": "192.0.2.1",
+            "port": "80",
+        }
+        raw = render(source.template, sample)
+        raw.setdefault("id", f"{source.id}-sample")
+        raw.setdefault("target", "192.0.2.1:80")
+        try:
+            monitor = MonitorConfig.model_validate(raw)
+        except ValidationError as exc:
+            errors.extend(error_lines(exc, ("discovery", i, "template")))
+            continue
+        check_monitor(config.bus, monitor, ("discovery", i, "template"), errors)
 
 
 def _check_notifiers(config: Config, errors: list[str]) -> list[NotifierConfig]:
@@ -185,15 +224,27 @@ def _check_operations(config: Config, errors: list[str]) -> None:
                 errors.append(f"slos[{i}].monitors[{j}]: no monitor has the id {monitor_id!r}")
 
 
-def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Config:
-    """Read and validate a config file; raise ConfigError on any problem."""
+def read_toml(path: str | Path) -> tuple[dict[str, Any], bytes]:
+    """The parsed TOML at ``path`` and its bytes; raise ConfigError if unreadable."""
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        raw = p.read_bytes()
     except OSError as exc:
         raise ConfigError([f"{p}: cannot read: {exc.strerror}"]) from None
     try:
-        data = tomllib.loads(text)
+        return tomllib.loads(raw.decode("utf-8")), raw
+    except UnicodeDecodeError as exc:
+        raise ConfigError([f"{p}: not UTF-8 (invalid byte at offset {exc.start})"]) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError([f"{p}: not valid TOML: {exc}"]) from None
-    return parse_config(data, env)
+
+
+def load_config(
+    path: str | Path,
+    env: Mapping[str, str] | None = None,
+    *,
+    discover: Callable[[Config], Sequence[MonitorConfig]] | None = None,
+) -> Config:
+    """Read and validate a config file; raise ConfigError on any problem."""
+    data, _ = read_toml(path)
+    return parse_config(data, env, discover=discover)

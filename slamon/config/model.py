@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any, Self
+
 from pydantic import (
     Field,
+    PrivateAttr,
 )
 
 from probes.dispatch import Check
@@ -16,6 +20,7 @@ from slamon.config.bus import AgentConfig, BusConfig
 from slamon.config.common import Section
 from slamon.config.components import ComponentConfig
 from slamon.config.contracts import ContractConfig, CustomerConfig
+from slamon.config.discovery import DiscoveryConfig
 from slamon.config.maintenance import MaintenanceConfig
 from slamon.config.monitors import MonitorConfig
 from slamon.config.notifiers import NotifierConfig
@@ -46,14 +51,36 @@ class Config(Section):
     slos: list[SLOConfig] = Field(default_factory=list)
     notifiers: list[NotifierConfig] = Field(default_factory=list)
     subscriptions: SubscriptionsConfig = SubscriptionsConfig()
+    discovery: list[DiscoveryConfig] = Field(default_factory=list)
+
+    # effective_components(), made once per config (model_copy forgets it).
+    _components: list[ComponentConfig] | None = PrivateAttr(default=None)
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """A copy (see pydantic); what was derived from the monitors is made anew."""
+        copy = super().model_copy(update=update, deep=deep)
+        copy._components = None
+        return copy
 
     def effective_components(self) -> list[ComponentConfig]:
         """The configured components; without any, one per public monitor."""
         if self.components:
             return list(self.components)
+        if self._components is None:
+            self._components = self._monitor_components()
+        return list(self._components)
+
+    def _monitor_components(self) -> list[ComponentConfig]:
+        # Built from validated monitors, so not validated again: with ten thousand
+        # discovered monitors, validating them cost a quarter of a second per call.
         return [
-            ComponentConfig(
-                id=m.id, name=m.display_name, description=m.description, monitors=[m.id]
+            ComponentConfig.model_construct(
+                id=m.id,
+                name=m.display_name,
+                description=m.description,
+                group="",
+                monitors=[m.id],
+                quorum=None,
             )
             for m in self.monitors
             if m.public

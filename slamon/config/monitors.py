@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Self
+from typing import TYPE_CHECKING, Annotated, Any, Self
 
 from pydantic import (
+    BaseModel,
     ConfigDict,
     Field,
+    ValidationError,
     field_validator,
     model_validator,
 )
 
 from probes.durations import Duration
 from probes.registry import PROBE_TYPES
-from slamon.config.common import MonitorId, Section, at_least
+from slamon.config.common import MonitorId, Section, at_least, error_lines, format_loc
+
+if TYPE_CHECKING:
+    from slamon.config.bus import BusConfig
 
 _COMMON_MONITOR_KEYS = frozenset(
     {
@@ -90,3 +95,32 @@ class MonitorConfig(Section):
         """The keys that belong to the probe type's settings model."""
         extra = self.model_extra or {}
         return {k: v for k, v in extra.items() if k not in _COMMON_MONITOR_KEYS}
+
+
+def check_monitor(
+    bus: BusConfig,
+    monitor: MonitorConfig,
+    where: tuple[str | int, ...],
+    errors: list[str],
+    settings: BaseModel | None = None,
+) -> MonitorConfig | None:
+    """``monitor`` with its probe settings validated; None (and ``errors``) if invalid.
+
+    ``where`` is the monitor's TOML path (or file and entry) that errors start with.
+    ``settings``, when given, were validated already (the same for many monitors).
+    """
+    if settings is None:
+        try:
+            settings = PROBE_TYPES[monitor.type].settings.model_validate(monitor.probe_settings())
+        except ValidationError as exc:
+            errors.extend(error_lines(exc, where))
+            return None
+    path = format_loc(where)
+    if bus.kind == "mqtt":
+        for j, loc in enumerate(monitor.locations or ()):
+            if loc not in bus.locations:
+                errors.append(f"{path}.locations[{j}]: {loc!r} is not in bus.locations")
+    n = len(monitor.locations or bus.locations) if bus.kind == "mqtt" else 1
+    if monitor.quorum is not None and monitor.quorum > n:
+        errors.append(f"{path}.quorum: {monitor.quorum} is more than its {n} locations")
+    return monitor.model_copy(update={"settings": settings})

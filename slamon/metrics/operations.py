@@ -137,7 +137,8 @@ class OperationsCollector(Collector):
             labels=slo,
         )
         for slo_id, st in sorted(self.slos.statuses.items()):
-            objective.add_metric([slo_id], float(st.target) / 100)
+            # Divided as a Decimal: 99.9 / 100 is 0.999, where float(99.9) / 100 is not.
+            objective.add_metric([slo_id], float(st.target / 100))
             window.add_metric([slo_id], st.slo_window.total_seconds())
             availability.add_metric([slo_id], float(st.availability.ratio))
             if st.budget_remaining is not None:

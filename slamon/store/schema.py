@@ -242,3 +242,39 @@ announcements = Table(
 
 # Added by migration 0008 (rollups by window across all monitors; tests/test_explain.py).
 Index("ix_rollups_hour", rollups.c.hour)
+
+# -- alerts that survive a restart, and what was told about them (migration 0010) ----
+#
+# ``active_alerts``: every alert firing now, so that a restart neither fires it again
+# nor forgets to resolve it. ``notification_outbox``: one row per notifier and message,
+# written before the message is offered for sending and marked once it was delivered;
+# what a stop left unsent goes out at the next start. Its key is the message's stable
+# idempotency key (``alert:<fingerprint>:<status>:<startsAt>``), the same in every
+# engine that computes it, so several engines (one leader, issue 17) insert each
+# message once (INSERT ... ON CONFLICT DO NOTHING) and a leader can claim rows by key.
+
+active_alerts = Table(
+    "active_alerts",
+    metadata,
+    Column("fingerprint", String(32), primary_key=True),
+    Column("alertname", String(64), nullable=False),
+    Column("labels", Text, nullable=False),  # JSON object
+    Column("annotations", Text, nullable=False),  # JSON object
+    Column("starts_at", Instant(), nullable=False),
+    Column("updated_at", Instant(), nullable=False),
+)
+
+notification_outbox = Table(
+    "notification_outbox",
+    metadata,
+    Column("notifier_id", String(64), primary_key=True),
+    Column("key", String(200), primary_key=True),
+    Column("kind", String(16), nullable=False),  # "alert" (incidents may follow)
+    Column("body", Text, nullable=False),  # the message as JSON
+    Column("created_at", Instant(), nullable=False),
+    Column("sent_at", Instant(), nullable=True),
+    Column("given_up_at", Instant(), nullable=True),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("last_error", Text, nullable=False, server_default=""),
+    Index("ix_outbox_unsent", "sent_at", "given_up_at", "created_at"),
+)

@@ -23,6 +23,7 @@ from slamon.config.common import MonitorId, format_loc
 from slamon.events import incident_json
 from slamon.store.incidents import IncidentNotFound, expand, load_schedules
 from slamon.web.auth import Role, require
+from slamon.web.bodies import BodyError, read_json
 
 if TYPE_CHECKING:
     from slamon.alerting.operations import Operations
@@ -103,9 +104,9 @@ def _bad_request(errors: list[str]) -> web.HTTPBadRequest:
 
 async def _parse(request: web.Request, model: type[_B]) -> _B:
     try:
-        data = await request.json()
-    except ValueError:
-        raise _bad_request(["body: not valid JSON"]) from None
+        data = await read_json(request)
+    except BodyError as exc:
+        raise _bad_request([str(exc)]) from None
     try:
         return model.model_validate(data)
     except ValidationError as exc:

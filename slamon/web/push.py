@@ -10,6 +10,7 @@ missed heartbeats the way it counts failed checks.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterable
@@ -39,6 +40,12 @@ class PushService:
         self._publish = publish
         self._clock = clock
         self.book = Heartbeats(monitors, clock())
+        self._wake = asyncio.Event()
+
+    def reconfigure(self, monitors: Iterable[PushMonitor]) -> None:
+        """A reloaded set of push monitors; an unchanged one keeps its token and deadline."""
+        self.book.update(monitors, self._clock())
+        self._wake.set()
 
     def __bool__(self) -> bool:
         return bool(self.book.monitors)
@@ -103,7 +110,10 @@ class PushService:
             self.check_deadlines()
             nxt = self.book.next_deadline()
             delay = 3600.0 if nxt is None else nxt - self._clock()
-            await asyncio.sleep(min(max(delay, 0.01), 3600.0))
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(min(max(delay, 0.01), 3600.0)):
+                    await self._wake.wait()  # or a reload changed the monitors
 
 
 async def push_call(request: web.Request) -> web.Response:

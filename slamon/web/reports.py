@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from aiohttp import web
@@ -16,6 +15,7 @@ from slamon.reports.gather import ReportError
 from slamon.reports.render import render_csv_detail, render_csv_summary, render_json
 from slamon.reports.suggest import render_suggestion, suggest
 from slamon.web.auth import Role, require
+from slamon.web.bodies import BodyError, read_json
 
 if TYPE_CHECKING:
     from slamon.runtime import Runtime
@@ -76,9 +76,9 @@ def add_report_routes(app: web.Application, key: web.AppKey[Runtime]) -> None:
     async def whatif(request: web.Request) -> web.Response:
         runtime(request)
         try:
-            data = json.loads(await request.text(), parse_float=Decimal)
-        except json.JSONDecodeError as exc:
-            raise _bad(f"not valid JSON: {exc}") from None
+            data = await read_json(request, decimals=True)
+        except BodyError as exc:
+            raise _bad(str(exc)) from None
         cases = data if isinstance(data, list) else [data]
         out = []
         try:

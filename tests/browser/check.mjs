@@ -44,6 +44,8 @@ const combos = (page) =>
     ? [["desktop", "light"], ["desktop", "dark"], ["phone", "light"], ["phone", "dark"]]
     : [["desktop", "light"], ["phone", "dark"]];
 const tabs = new Map();
+// What Chromium says when the page's Content-Security-Policy blocks something of it.
+const cspViolations = [];
 async function tab(kind, name, colorScheme) {
   const key = `${kind} ${name} ${colorScheme}`;
   if (!tabs.has(key)) {
@@ -52,7 +54,11 @@ async function tab(kind, name, colorScheme) {
       colorScheme,
       javaScriptEnabled: kind === "audit",
     });
-    tabs.set(key, await context.newPage());
+    const page = await context.newPage();
+    page.on("console", (msg) => {
+      if (/Content Security Policy/i.test(msg.text())) cspViolations.push(`${page.url()}: ${msg.text()}`);
+    });
+    tabs.set(key, page);
   }
   return tabs.get(key);
 }
@@ -70,7 +76,9 @@ try {
       const audited = await tab("audit", name, colorScheme);
       await audited.goto(url, { waitUntil: "load" });
       const scripts = await audited.evaluate(() => document.scripts.length);
-      await audited.addScriptTag({ content: axeSource });
+      // Evaluated through the DevTools protocol, which the page's CSP does not govern
+      // (a script tag would be refused by it, as it should be).
+      await audited.evaluate(axeSource);
       const axe = await audited.evaluate(async () => {
         const r = await window.axe.run(document, {
           runOnly: {
@@ -97,6 +105,7 @@ try {
         viewport: name,
         scheme: colorScheme,
         status: response ? response.status() : 0,
+        csp: response ? (response.headers()["content-security-policy"] ?? null) : null,
         scripts,
         overflow,
         screenshot: file,
@@ -107,4 +116,5 @@ try {
 } finally {
   await browser.close();
 }
+report.cspViolations = cspViolations;
 process.stdout.write(JSON.stringify(report));

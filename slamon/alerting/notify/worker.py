@@ -12,7 +12,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import OrderedDict
-from typing import Generic, Protocol, TypeVar
+from collections.abc import Callable
+from typing import Any, Generic, Protocol, TypeVar
 
 log = logging.getLogger("slamon.notify")
 
@@ -82,6 +83,9 @@ class NotifierWorker(Generic[M]):
         self.dropped = 0
         self.deduplicated = 0
         self.busy = False
+        # Told of each message once delivered (True) or given up (False), with the
+        # number of attempts and the last error: the outbox marks it settled.
+        self.on_settled: Callable[[NotifierWorker[Any], Any, bool, int, str], None] | None = None
 
     @property
     def depth(self) -> int:
@@ -129,6 +133,7 @@ class NotifierWorker(Generic[M]):
             except Exception as exc:
                 if attempt == self.retries:
                     self.failed += 1
+                    self._settle(message, False, attempt + 1, f"{type(exc).__name__}: {exc}")
                     log.error(
                         "notifier %s: gave up on %s after %d attempts: %s: %s",
                         self.id,
@@ -151,6 +156,7 @@ class NotifierWorker(Generic[M]):
                 delay = min(delay * 2, _MAX_BACKOFF)
             else:
                 self.sent += 1
+                self._settle(message, True, attempt + 1, "")
                 return True
         return False
 
@@ -158,3 +164,10 @@ class NotifierWorker(Generic[M]):
         """Deliver what is queued now (at shutdown; the caller bounds the time)."""
         while not self.queue.empty():
             await self.deliver(self.queue.get_nowait())
+
+    def _settle(self, message: M, sent: bool, attempts: int, error: str) -> None:
+        if self.on_settled is not None:
+            try:
+                self.on_settled(self, message, sent, attempts, error)
+            except Exception:
+                log.exception("notifier %s: recording a delivery failed", self.id)
