@@ -32,6 +32,33 @@ def require(available: bool, what: str) -> None:
     pytest.skip(message)
 
 
+def ipv6_loopback() -> bool:
+    """True when this machine can listen on the IPv6 loopback address ``::1``."""
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s:
+            s.bind(("::1", 0))
+    except OSError:
+        return False
+    return True
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """``--update-goldens`` rewrites tests/golden/ from what the code produces now."""
+    parser.addoption(
+        "--update-goldens",
+        action="store_true",
+        default=False,
+        help="rewrite the golden files under tests/golden/ instead of comparing with them",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Tell ``tests.golden_files`` whether this run rewrites goldens."""
+    from tests import golden_files
+
+    golden_files.UPDATE = bool(config.getoption("--update-goldens"))
+
+
 def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
     """True when something accepts TCP connections at host:port."""
     try:

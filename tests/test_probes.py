@@ -16,7 +16,7 @@ from probes.dispatch import Check, run_check
 from probes.resources import ProbeResources
 from probes.result import ErrorClass
 from sla_engine.time.states import State
-from tests.conftest import Targets
+from tests.conftest import Targets, ipv6_loopback, require
 
 
 @pytest.fixture
@@ -183,10 +183,8 @@ async def test_tcp_connect_and_refused(
 
 
 async def test_tcp_ipv6_loopback(resources: ProbeResources) -> None:
-    try:
-        server = await asyncio.start_server(lambda r, w: w.close(), "::1", 0)
-    except OSError:
-        pytest.skip("no IPv6 loopback on this machine")
+    require(ipv6_loopback(), "the IPv6 loopback address ::1")
+    server = await asyncio.start_server(lambda r, w: w.close(), "::1", 0)
     port = server.sockets[0].getsockname()[1]
     try:
         result = await run_check(
