@@ -9,6 +9,7 @@ import gc
 import os
 import time
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
 import pytest
 import trustme
@@ -194,27 +195,71 @@ def _rss_bytes() -> int:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
+@dataclass(frozen=True)
+class Soaked:
+    """One check of the soak: what it should give, what it gave, how long it took."""
+
+    case: str
+    state: State
+    error: ErrorClass | None
+    result: Result
+    seconds: float
+
+
+SOAK_TIMEOUT = 2.0
+"""Long enough that only targets that never finish time out on a loaded 2-core box."""
+
+
 async def _run_mix(
     hostile: Hostile, resources: ProbeResources, dns_port: int, n: int, timeout: float
-) -> list[Result]:
-    checks: list[Check] = []
-    for _id, kind, server, settings, _s, _e in CASES:
+) -> list[Soaked]:
+    cases: list[tuple[str, Check, State, ErrorClass | None]] = []
+    for case_id, kind, server, settings, state, error in CASES:
         if kind == "mqtt" and server == "silent":
             continue  # aiomqtt connects in a thread; it is soaked separately below
         base = make_check(hostile, kind, server, settings)
         body_cap = {"max_body_bytes": 65536} if base.type == "http" else {}
         model = type(base.settings)
         merged = {**base.settings.model_dump(exclude_unset=True), **body_cap}
-        checks.append(Check(base.monitor_id, base.type, base.target, 30, timeout, model(**merged)))
-    for name in ("timeout.example.", "servfail.example.", "nxdomain.example."):
-        checks.append(_check("dns", name, dns.Settings(server="127.0.0.1", port=dns_port), timeout))
+        check = Check(base.monitor_id, base.type, base.target, 30, timeout, model(**merged))
+        cases.append((case_id, check, state, error))
+    for name, error in (
+        ("timeout.example.", ErrorClass.TIMEOUT),
+        ("servfail.example.", ErrorClass.DNS),
+        ("nxdomain.example.", ErrorClass.DNS),
+    ):
+        check = _check("dns", name, dns.Settings(server="127.0.0.1", port=dns_port), timeout)
+        cases.append((f"dns-{name}", check, State.DOWN, error))
     sem = asyncio.Semaphore(100)
 
-    async def one(check: Check) -> Result:
+    async def one(case: tuple[str, Check, State, ErrorClass | None]) -> Soaked:
+        case_id, check, state, error = case
         async with sem:
-            return await run_check(check, "soak", resources)
+            started = time.perf_counter()
+            result = await run_check(check, "soak", resources)
+            return Soaked(case_id, state, error, result, time.perf_counter() - started)
 
-    return await asyncio.gather(*(one(checks[i % len(checks)]) for i in range(n)))
+    # Bounded: a probe that ignored its timeout would otherwise hang the suite.
+    async with asyncio.timeout(120):
+        return await asyncio.gather(*(one(cases[i % len(cases)]) for i in range(n)))
+
+
+def _assert_soak(soaked: list[Soaked], timeout: float) -> None:
+    """Each check gave its case's state and error class, in a time its class allows."""
+    wrong = [
+        (s.case, s.result.state, s.result.error, s.result.detail)
+        for s in soaked
+        if (s.result.state, s.result.error) != (s.state, s.error)
+    ]
+    assert not wrong, wrong[:10]
+    for s in soaked:
+        if s.error is ErrorClass.TIMEOUT:
+            # Timed out no sooner than the timeout (less the 50 ms a TCP expect keeps to
+            # tell a wrong answer from none), and not much later.
+            assert timeout - 0.06 <= s.seconds <= timeout + 1.0, (s.case, s.seconds)
+        else:
+            # An answer (good or bad) never waits for the timeout.
+            assert s.seconds < timeout, (s.case, s.seconds)
 
 
 @pytest.mark.slow
@@ -223,20 +268,33 @@ async def test_a_thousand_hostile_checks_leave_no_fds_and_no_memory(
 ) -> None:
     async with dns_server() as (_server, dns_port):
         # Warm up with a full round: caches, pools and the allocator's high-water mark.
-        await _run_mix(hostile, resources, dns_port, 1000, 0.3)
-        await asyncio.sleep(0.2)
+        _assert_soak(await _run_mix(hostile, resources, dns_port, 1000, SOAK_TIMEOUT), SOAK_TIMEOUT)
+        await _servers_idle(hostile)
         gc.collect()
         fds, rss = _open_fds(), _rss_bytes()
         started = time.perf_counter()
-        results = await _run_mix(hostile, resources, dns_port, 1000, 0.3)
-        assert time.perf_counter() - started < 30
-        await asyncio.sleep(0.3)  # let the servers' handlers see the closes
+        soaked = await _run_mix(hostile, resources, dns_port, 1000, SOAK_TIMEOUT)
+        took = time.perf_counter() - started
+        await _servers_idle(hostile)
         gc.collect()
-        assert len(results) == 1000
-        assert all(isinstance(r, Result) for r in results)
+        assert len(soaked) == 1000
+        _assert_soak(soaked, SOAK_TIMEOUT)
+        # 100 at a time: the checks that time out take the timeout each, the rest take
+        # a fraction of it, so the round takes a few timeouts; one check at a time
+        # would take minutes.
+        timeouts = sum(s.error is ErrorClass.TIMEOUT for s in soaked)
+        assert timeouts / 100 * SOAK_TIMEOUT <= took < 30, (timeouts, took)
         assert _open_fds() <= fds + 2, (fds, _open_fds())
         grown = _rss_bytes() - rss
         assert grown < 8 << 20, f"RSS grew by {grown >> 20} MiB"
+
+
+async def _servers_idle(hostile: Hostile, limit: float = 10.0) -> None:
+    """Wait until every server-side handler has seen its client go (at most ``limit``)."""
+    deadline = time.perf_counter() + limit
+    while hostile.tasks:
+        assert time.perf_counter() < deadline, f"{len(hostile.tasks)} handlers still open"
+        await asyncio.sleep(0.02)
 
 
 @pytest.mark.slow
@@ -245,11 +303,11 @@ async def test_mqtt_broker_that_never_speaks_leaves_no_fds(
 ) -> None:
     check = _check("mqtt", f"127.0.0.1:{hostile.port('silent')}", mqtt.Settings(), 0.2)
     await asyncio.gather(*(run_check(check, "soak", resources) for _ in range(10)))
-    await asyncio.sleep(0.2)
+    await _servers_idle(hostile)
     gc.collect()
     fds = _open_fds()
     results = await asyncio.gather(*(run_check(check, "soak", resources) for _ in range(100)))
-    await asyncio.sleep(0.3)
+    await _servers_idle(hostile)
     gc.collect()
     assert {r.error for r in results} == {ErrorClass.TIMEOUT}
     assert _open_fds() <= fds + 2, (fds, _open_fds())
