@@ -298,8 +298,9 @@ async def test_a_refused_state_message_is_dropped_counted_and_the_rest_goes_on(
             for state in (State.UP, State.DOWN, State.DOWN):
                 r = Result("api", "oslo", datetime.now(UTC), state, 0.01)
                 body = envelope(encode_result(r), datetime.now(UTC))
+                ingested = runtime.engine.ingested
                 await c.publish(f"{prefix}/results/oslo/api", body, qos=1)
-                await asyncio.sleep(0.1)
+                await wait_for(lambda n=ingested: runtime.engine.ingested > n)  # type: ignore[misc]
             changes = []
             async with asyncio.timeout(10):
                 async for m in c.messages:
