@@ -204,12 +204,16 @@ class Soaked:
     seconds: float
 
 
-SOAK_TIMEOUT = 2.0
-"""Long enough that only targets that never finish time out on a loaded 2-core box."""
+HANG_TIMEOUT = 0.5
+"""The timeout of checks of targets that never finish: they cost exactly this."""
+ANSWER_TIMEOUT = 10.0
+"""The timeout of checks of targets that do answer (badly): 100 checks at once share one
+event loop with the servers, so on a loaded 2-core machine an answer can take a second
+or two; this much room means a timeout among them is a defect, not the machine."""
 
 
 async def _run_mix(
-    hostile: Hostile, resources: ProbeResources, dns_port: int, n: int, timeout: float
+    hostile: Hostile, resources: ProbeResources, dns_port: int, n: int
 ) -> list[Soaked]:
     cases: list[tuple[str, Check, State, ErrorClass | None]] = []
     for case_id, kind, server, settings, state, error in CASES:
@@ -219,6 +223,7 @@ async def _run_mix(
         body_cap = {"max_body_bytes": 65536} if base.type == "http" else {}
         model = type(base.settings)
         merged = {**base.settings.model_dump(exclude_unset=True), **body_cap}
+        timeout = HANG_TIMEOUT if error is ErrorClass.TIMEOUT else ANSWER_TIMEOUT
         check = Check(base.monitor_id, base.type, base.target, 30, timeout, model(**merged))
         cases.append((case_id, check, state, error))
     for name, error in (
@@ -226,6 +231,7 @@ async def _run_mix(
         ("servfail.example.", ErrorClass.DNS),
         ("nxdomain.example.", ErrorClass.DNS),
     ):
+        timeout = HANG_TIMEOUT if error is ErrorClass.TIMEOUT else ANSWER_TIMEOUT
         check = _check("dns", name, dns.Settings(server="127.0.0.1", port=dns_port), timeout)
         cases.append((f"dns-{name}", check, State.DOWN, error))
     sem = asyncio.Semaphore(100)
@@ -242,10 +248,10 @@ async def _run_mix(
         return await asyncio.gather(*(one(cases[i % len(cases)]) for i in range(n)))
 
 
-def _assert_soak(soaked: list[Soaked], timeout: float) -> None:
+def _assert_soak(soaked: list[Soaked]) -> None:
     """Each check gave its case's state and error class, in a time its class allows."""
     wrong = [
-        (s.case, s.result.state, s.result.error, s.result.detail)
+        (s.case, s.result.state, s.result.error, s.result.detail, round(s.seconds, 2))
         for s in soaked
         if (s.result.state, s.result.error) != (s.state, s.error)
     ]
@@ -253,11 +259,10 @@ def _assert_soak(soaked: list[Soaked], timeout: float) -> None:
     for s in soaked:
         if s.error is ErrorClass.TIMEOUT:
             # Timed out no sooner than the timeout (less the 50 ms a TCP expect keeps to
-            # tell a wrong answer from none), and not much later.
-            assert timeout - 0.06 <= s.seconds <= timeout + 1.0, (s.case, s.seconds)
-        else:
-            # An answer (good or bad) never waits for the timeout.
-            assert s.seconds < timeout, (s.case, s.seconds)
+            # tell a wrong answer from none), and not much later: the loop is shared by
+            # 100 checks and their servers, so "later" gets a loaded machine's margin;
+            # test_hostile_target_gives_the_right_result_in_time holds the tight bound.
+            assert HANG_TIMEOUT - 0.06 <= s.seconds <= HANG_TIMEOUT + 1.5, (s.case, s.seconds)
 
 
 @pytest.mark.slow
@@ -266,22 +271,22 @@ async def test_a_thousand_hostile_checks_leave_no_fds_and_no_memory(
 ) -> None:
     async with dns_server() as (_server, dns_port):
         # Warm up with a full round: caches, pools and the allocator's high-water mark.
-        _assert_soak(await _run_mix(hostile, resources, dns_port, 1000, SOAK_TIMEOUT), SOAK_TIMEOUT)
+        _assert_soak(await _run_mix(hostile, resources, dns_port, 1000))
         await _servers_idle(hostile)
         gc.collect()
         fds, rss = _open_fds(), _rss_bytes()
         started = time.perf_counter()
-        soaked = await _run_mix(hostile, resources, dns_port, 1000, SOAK_TIMEOUT)
+        soaked = await _run_mix(hostile, resources, dns_port, 1000)
         took = time.perf_counter() - started
         await _servers_idle(hostile)
         gc.collect()
         assert len(soaked) == 1000
-        _assert_soak(soaked, SOAK_TIMEOUT)
-        # 100 at a time: the checks that time out take the timeout each, the rest take
-        # a fraction of it, so the round takes a few timeouts; one check at a time
-        # would take minutes.
+        _assert_soak(soaked)
+        # 100 at a time: the checks that time out hold their slot for the timeout, so
+        # the round takes at least their share of it; one at a time it would take
+        # minutes.
         timeouts = sum(s.error is ErrorClass.TIMEOUT for s in soaked)
-        assert timeouts / 100 * SOAK_TIMEOUT <= took < 30, (timeouts, took)
+        assert timeouts / 100 * HANG_TIMEOUT <= took < 30, (timeouts, took)
         assert _open_fds() <= fds + 2, (fds, _open_fds())
         grown = _rss_bytes() - rss
         assert grown < 8 << 20, f"RSS grew by {grown >> 20} MiB"
