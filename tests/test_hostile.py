@@ -206,10 +206,11 @@ class Soaked:
 
 HANG_TIMEOUT = 0.5
 """The timeout of checks of targets that never finish: they cost exactly this."""
-ANSWER_TIMEOUT = 10.0
-"""The timeout of checks of targets that do answer (badly): 100 checks at once share one
-event loop with the servers, so on a loaded 2-core machine an answer can take a second
-or two; this much room means a timeout among them is a defect, not the machine."""
+ANSWER_TIMEOUT = 60.0
+"""The timeout of checks of targets that do answer (badly). 100 checks at once share one
+event loop with the servers; on a 2-core machine loaded by others an answer (eleven
+redirects, say) has been seen to take over ten seconds. The timeout costs nothing when
+the answer comes, so it is generous: a timeout among these is a defect."""
 
 
 async def _run_mix(
@@ -248,7 +249,32 @@ async def _run_mix(
         return await asyncio.gather(*(one(cases[i % len(cases)]) for i in range(n)))
 
 
-def _assert_soak(soaked: list[Soaked]) -> None:
+class LoopLag:
+    """The worst lateness of a 10 ms sleep while it runs: how far behind the event loop
+    (shared by the checks and the servers, on a machine shared with others) fell."""
+
+    def __init__(self) -> None:
+        self.worst = 0.0
+        self._task: asyncio.Task[None] | None = None
+
+    async def _watch(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            started = loop.time()
+            await asyncio.sleep(0.01)
+            self.worst = max(self.worst, loop.time() - started - 0.01)
+
+    async def __aenter__(self) -> LoopLag:
+        self._task = asyncio.create_task(self._watch())
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._task is not None
+        self._task.cancel()
+        await asyncio.gather(self._task, return_exceptions=True)
+
+
+def _assert_soak(soaked: list[Soaked], lag: float) -> None:
     """Each check gave its case's state and error class, in a time its class allows."""
     wrong = [
         (s.case, s.result.state, s.result.error, s.result.detail, round(s.seconds, 2))
@@ -259,10 +285,11 @@ def _assert_soak(soaked: list[Soaked]) -> None:
     for s in soaked:
         if s.error is ErrorClass.TIMEOUT:
             # Timed out no sooner than the timeout (less the 50 ms a TCP expect keeps to
-            # tell a wrong answer from none), and not much later: the loop is shared by
-            # 100 checks and their servers, so "later" gets a loaded machine's margin;
-            # test_hostile_target_gives_the_right_result_in_time holds the tight bound.
-            assert HANG_TIMEOUT - 0.06 <= s.seconds <= HANG_TIMEOUT + 1.5, (s.case, s.seconds)
+            # tell a wrong answer from none), and not much later: a few loop turns once
+            # the timer fires, each as late as the loop fell behind during the round
+            # (test_hostile_target_gives_the_right_result_in_time holds the tight bound).
+            latest = HANG_TIMEOUT + 4 * lag + 0.5
+            assert HANG_TIMEOUT - 0.06 <= s.seconds <= latest, (s.case, s.seconds, lag)
 
 
 @pytest.mark.slow
@@ -271,22 +298,26 @@ async def test_a_thousand_hostile_checks_leave_no_fds_and_no_memory(
 ) -> None:
     async with dns_server() as (_server, dns_port):
         # Warm up with a full round: caches, pools and the allocator's high-water mark.
-        _assert_soak(await _run_mix(hostile, resources, dns_port, 1000))
+        async with LoopLag() as lag:
+            warm = await _run_mix(hostile, resources, dns_port, 1000)
+        _assert_soak(warm, lag.worst)
         await _servers_idle(hostile)
         gc.collect()
         fds, rss = _open_fds(), _rss_bytes()
         started = time.perf_counter()
-        soaked = await _run_mix(hostile, resources, dns_port, 1000)
+        async with LoopLag() as lag:
+            soaked = await _run_mix(hostile, resources, dns_port, 1000)
         took = time.perf_counter() - started
         await _servers_idle(hostile)
         gc.collect()
         assert len(soaked) == 1000
-        _assert_soak(soaked)
+        _assert_soak(soaked, lag.worst)
         # 100 at a time: the checks that time out hold their slot for the timeout, so
-        # the round takes at least their share of it; one at a time it would take
-        # minutes.
+        # the round takes at least their share of it, and the checks overlap (their
+        # times add up to many rounds), however slow this machine is right now.
         timeouts = sum(s.error is ErrorClass.TIMEOUT for s in soaked)
-        assert timeouts / 100 * HANG_TIMEOUT <= took < 30, (timeouts, took)
+        assert timeouts / 100 * HANG_TIMEOUT <= took, (timeouts, took)
+        assert sum(s.seconds for s in soaked) / took > 10, took
         assert _open_fds() <= fds + 2, (fds, _open_fds())
         grown = _rss_bytes() - rss
         assert grown < 8 << 20, f"RSS grew by {grown >> 20} MiB"
