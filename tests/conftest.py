@@ -6,8 +6,9 @@ import asyncio
 import os
 import socket
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Iterator
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import pytest
 from aiohttp import web
@@ -18,6 +19,8 @@ from slamon.store.schema import metadata
 from slamon.store.sql import Store
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+T = TypeVar("T")
+
 PG_DSN = os.environ.get("SLAMON_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 
 
@@ -30,6 +33,58 @@ def require(available: bool, what: str) -> None:
         pytest.fail(f"{message} (CI=true requires it)")
     print(f"\n*** {message} ***")
     pytest.skip(message)
+
+
+def ipv6_loopback() -> bool:
+    """True when this machine can listen on the IPv6 loopback address ``::1``."""
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s:
+            s.bind(("::1", 0))
+    except OSError:
+        return False
+    return True
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """``--update-goldens`` rewrites tests/golden/ from what the code produces now."""
+    parser.addoption(
+        "--update-goldens",
+        action="store_true",
+        default=False,
+        help="rewrite the golden files under tests/golden/ instead of comparing with them",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Tell ``tests.golden_files`` whether this run rewrites goldens."""
+    from tests import golden_files
+
+    golden_files.UPDATE = bool(config.getoption("--update-goldens"))
+
+
+async def beside_a_sleep(aw: Awaitable[T], seconds: float) -> tuple[T, float, float]:
+    """Run ``aw`` beside ``asyncio.sleep(seconds)`` started at the same moment.
+
+    Returns ``aw``'s result, how long it took, and how long the sleep took (when ``aw``
+    ends first, the sleep is cancelled and counted as ``aw``'s time: it would have
+    taken longer). On a loaded machine both are late by about as much, so a bound on
+    "no longer than the sleep plus a margin" holds where an absolute time limit would
+    not, and still fails when a timeout is not enforced. Bounded at ``seconds + 30``
+    so that a hang fails rather than waits.
+    """
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    slept: list[float] = []
+    sleep = asyncio.ensure_future(asyncio.sleep(seconds))
+    sleep.add_done_callback(lambda _: slept.append(loop.time() - started))
+    try:
+        async with asyncio.timeout(seconds + 30):
+            result = await aw
+    finally:
+        sleep.cancel()
+    took = loop.time() - started
+    await asyncio.sleep(0)  # the callback of a sleep that ended with ``aw`` runs now
+    return result, took, slept[0] if slept and slept[0] <= took else took
 
 
 def port_open(host: str, port: int, timeout: float = 0.5) -> bool:

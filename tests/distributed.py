@@ -27,9 +27,13 @@ def distributed_config(
     monitors: list[dict[str, Any]],
     port: int = 1883,
     locations: tuple[str, ...] = ("oslo", "paris"),
-    **sections: dict[str, Any],
+    **sections: dict[str, Any] | list[dict[str, Any]],
 ) -> Config:
-    """A config for an engine and its agents on the broker at ``port``."""
+    """A config for an engine and its agents on the broker at ``port``.
+
+    A table in ``sections`` is merged into the default one; a list (``slos``,
+    ``contracts``) is taken as it is.
+    """
     run = uuid.uuid4().hex[:8]
     data: dict[str, Any] = {
         "store": {"url": store_url, "flush_interval": "50ms"},
@@ -47,7 +51,7 @@ def distributed_config(
         "monitors": monitors,
     }
     for name, values in sections.items():
-        data[name] = {**data.get(name, {}), **values}
+        data[name] = {**data.get(name, {}), **values} if isinstance(values, dict) else values
     return parse_config(data, {})
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import re
 import shutil
-import socket
 import subprocess
 import uuid
 from collections.abc import AsyncIterator
@@ -101,18 +101,17 @@ async def mqtt_messages(prefix: str) -> AsyncIterator[list[tuple[str, Any]]]:
             await task
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 ALERTMANAGER = "prometheus-alertmanager"
+_LISTENING = re.compile(r'msg="Listening on" address=127\.0\.0\.1:(\d+)')
 
 
 @contextlib.asynccontextmanager
 async def alertmanager(tmp: Path) -> AsyncIterator[str]:
-    """Debian's Alertmanager on a free loopback port, clustering off; yields its URL."""
+    """Debian's Alertmanager on a loopback port of its own, clustering off; yields its URL.
+
+    It listens on port 0 and the port is read back from its log ("Listening on"), so
+    no port is picked and released for it.
+    """
     binary = shutil.which(ALERTMANAGER) or shutil.which("alertmanager")
     require(binary is not None, "prometheus-alertmanager (Debian package)")
     assert binary is not None
@@ -120,21 +119,33 @@ async def alertmanager(tmp: Path) -> AsyncIterator[str]:
     config.write_text(
         "route:\n  receiver: 'null'\n  group_wait: 1s\nreceivers:\n  - name: 'null'\n"
     )
-    port = free_port()
-    proc = subprocess.Popen(
-        [
-            binary,
-            f"--config.file={config}",
-            f"--storage.path={tmp / 'am-data'}",
-            f"--web.listen-address=127.0.0.1:{port}",
-            "--cluster.listen-address=",
-            "--log.level=warn",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    url = f"http://127.0.0.1:{port}"
+    log_path = tmp / "alertmanager.log"
+    with log_path.open("wb") as log_file:
+        proc = subprocess.Popen(
+            [
+                binary,
+                f"--config.file={config}",
+                f"--storage.path={tmp / 'am-data'}",
+                "--web.listen-address=127.0.0.1:0",
+                "--cluster.listen-address=",
+                "--log.level=info",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=log_file,
+        )
     try:
+        port = None
+        for _ in range(200):  # at most 10 s
+            found = _LISTENING.search(log_path.read_text(errors="replace"))
+            if found:
+                port = int(found.group(1))
+                break
+            if proc.poll() is not None:
+                raise AssertionError(f"alertmanager exited: {log_path.read_text()!r}")
+            await asyncio.sleep(0.05)
+        if port is None:
+            raise AssertionError("alertmanager did not say where it listens within 10 s")
+        url = f"http://127.0.0.1:{port}"
         async with aiohttp.ClientSession() as session:
             for _ in range(200):  # at most 10 s
                 with contextlib.suppress(aiohttp.ClientError):
@@ -142,7 +153,7 @@ async def alertmanager(tmp: Path) -> AsyncIterator[str]:
                         if resp.status == 200:
                             break
                 if proc.poll() is not None:
-                    raise AssertionError(f"alertmanager exited: {proc.stderr.read()!r}")  # type: ignore[union-attr]
+                    raise AssertionError(f"alertmanager exited: {log_path.read_text()!r}")
                 await asyncio.sleep(0.05)
             else:
                 raise AssertionError("alertmanager did not become ready in 10 s")
@@ -154,8 +165,6 @@ async def alertmanager(tmp: Path) -> AsyncIterator[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-        if proc.stderr is not None:
-            proc.stderr.close()
 
 
 async def alertmanager_alerts(url: str) -> list[dict[str, Any]]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from slamon.bus.agent import Spool
 
 
@@ -31,21 +33,23 @@ def test_the_oldest_are_dropped_and_counted_past_the_bound(tmp_path: Path) -> No
 
 
 async def test_an_agent_without_its_broker_keeps_probing_into_the_spool(
-    tmp_path: Path, refused_port: int, targets
+    tmp_path: Path, refused_port: int, targets, caplog: pytest.LogCaptureFixture
 ) -> None:  # type: ignore[no-untyped-def]
     import asyncio
+    import logging
+    import re
 
     import aiohttp
 
     from slamon.bus.agent import run_agent
     from slamon.config.load import parse_config
-    from tests.brokers import free_port
 
-    port = free_port()
+    caplog.set_level(logging.INFO, logger="slamon.agent")
     config = parse_config(
         {
             "bus": {"kind": "mqtt", "port": refused_port, "locations": ["oslo"]},
-            "agent": {"spool": str(tmp_path / "{location}.db"), "metrics_port": port},
+            # Port 0: the agent's metrics server takes a port from the kernel and logs it.
+            "agent": {"spool": str(tmp_path / "{location}.db"), "metrics_port": 0},
             "monitors": [
                 {"id": "web", "type": "tcp", "target": targets.host_port, "interval": "1s"}
             ],
@@ -54,17 +58,22 @@ async def test_an_agent_without_its_broker_keeps_probing_into_the_spool(
     )
     task = asyncio.create_task(run_agent(config, "oslo"))
     try:
+        port = 0
+        for _ in range(200):  # the log line comes once the server listens; at most 10 s
+            found = re.search(r"agent metrics at http://127\.0\.0\.1:(\d+)/metrics", caplog.text)
+            if found:
+                port = int(found.group(1))
+                break
+            await asyncio.sleep(0.05)
+        assert port, caplog.text
         text = ""
         async with aiohttp.ClientSession() as session:
-            for _ in range(100):
-                await asyncio.sleep(0.1)
-                try:
-                    async with session.get(f"http://127.0.0.1:{port}/metrics") as resp:
-                        text = await resp.text()
-                except aiohttp.ClientError:
-                    continue
+            for _ in range(100):  # two checks at a 1 s interval; at most 10 s
+                async with session.get(f"http://127.0.0.1:{port}/metrics") as resp:
+                    text = await resp.text()
                 if 'slamon_agent_spool_results{location="oslo"} 2.0' in text:
                     break
+                await asyncio.sleep(0.1)
         assert 'slamon_agent_connected{location="oslo"} 0.0' in text
         assert 'slamon_agent_spool_results{location="oslo"} 2.0' in text
     finally:

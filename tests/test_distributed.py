@@ -5,10 +5,13 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
+import uuid
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from prometheus_client import generate_latest
 
 from sla_engine.time.states import State
 from slamon.app import build_runtime, create_app
@@ -222,7 +225,12 @@ async def test_tls_and_a_password_from_the_environment(tmp_path: Path) -> None:
         {"id": "self", "type": "tcp", "target": f"127.0.0.1:{broker.port}", "interval": "1s"}
     ]
     config = parse_config(data, {"MQTT_PASSWORD": "s3cret"})
-    wrong = parse_config(data, {"MQTT_PASSWORD": "nope"})
+    # The same agent with a wrong password, under a client id of its own (were it let
+    # in, it must not take over the good agent's session).
+    wrong_id = f"wrong-{uuid.uuid4().hex[:8]}"
+    wrong = parse_config(
+        {**data, "agent": {**data["agent"], "client_id": wrong_id}}, {"MQTT_PASSWORD": "nope"}
+    )
     runtime = build_runtime(config)
     from slamon import app as slamon_app
 
@@ -234,7 +242,20 @@ async def test_tls_and_a_password_from_the_environment(tmp_path: Path) -> None:
     try:
         await wait_for(lambda: ingest.connected and agent.agent.connected, 15)
         await wait_for(lambda: runtime.engine.ingested >= 2, 15)
-        assert not rejected.agent.connected  # a wrong password is refused
+        # A wrong password is refused, and again at every retry: the broker logs three
+        # refusals (the only client with a wrong password; its backoff puts them about
+        # 0.5 s, 1 s and 2 s apart), and the agent was not connected at any moment.
+        refused = "Client <unknown> disconnected, not authorised"
+        ever_connected = False
+
+        def refused_three_times() -> bool:
+            nonlocal ever_connected
+            ever_connected |= rejected.agent.connected
+            return broker.log_text().count(refused) >= 3
+
+        await wait_for(refused_three_times, 15, step=0.01)
+        assert not ever_connected and not rejected.agent.connected
+        assert agent.agent.connected and ingest.connected  # the right password still is
     finally:
         await agent.stop()
         await rejected.stop()
@@ -277,8 +298,9 @@ async def test_a_refused_state_message_is_dropped_counted_and_the_rest_goes_on(
             for state in (State.UP, State.DOWN, State.DOWN):
                 r = Result("api", "oslo", datetime.now(UTC), state, 0.01)
                 body = envelope(encode_result(r), datetime.now(UTC))
+                ingested = runtime.engine.ingested
                 await c.publish(f"{prefix}/results/oslo/api", body, qos=1)
-                await asyncio.sleep(0.1)
+                await wait_for(lambda n=ingested: runtime.engine.ingested > n)  # type: ignore[misc]
             changes = []
             async with asyncio.timeout(10):
                 async for m in c.messages:
@@ -299,3 +321,74 @@ async def test_a_refused_state_message_is_dropped_counted_and_the_rest_goes_on(
     finally:
         await slamon_app.stop(runtime, tasks)
         broker.stop()
+
+
+async def test_an_agent_clock_past_max_clock_skew_is_refused_and_counted(
+    broker: None, targets: Targets, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """bus.max_clock_skew = 10m: an agent 20 minutes ahead is refused, every message,
+    counted and logged; one 5 minutes ahead is taken (and corrected)."""
+    from datetime import UTC, datetime, timedelta
+
+    from probes.result import Result
+    from slamon import app as slamon_app
+
+    caplog.set_level(logging.WARNING, logger="slamon.ingest")
+    far, near = timedelta(minutes=20), timedelta(minutes=5)
+
+    def ahead(by: timedelta) -> dict[str, object]:
+        return {
+            "transform": lambda r: Result(
+                r.monitor_id, r.location, r.at + by, r.state, r.latency, r.error, r.detail
+            ),
+            "clock": lambda: datetime.now(UTC) + by,
+        }
+
+    prefix = unique_prefix()
+    config = distributed_config(
+        prefix=prefix,
+        store_url=f"sqlite+aiosqlite:///{tmp_path}/skew.db",
+        monitors=[{"id": "api", "type": "tcp", "target": targets.host_port, "interval": "1s"}],
+        bus={"max_clock_skew": "10m", "silent_after": 1000},
+    )
+    runtime = slamon_app.build_runtime(config)
+    tasks = await slamon_app.start(runtime)
+    ingest = runtime.ingest
+    assert ingest is not None
+    agents = []
+    try:
+        await wait_for(lambda: ingest.connected)
+        oslo = start_agent(config, "oslo", tmp_path / "oslo.db", **ahead(far))  # type: ignore[arg-type]
+        paris = start_agent(config, "paris", tmp_path / "paris.db", **ahead(near))  # type: ignore[arg-type]
+        agents = [oslo, paris]
+        # Refused messages are acknowledged (never redelivered): the agent sees them go.
+        await wait_for(lambda: oslo.agent.published >= 3 and paris.agent.published >= 3, 20)
+        await wait_for(lambda: ingest.rejected["clock"] >= 3)
+        for a in agents:
+            a.stop_probing()
+        await wait_for(lambda: oslo.agent.spool.count == 0 and paris.agent.spool.count == 0)
+        await wait_for(lambda: ingest.unacked == 0)
+        await runtime.writer.flush()
+
+        assert dict(ingest.rejected) == {"clock": len(oslo.produced)}
+        assert oslo.agent.published == len(oslo.produced)
+        stored = await runtime.store.result_ids_exist(
+            [r.id for r in oslo.produced + paris.produced]
+        )
+        assert stored == {r.id for r in paris.produced}
+        assert "paris" in ingest.skews and "oslo" not in ingest.skews
+        text = generate_latest(runtime.registry).decode()
+        assert metric(text, "slamon_bus_messages_rejected_total", reason="clock") == len(
+            oslo.produced
+        )
+        refusals = re.findall(
+            r"results/oslo/api: clock: sent (\d+)s in the future, more than bus.max_clock_skew",
+            caplog.text,
+        )
+        assert refusals and all(1195 <= int(s) <= 1200 for s in refusals), caplog.text
+        assert "results/paris/" not in caplog.text
+    finally:
+        for a in agents:
+            await a.stop()
+        await slamon_app.stop(runtime, tasks)
+        await clear_retained(prefix, ["api"])

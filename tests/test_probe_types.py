@@ -19,7 +19,7 @@ from probes.dispatch import Check, run_check
 from probes.resources import ProbeResources
 from probes.result import ErrorClass, Result
 from sla_engine.time.states import State
-from tests.conftest import port_open, require
+from tests.conftest import ipv6_loopback, port_open, require
 from tests.hostile_servers import dns_server, hostile_servers
 
 
@@ -453,10 +453,8 @@ async def test_http_over_ipv6_loopback(resources: ProbeResources) -> None:
         await writer.drain()
         writer.close()
 
-    try:
-        server = await asyncio.start_server(serve, "::1", 0)
-    except OSError:
-        pytest.skip("no IPv6 loopback on this machine")
+    require(ipv6_loopback(), "the IPv6 loopback address ::1")
+    server = await asyncio.start_server(serve, "::1", 0)
     port = server.sockets[0].getsockname()[1]
     try:
         result = await check(

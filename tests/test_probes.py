@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-import time
 from collections.abc import AsyncIterator
 
 import pytest
@@ -16,7 +15,7 @@ from probes.dispatch import Check, run_check
 from probes.resources import ProbeResources
 from probes.result import ErrorClass
 from sla_engine.time.states import State
-from tests.conftest import Targets
+from tests.conftest import Targets, beside_a_sleep, ipv6_loopback, require
 
 
 @pytest.fixture
@@ -91,12 +90,12 @@ async def test_http_metrics_carry_status_and_redirects(
 async def test_http_hang_times_out_within_the_timeout(
     targets: Targets, resources: ProbeResources
 ) -> None:
-    started = time.perf_counter()
-    result = await run_check(http_check(targets.url("/hang"), timeout=0.5), "test", resources)
-    elapsed = time.perf_counter() - started
+    check = run_check(http_check(targets.url("/hang"), timeout=0.5), "test", resources)
+    result, took, slept = await beside_a_sleep(check, 0.5)
     assert result.state is State.DOWN
     assert result.error is ErrorClass.TIMEOUT
-    assert elapsed < 0.5 + 0.5
+    # No sooner than the timeout, and no later than a plain sleep as long, plus a margin.
+    assert 0.5 <= took <= slept + 0.3, (took, slept)
 
 
 async def test_http_refused(refused_port: int, resources: ProbeResources) -> None:
@@ -183,10 +182,8 @@ async def test_tcp_connect_and_refused(
 
 
 async def test_tcp_ipv6_loopback(resources: ProbeResources) -> None:
-    try:
-        server = await asyncio.start_server(lambda r, w: w.close(), "::1", 0)
-    except OSError:
-        pytest.skip("no IPv6 loopback on this machine")
+    require(ipv6_loopback(), "the IPv6 loopback address ::1")
+    server = await asyncio.start_server(lambda r, w: w.close(), "::1", 0)
     port = server.sockets[0].getsockname()[1]
     try:
         result = await run_check(

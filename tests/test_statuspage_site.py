@@ -7,7 +7,9 @@ import itertools
 import json
 import os
 from datetime import UTC, datetime, timedelta
+from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -99,8 +101,13 @@ async def test_snapshot_from_the_store(tmp_path: Path) -> None:
     # Data starts ten days ago at 12:00 UTC; that day is partly unknown.
     assert by_day["2026-11-17"].unknown_seconds == 13 * 3600
     assert api.state is State.UP and web.state is State.UP  # from the open intervals
-    assert api.uptime_90 is not None and 99.7 < float(api.uptime_90) < 99.8
-    assert api.response_ms is not None and 95 < api.response_ms < 150
+    # Ten days measured, 30 minutes down (a1 alone down for 20 minutes is degraded).
+    assert api.uptime_90 is not None
+    assert abs(Fraction(api.uptime_90) - 100 * (1 - Fraction(1800, 10 * 86400))) < 1e-25
+    assert api.uptime_30 == api.uptime_90
+    # The last 24 hourly slots end with the current hour, which has no check yet: the
+    # 23 checks at k = 0..22 hours ago, 100 ms plus 10 ms x (k mod 5).
+    assert api.response_ms == pytest.approx(100 + sum(10 * (k % 5) for k in range(23)) / 23)
     assert sum(p.mean_ms is not None for p in api.latency) == 48
     assert web.response_ms is None
 
@@ -331,8 +338,16 @@ async def test_a_cancelled_request_never_leaves_a_build_half_way(tmp_path: Path)
     store = await filled_store(cfg.store.url)
     try:
         publisher = SitePublisher(cfg, store, Engine({}, Writer(store)), aio.Event())
+        reading = aio.Event()
+        intervals = store.intervals
+
+        async def read_intervals(*args: Any, **kwargs: Any) -> Any:
+            reading.set()
+            return await intervals(*args, **kwargs)
+
+        store.intervals = read_intervals  # type: ignore[method-assign]
         request = aio.create_task(publisher.current())
-        await aio.sleep(0)  # the build has started reading the store
+        await aio.wait_for(reading.wait(), 10)  # the build has started reading the store
         request.cancel()
         with pytest.raises(aio.CancelledError):
             await request
@@ -391,14 +406,19 @@ async def test_rebuilds_under_a_storm_of_changes_take_a_bounded_share_of_time(
                 self.last_seconds = 0.5
 
         publisher = Timed(cfg, store, Engine({}, Writer(store)), dirty)
+        loop = aio.get_running_loop()
+        started = loop.time()
         task = aio.create_task(publisher.run(debounce=0.05, duty=0.2))
-        for _ in range(50):  # a state change every 50 ms for 2.5 s
+        for _ in range(50):  # a state change every 50 ms for 2.5 s (longer when loaded)
             dirty.set()
             await aio.sleep(0.05)
         task.cancel()
         with pytest.raises(aio.CancelledError):
             await task
-        assert 1 <= len(builds) <= 2, builds
+        storm = loop.time() - started
+        # The first build at once, then one every 2 s at most, however long the storm
+        # took on this machine: builds came at the duty's pace, not the changes'.
+        assert 1 <= len(builds) <= 1 + storm / 2.0, (builds, storm)
         assert all(b - a >= 1.9 for a, b in itertools.pairwise(builds))
     finally:
         await store.close()

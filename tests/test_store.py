@@ -189,23 +189,30 @@ class SlowStore(Store):
     """A real store whose writes wait until the test lets them go on."""
 
     gate: asyncio.Event
+    entered: asyncio.Event  # a write is under way, waiting at the gate
 
     async def write_batch(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        self.entered.set()
         await self.gate.wait()
         return await super().write_batch(*args, **kwargs)
+
+
+def slow_store(url: str) -> SlowStore:
+    slow = SlowStore.from_url(url)
+    slow.gate, slow.entered = asyncio.Event(), asyncio.Event()
+    return slow  # type: ignore[return-value]
 
 
 async def test_results_dropped_during_a_write_are_not_lost_nor_miscounted(
     store: Store, store_url: str
 ) -> None:
-    slow = SlowStore.from_url(store_url)
-    slow.gate = asyncio.Event()
+    slow = slow_store(store_url)
     try:
         writer = Writer(slow, max_pending=100, batch_size=50)
         for i in range(100):
             writer.add_result(result(i))
         write = asyncio.create_task(writer._write_once())  # the first 50, in flight
-        await asyncio.sleep(0.05)
+        await asyncio.wait_for(slow.entered.wait(), 5)
         for i in range(100, 130):  # 30 over the bound: the 30 oldest are in the batch
             writer.add_result(result(i))
         assert writer.results_dropped == 30
@@ -223,19 +230,17 @@ async def test_results_dropped_during_a_write_are_not_lost_nor_miscounted(
 async def test_a_writer_cancelled_mid_commit_does_not_write_twice(
     store: Store, store_url: str
 ) -> None:
-    slow = SlowStore.from_url(store_url)
-    slow.gate = asyncio.Event()
+    slow = slow_store(store_url)
     try:
         writer = Writer(slow)
         writer.add_change(IntervalChange("api", State.UP, T0))
         writer.add_result(result(1))
         write = asyncio.create_task(writer._write_once())
-        await asyncio.sleep(0.05)
+        await asyncio.wait_for(slow.entered.wait(), 5)
         write.cancel()  # as at shutdown, while the commit is under way
-        await asyncio.sleep(0.05)
+        done, _ = await asyncio.wait({write}, timeout=5)  # the caller has given up
+        assert write in done and write.cancelled()
         slow.gate.set()
-        with contextlib.suppress(asyncio.CancelledError):
-            await write
         # The final flush waits for the write under way; what it committed is not
         # written again (applying the change twice would split the UP interval).
         await writer.flush()

@@ -270,6 +270,9 @@ async def _serve_metrics(registry: CollectorRegistry, host: str, port: int) -> w
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
+    # The bound port, not the configured one: with metrics_port = 0 the kernel picks it.
+    bound = runner.addresses[0]
+    log.info("agent metrics at http://%s:%d/metrics", bound[0], bound[1])
     return runner
 
 
