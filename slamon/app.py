@@ -38,6 +38,7 @@ from slamon.store.writer import Writer
 from slamon.web.admin import add_admin_routes
 from slamon.web.bodies import limit_bodies
 from slamon.web.customers import add_customer_routes
+from slamon.web.errors import return_http_errors
 from slamon.web.headers import add_security_headers
 from slamon.web.keys import RUNTIME
 from slamon.web.public import add_public_routes
@@ -325,7 +326,8 @@ def create_app(runtime: Runtime, reloader: Reloader | None = None) -> web.Applic
     and discovery files are watched.
     """
     app = web.Application(
-        middlewares=[limit_bodies], client_max_size=runtime.config.server.max_body_bytes
+        middlewares=[return_http_errors, limit_bodies],
+        client_max_size=runtime.config.server.max_body_bytes,
     )
     app.on_response_prepare.append(add_security_headers)
     add_routes(app, runtime, reloader)

@@ -219,3 +219,37 @@ async def test_slamon_keeps_running_after_bad_bodies(client) -> None:  # type: i
         return (await client.get("/healthz")).status == 200
 
     await eventually(healthy, 5, "healthz")
+
+
+async def test_refused_requests_leave_no_reference_cycles(client) -> None:  # type: ignore[no-untyped-def]
+    """A 401 or 413 is freed by reference counting, not left for the cyclic collector.
+
+    (An unmatched route's 404 is a cycle inside aiohttp itself: its SystemRoute and the
+    route's exception refer to each other, with no request or body in it.)
+    """
+    import gc
+
+    async def refuse() -> list[int]:
+        statuses = []
+        for _ in range(20):
+            r = await client.post("/api/v1/admin/incidents", data=b"{}")  # no token: 401
+            statuses.append(r.status)
+            big = b"{" + b" " * 70_000  # over this app's 64 KiB limit
+            r = await client.post("/api/v1/admin/incidents", data=big, headers=AUTH)
+            statuses.append(r.status)
+        return statuses
+
+    await refuse()  # warm up: first requests import and cache what every request needs
+    gc.collect()
+    gc.disable()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        statuses = await refuse()
+        gc.collect()
+        left = [o for o in gc.garbage if isinstance(o, web.HTTPException)]
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.enable()
+    assert set(statuses) == {401, 413}
+    assert left == []
