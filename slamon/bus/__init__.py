@@ -1,7 +1,7 @@
 """Results on their way from probes to the engine.
 
 ``inprocess`` is the asyncio queue of one process. With agents: ``mqtt`` is the one module
-that knows aiomqtt and paho, ``wire`` the message format and its checks, ``agent`` the
+that knows the MQTT client (paho-mqtt), ``wire`` the message format and its checks, ``agent`` the
 probe agent and its spool, ``ingest`` the engine's side (validate, correct clock skew
 with ``skew``, hand to the engine, acknowledge once stored). May import ``engine``,
 ``events``, ``store`` and the config's types; nothing of alerting, site or web.
