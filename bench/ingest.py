@@ -6,8 +6,13 @@ MqttIngest, Engine and Writer) on SQLite or a fresh PostgreSQL database and meas
 how many results per second are committed, and the time from a result's creation on
 the agent (just before its spool and publish) to its commit.
 
-    .venv/bin/python bench/ingest.py --store sqlite --rate 5000 --seconds 20
-    .venv/bin/python bench/ingest.py --store postgres --rate 5000 --seconds 20
+The box is shared: before the run it times a fixed piece of pure-Python work
+(calibration: its CPU time says how fast a core is, CPU over wall time how much of one
+this process got), and during the run it reads /proc/stat to say how busy the machine
+was and how much of that was the agents, the broker and the engine.
+
+    .venv/bin/python bench/ingest.py --store sqlite --rate 20000 --seconds 20
+    .venv/bin/python bench/ingest.py --store postgres --rate 20000 --seconds 20
 """
 
 from __future__ import annotations
@@ -40,19 +45,26 @@ from tests.brokers import PrivateBroker
 PG_ADMIN = os.environ.get("SLAMON_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 
 
-def make_config(store_url: str, port: int, monitors: int, prefix: str) -> Config:
+def make_config(
+    store_url: str, port: int, monitors: int, prefix: str, extra: dict[str, dict[str, object]]
+) -> Config:
+    data: dict[str, dict[str, object]] = {
+        "store": {"url": store_url, "flush_interval": "100ms", "batch_size": 5000},
+        "bus": {
+            "kind": "mqtt",
+            "port": port,
+            "topic_prefix": prefix,
+            "client_id": f"bench-engine-{prefix}",
+            "locations": ["a", "b"],
+            "session_expiry": "5m",
+        },
+        "agent": {"client_id": "bench-agent-{location}"},
+    }
+    for section, values in extra.items():
+        data[section].update(values)
     return parse_config(
         {
-            "store": {"url": store_url, "flush_interval": "100ms", "batch_size": 5000},
-            "bus": {
-                "kind": "mqtt",
-                "port": port,
-                "topic_prefix": prefix,
-                "client_id": f"bench-engine-{prefix}",
-                "locations": ["a", "b"],
-                "session_expiry": "5m",
-            },
-            "agent": {"client_id": "bench-agent-{location}"},
+            **data,
             "monitors": [
                 {"id": f"m{i}", "type": "tcp", "target": "127.0.0.1:9", "interval": "30s"}
                 for i in range(monitors)
@@ -62,6 +74,28 @@ def make_config(store_url: str, port: int, monitors: int, prefix: str) -> Config
     )
 
 
+def calibrate() -> tuple[float, float]:
+    """CPU and wall milliseconds of a fixed piece of pure-Python work."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    total = 0
+    for i in range(3_000_000):
+        total += i * i % 7
+    return (time.process_time() - cpu) * 1000, (time.perf_counter() - wall) * 1000
+
+
+def cpu_ticks() -> tuple[int, int]:
+    """Busy and total jiffies of the whole machine (/proc/stat)."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle, iowait
+    return sum(fields) - idle, sum(fields)
+
+
+def process_cpu(pid: int) -> float:
+    """CPU seconds a process used so far (user and system)."""
+    stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def agent_main(args: dict[str, object]) -> None:
     async def go() -> None:
         config = make_config(
@@ -69,6 +103,7 @@ def agent_main(args: dict[str, object]) -> None:
             int(args["port"]),
             int(args["monitors"]),
             str(args["prefix"]),
+            args["extra"],  # type: ignore[arg-type]
         )  # type: ignore[arg-type]
         location = str(args["location"])
         spool = Spool(Path(str(args["spool"])), 10_000_000)
@@ -120,7 +155,13 @@ async def run(opts: argparse.Namespace, workdir: Path) -> None:
         else await create_pg_database()
     )
     prefix = f"bench-{uuid.uuid4().hex[:6]}/v1"
-    config = make_config(store_url, broker.port, opts.monitors, prefix)
+    # Only what is asked for: the same script measures code from before these keys.
+    extra: dict[str, dict[str, object]] = {"store": {}, "bus": {}, "agent": {}}
+    if opts.shards is not None:
+        extra["bus"]["shards"] = opts.shards
+    if opts.batch_size is not None:
+        extra["agent"]["batch_size"] = opts.batch_size
+    config = make_config(store_url, broker.port, opts.monitors, prefix, extra)
     runtime = slamon_app.build_runtime(config)
     latencies: list[float] = []
     # (commit time, creation time) of every result, for the steady-state figures
@@ -148,17 +189,21 @@ async def run(opts: argparse.Namespace, workdir: Path) -> None:
             previous(results)
 
     writer.on_settled = settled
-    # Where the time goes, for one message in 50: created -> received by the engine
-    # (agent spool and publish, broker) and received -> stored (engine and store).
+    # Where the time goes, for the first result of one message in `every`: created ->
+    # received by the engine (agent spool and publish, broker) and received -> stored
+    # (engine and store). Batched messages are sampled each; single results 1 in 50.
     sampled: dict[str, float] = {}
     stages: list[tuple[float, float]] = []
     handle = runtime.ingest.handle if runtime.ingest is not None else None
     seen = 0
+    payload_bytes = 0
 
     def handle_sampled(message) -> None:  # type: ignore[no-untyped-def]
-        nonlocal seen
+        nonlocal seen, payload_bytes
         seen += 1
-        if seen % 50 == 0:
+        payload_bytes += len(message.payload)
+        every = 50 if b'"result":' in message.payload[:120] else 1
+        if seen % every == 0:
             start = message.payload.find(b'"id":"') + 6
             sampled[message.payload[start : message.payload.index(b'"', start)].decode()] = (
                 time.time()
@@ -188,14 +233,19 @@ async def run(opts: argparse.Namespace, workdir: Path) -> None:
                     "spool": str(workdir / f"spool-{loc}.db"),
                     "rate": per_agent,
                     "seconds": opts.seconds,
+                    "extra": extra,
                 },
             ),
         )
         for loc in ("a", "b")
     ]
+    calib_cpu, calib_wall = calibrate()
+    assert broker.proc is not None
+    broker_cpu_before = process_cpu(broker.proc.pid)
     started = time.time()
     cpu_before = resource.getrusage(resource.RUSAGE_SELF)
     load_before = os.getloadavg()
+    ticks_before = cpu_ticks()
     for p in procs:
         p.start()
     expected = int(per_agent * opts.seconds) * 2
@@ -207,6 +257,8 @@ async def run(opts: argparse.Namespace, workdir: Path) -> None:
         if p.is_alive():
             p.terminate()
     load_after = os.getloadavg()
+    ticks_after = cpu_ticks()
+    broker_cpu = process_cpu(broker.proc.pid) - broker_cpu_before
     cpu_after = resource.getrusage(resource.RUSAGE_SELF)
     engine_cpu = (cpu_after.ru_utime + cpu_after.ru_stime) - (
         cpu_before.ru_utime + cpu_before.ru_stime
@@ -244,7 +296,11 @@ async def run(opts: argparse.Namespace, workdir: Path) -> None:
     )
     print(
         f"  expected {expected}, committed {committed}, rows stored {stored}, "
-        f"duplicates {writer.results_duplicate}"
+        f"duplicates {writer.results_duplicate}, dropped {writer.results_dropped}"
+    )
+    print(
+        f"  MQTT messages {seen} ({committed / max(seen, 1):.0f} results each, "
+        f"{payload_bytes / max(seen, 1) / 1024:.1f} KiB)"
     )
     print(
         f"  sustained {committed / span:,.0f} results/s (first to last commit, {span:.1f}s); "
@@ -264,9 +320,18 @@ async def run(opts: argparse.Namespace, workdir: Path) -> None:
         f"({engine_cpu:.1f}s incl. its SQLite thread), "
         f"agents {agents_cpu_s / max(expected, 1) * 1e6:.0f} us"
     )
+    busy = (ticks_after[0] - ticks_before[0]) / os.sysconf("SC_CLK_TCK")
+    wall = time.time() - started
+    ours = engine_cpu + agents_cpu_s + broker_cpu
     print(
         f"  load average before {load_before[0]:.2f}, after {load_after[0]:.2f} "
-        f"({os.cpu_count()} cores)"
+        f"({os.cpu_count()} cores); machine busy {busy / wall:.2f} cores over the run, "
+        f"of which engine+agents+broker {ours / wall:.2f} (broker {broker_cpu / wall:.2f}), "
+        f"PostgreSQL and everyone else {(busy - ours) / wall:.2f}"
+    )
+    print(
+        f"  calibration: fixed work {calib_cpu:.0f} ms CPU in {calib_wall:.0f} ms wall "
+        f"(CPU/wall {calib_cpu / calib_wall:.2f}: the share of a core this process got)"
     )
     if stages:
         to_engine = sorted(a for a, _ in stages)
@@ -306,6 +371,8 @@ def main() -> None:
     parser.add_argument("--monitors", type=int, default=1000)
     parser.add_argument("--warmup", type=float, default=5, help="seconds left out of steady state")
     parser.add_argument("--grace", type=float, default=30, help="seconds to wait for the backlog")
+    parser.add_argument("--shards", type=int, help="[bus] shards (default: the config's)")
+    parser.add_argument("--batch-size", type=int, help="[agent] batch_size (default: the config's)")
     opts = parser.parse_args()
     # uvloop, as `slamon engine` and `slamon agent` run.
     with (

@@ -116,6 +116,15 @@ class Spool:
         db.execute("COMMIT")
         self.count -= max(cur.rowcount, 0)
 
+    def remove_range(self, first: int, last: int) -> None:
+        """Delete the rows from ``first`` to ``last`` (sequence numbers, inclusive).
+
+        What ``read`` returned is such a range: rows are numbered in the order they
+        came, and a number is never used again.
+        """
+        cur = self._db.execute("DELETE FROM outbox WHERE seq BETWEEN ? AND ?", (first, last))
+        self.count -= max(cur.rowcount, 0)
+
     def close(self) -> None:
         """Close the database file."""
         self._db.close()
@@ -249,7 +258,7 @@ class Agent:
         accepted = await conn.publish_many(
             [(topic, batch_envelope(bodies, sent_at, self.shards)) for topic, bodies, _ in batches]
         )
-        self.spool.remove([seq for seq, _, _ in rows])
+        self.spool.remove_range(rows[0][0], rows[-1][0])
         refused = sum(n for (_, _, n), ok in zip(batches, accepted, strict=True) if not ok)
         self.messages += len(batches)
         self.published += len(rows) - refused
