@@ -192,11 +192,13 @@ class Store:
     ) -> dict[tuple[str, str, datetime], Rollup]:
         by_key: dict[tuple[str, str, datetime], list[Result]] = defaultdict(list)
         for r in inserted:
-            at = r.at
+            when = r.at
             # Results come in UTC (the wire decodes to it, probes make it): the hour
             # is a replace() away; astimezone() costs more than the rest of the loop.
             hour = (
-                at.replace(minute=0, second=0, microsecond=0) if at.tzinfo is UTC else hour_of(at)
+                when.replace(minute=0, second=0, microsecond=0)
+                if when.tzinfo is UTC
+                else hour_of(when)
             )
             by_key[(r.monitor_id, r.location, hour)].append(r)
         if not by_key:
