@@ -81,7 +81,7 @@ class MqttIngest:
         self.results_rejected: Counter[str] = Counter()
         self.paused = 0  # times reading stopped for the writer to catch up
         self._unsettled = 0  # results handed on and not yet settled by the writer
-        self._max_unsettled = max(1000, writer.max_pending // 2)
+        self._max_unsettled = max(1, writer.max_pending // 2)
         self._shard_counts: dict[str, int] = {}
         self.internal_errors = 0
         self.connected = False
