@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import gc
 import multiprocessing
 import os
 import resource
@@ -213,6 +215,7 @@ async def run(opts: argparse.Namespace, workdir: Path) -> None:
     if runtime.ingest is not None:
         runtime.ingest.handle = handle_sampled  # type: ignore[method-assign]
     tasks = await slamon_app.start(runtime)
+    slamon_app.tune_gc()  # as `slamon engine` does once started
     ingest = runtime.ingest
     assert ingest is not None
     # The agents start as soon as the engine is subscribed (its first status-site
@@ -239,6 +242,19 @@ async def run(opts: argparse.Namespace, workdir: Path) -> None:
         )
         for loc in ("a", "b")
     ]
+    gc_time = [0.0, 0.0]  # all collections, the oldest generation's
+    gc_started = [0.0]
+
+    def gc_timer(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            gc_started[0] = time.perf_counter()
+        else:
+            spent = time.perf_counter() - gc_started[0]
+            gc_time[0] += spent
+            if info["generation"] == 2:
+                gc_time[1] += spent
+
+    gc.callbacks.append(gc_timer)
     calib_cpu, calib_wall = calibrate()
     assert broker.proc is not None
     broker_cpu_before = process_cpu(broker.proc.pid)
@@ -266,6 +282,17 @@ async def run(opts: argparse.Namespace, workdir: Path) -> None:
     agents_cpu = resource.getrusage(resource.RUSAGE_CHILDREN)
     agents_cpu_s = agents_cpu.ru_utime + agents_cpu.ru_stime
     stored = await runtime.store.count_results()
+    # The database's own CPU: its server processes for this (fresh) database.
+    db_cpu = 0.0
+    if opts.store == "postgres":
+        conn = await asyncpg.connect(PG_ADMIN)
+        pids = await conn.fetch(
+            "SELECT pid FROM pg_stat_activity WHERE datname = $1", store_url.rsplit("/", 1)[1]
+        )
+        await conn.close()
+        for row in pids:
+            with contextlib.suppress(OSError):
+                db_cpu += process_cpu(row["pid"])
     await slamon_app.stop(runtime, tasks)
     broker.stop()
     if opts.store == "postgres":
@@ -325,9 +352,15 @@ async def run(opts: argparse.Namespace, workdir: Path) -> None:
     ours = engine_cpu + agents_cpu_s + broker_cpu
     print(
         f"  load average before {load_before[0]:.2f}, after {load_after[0]:.2f} "
-        f"({os.cpu_count()} cores); machine busy {busy / wall:.2f} cores over the run, "
-        f"of which engine+agents+broker {ours / wall:.2f} (broker {broker_cpu / wall:.2f}), "
-        f"PostgreSQL and everyone else {(busy - ours) / wall:.2f}"
+        f"({os.cpu_count()} cores); machine busy {busy / wall:.2f} cores over the run: "
+        f"engine {engine_cpu / wall:.2f}, agents {agents_cpu_s / wall:.2f}, "
+        f"broker {broker_cpu / wall:.2f}, the database's server processes "
+        f"{db_cpu / wall:.2f} ({db_cpu / max(committed, 1) * 1e6:.0f} us/result), "
+        f"everything else on the box {(busy - ours - db_cpu) / wall:.2f}"
+    )
+    print(
+        f"  engine garbage collection {gc_time[0]:.2f}s "
+        f"(oldest generation {gc_time[1]:.2f}s) of {engine_cpu:.1f}s CPU"
     )
     print(
         f"  calibration: fixed work {calib_cpu:.0f} ms CPU in {calib_wall:.0f} ms wall "
