@@ -348,7 +348,7 @@ class Connection:
 
     async def close(self) -> None:
         """Disconnect cleanly if still connected, and release the socket."""
-        if not self.closed.done():
+        if not self.closed.done() and self.client.socket() is not None:
             self.client.disconnect()
             with contextlib.suppress(MqttError, TimeoutError):
                 async with asyncio.timeout(2):
