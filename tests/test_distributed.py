@@ -485,3 +485,54 @@ async def _metrics(runtime) -> str:  # type: ignore[no-untyped-def]
     from prometheus_client import generate_latest
 
     return generate_latest(runtime.registry).decode()
+
+
+async def test_a_bug_on_one_result_of_a_batch_does_not_hold_back_acknowledgements(
+    broker: None, tmp_path: Path
+) -> None:
+    """A result whose ingestion fails (a bug, injected here) is counted and logged; the
+    rest of its batch is stored, the message is acknowledged once they are, and the
+    messages after it are acknowledged too (acknowledgements go out in order)."""
+    from datetime import UTC, datetime, timedelta
+
+    from probes.result import Result
+    from slamon import app as slamon_app
+    from slamon.bus.wire import batch_envelope, shard_topic
+
+    prefix = unique_prefix()
+    config = distributed_config(
+        prefix=prefix,
+        store_url=f"sqlite+aiosqlite:///{tmp_path}/bug.db",
+        monitors=[{"id": "api", "type": "tcp", "target": "127.0.0.1:9"}],
+        bus={"silent_after": 1000},
+    )
+    runtime = slamon_app.build_runtime(config)
+    tasks = await slamon_app.start(runtime)
+    ingest, engine = runtime.ingest, runtime.engine
+    assert ingest is not None
+    t0 = datetime.now(UTC) - timedelta(minutes=1)
+    batch = [Result("api", "oslo", t0 + timedelta(seconds=i), State.UP, 0.01) for i in range(3)]
+    later = Result("api", "oslo", t0 + timedelta(seconds=10), State.UP, 0.01)
+    real_ingest = engine.ingest
+
+    def buggy(result, **kwargs):  # type: ignore[no-untyped-def]
+        if result.id == batch[1].id:
+            raise RuntimeError("injected bug")
+        return real_ingest(result, **kwargs)
+
+    engine.ingest = buggy  # type: ignore[method-assign]
+    try:
+        await wait_for(lambda: ingest.connected)
+        topic = shard_topic(prefix, "oslo", 0)
+        async with mqtt_client() as agent:
+            now = datetime.now(UTC)
+            await agent.publish(
+                topic, batch_envelope([encode_result(r) for r in batch], now, 1), qos=1
+            )
+            await agent.publish(topic, batch_envelope([encode_result(later)], now, 1), qos=1)
+        await wait_for(lambda: ingest.internal_errors == 1 and ingest.received == 2)
+        await wait_for(lambda: ingest.unacked == 0)
+        ids = {batch[0].id, batch[2].id, later.id}
+        assert await runtime.store.result_ids_exist([*ids, batch[1].id]) == ids
+    finally:
+        await slamon_app.stop(runtime, tasks)

@@ -227,18 +227,35 @@ class MqttIngest:
         ingest = self.engine.ingest
         by_id = self._by_id
         for result in results:
-            if entry is not None:
-                # Waits for the writer to settle this result id.
-                entry.remaining += 1
-                self._unsettled += 1
-                other = by_id.get(result.id)
-                if other is None:
-                    by_id[result.id] = entry
-                elif isinstance(other, list):
-                    other.append(entry)
-                else:
-                    by_id[result.id] = [other, entry]
-            ingest(result, correction=correction, received_at=now)
+            if entry is None:  # QoS 0: nothing to acknowledge
+                ingest(result, correction=correction, received_at=now)
+                continue
+            # The message waits for the writer to settle this result id.
+            entry.remaining += 1
+            self._unsettled += 1
+            other = by_id.get(result.id)
+            if other is None:
+                by_id[result.id] = entry
+            elif isinstance(other, list):
+                other.append(entry)
+            else:
+                by_id[result.id] = [other, entry]
+            try:
+                ingest(result, correction=correction, received_at=now)
+            except Exception:
+                # A bug on one result: the rest of the batch goes on.
+                self._forget(result.id, entry)  # never reaches the writer
+                self.internal_errors += 1
+                log.exception("ingesting result %s on %s failed", result.id, message.topic[:200])
+
+    def _forget(self, result_id: str, entry: _Pending) -> None:
+        entry.remaining -= 1
+        self._unsettled -= 1
+        waiting = self._by_id.pop(result_id, None)
+        if isinstance(waiting, list):
+            waiting.remove(entry)
+            if waiting:
+                self._by_id[result_id] = waiting if len(waiting) > 1 else waiting[0]
 
     def _note_shards(self, location: str, shards: int) -> None:
         if self._shard_counts.get(location) == shards:
