@@ -13,6 +13,11 @@ was and how much of that was the agents, the broker and the engine.
 
     .venv/bin/python bench/ingest.py --store sqlite --rate 20000 --seconds 20
     .venv/bin/python bench/ingest.py --store postgres --rate 20000 --seconds 20
+    .venv/bin/python bench/ingest.py --store postgres --rate 20000 --seconds 20 --drain
+
+With ``--drain`` the agents publish everything into the engine's persistent session
+first and the engine then drains it with the box to itself: the engine's (and the
+database's) own rate, without the agents' CPU.
 """
 
 from __future__ import annotations
@@ -389,6 +394,117 @@ async def run(opts: argparse.Namespace, workdir: Path) -> None:
             )
 
 
+async def drain(opts: argparse.Namespace, workdir: Path) -> None:
+    """The engine alone: agents fill its persistent session first, then it drains it."""
+    broker = PrivateBroker(workdir)
+    broker.start()
+    store_url = (
+        f"sqlite+aiosqlite:///{workdir}/bench.db"
+        if opts.store == "sqlite"
+        else await create_pg_database()
+    )
+    prefix = f"bench-{uuid.uuid4().hex[:6]}/v1"
+    extra: dict[str, dict[str, object]] = {"store": {}, "bus": {}, "agent": {}}
+    config = make_config(store_url, broker.port, opts.monitors, prefix, extra)
+    # A first start makes the engine's persistent session and its subscriptions.
+    first = slamon_app.build_runtime(config)
+    tasks = await slamon_app.start(first)
+    assert first.ingest is not None
+    while not first.ingest.connected:
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(1.0)
+    await slamon_app.stop(first, tasks)
+    ctx = multiprocessing.get_context("spawn")
+    procs = [
+        ctx.Process(
+            target=agent_main,
+            args=(
+                {
+                    "port": broker.port,
+                    "monitors": opts.monitors,
+                    "prefix": prefix,
+                    "location": loc,
+                    "spool": str(workdir / f"spool-{loc}.db"),
+                    "rate": opts.rate / 2,
+                    "seconds": opts.seconds,
+                    "extra": extra,
+                },
+            ),
+        )
+        for loc in ("a", "b")
+    ]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(timeout=opts.seconds + 300)
+    expected = int(opts.rate / 2 * opts.seconds) * 2
+    runtime = slamon_app.build_runtime(config)
+    writer = runtime.writer
+    committed = 0
+    last_commit = 0.0
+    previous = writer.on_settled
+
+    def settled(results) -> None:  # type: ignore[no-untyped-def]
+        nonlocal committed, last_commit
+        committed += len(results)
+        last_commit = time.time()
+        if previous is not None:
+            previous(results)
+
+    writer.on_settled = settled
+    calib_cpu, calib_wall = calibrate()
+    load_before = os.getloadavg()
+    ticks_before = cpu_ticks()
+    cpu_before = resource.getrusage(resource.RUSAGE_SELF)
+    started = time.time()
+    tasks = await slamon_app.start(runtime)
+    slamon_app.tune_gc()
+    deadline = time.monotonic() + 300
+    while committed < expected and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
+    cpu_after = resource.getrusage(resource.RUSAGE_SELF)
+    ticks_after = cpu_ticks()
+    engine_cpu = (cpu_after.ru_utime + cpu_after.ru_stime) - (
+        cpu_before.ru_utime + cpu_before.ru_stime
+    )
+    db_cpu = 0.0
+    if opts.store == "postgres":
+        conn = await asyncpg.connect(PG_ADMIN)
+        pids = await conn.fetch(
+            "SELECT pid FROM pg_stat_activity WHERE datname = $1", store_url.rsplit("/", 1)[1]
+        )
+        await conn.close()
+        for row in pids:
+            with contextlib.suppress(OSError):
+                db_cpu += process_cpu(row["pid"])
+    stored = await runtime.store.count_results()
+    await slamon_app.stop(runtime, tasks)
+    broker.stop()
+    if opts.store == "postgres":
+        await drop_pg_database(store_url)
+    span = (last_commit - started) or 1e-9
+    busy = (ticks_after[0] - ticks_before[0]) / os.sysconf("SC_CLK_TCK")
+    print(f"store={opts.store} drain: {expected} results queued for the engine by 2 agents")
+    print(
+        f"  committed {committed}, rows stored {stored}, duplicates "
+        f"{writer.results_duplicate}, dropped {writer.results_dropped}"
+    )
+    print(f"  drained at {committed / span:,.0f} results/s ({span:.1f}s from the engine's start)")
+    print(
+        f"  CPU per result: engine {engine_cpu / max(committed, 1) * 1e6:.0f} us, "
+        f"the database's server processes {db_cpu / max(committed, 1) * 1e6:.0f} us"
+    )
+    print(
+        f"  load average before {load_before[0]:.2f} ({os.cpu_count()} cores); machine busy "
+        f"{busy / span:.2f} cores: engine {engine_cpu / span:.2f}, database {db_cpu / span:.2f}, "
+        f"everything else {(busy - engine_cpu - db_cpu) / span:.2f}"
+    )
+    print(
+        f"  calibration: fixed work {calib_cpu:.0f} ms CPU in {calib_wall:.0f} ms wall "
+        f"(CPU/wall {calib_cpu / calib_wall:.2f})"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -405,6 +521,11 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=5, help="seconds left out of steady state")
     parser.add_argument("--grace", type=float, default=30, help="seconds to wait for the backlog")
     parser.add_argument("--shards", type=int, help="[bus] shards (default: the config's)")
+    parser.add_argument(
+        "--drain",
+        action="store_true",
+        help="agents publish everything first, then the engine drains its session alone",
+    )
     parser.add_argument("--batch-size", type=int, help="[agent] batch_size (default: the config's)")
     opts = parser.parse_args()
     # uvloop, as `slamon engine` and `slamon agent` run.
@@ -412,7 +533,7 @@ def main() -> None:
         tempfile.TemporaryDirectory(prefix="slamon-bench-") as tmp,
         asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner,
     ):
-        runner.run(run(opts, Path(tmp)))
+        runner.run((drain if opts.drain else run)(opts, Path(tmp)))
 
 
 if __name__ == "__main__":

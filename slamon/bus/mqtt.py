@@ -297,17 +297,19 @@ class Connection:
         return accepted
 
     async def subscribe(self, topic: str, qos: int = 1) -> None:
-        """Subscribe to ``topic`` (wildcards allowed); MqttError if the broker refuses."""
+        """Subscribe to ``topic`` (wildcards allowed); MqttError if the broker refuses.
+
+        Waits for the SUBACK as long as the connection lasts, without a timeout: a
+        persistent session delivers what the broker kept before it (a backlog can take
+        a while), and while reading is paused for the store it is not read at all.
+        """
         rc, mid = self.client.subscribe(topic, qos=qos)
         if rc != MQTTErrorCode.MQTT_ERR_SUCCESS or mid is None:
             raise MqttError(f"subscribe failed: {paho.error_string(rc)}")
         future: asyncio.Future[list[ReasonCode]] = self.loop.create_future()
         self._subscribes[mid] = future
         try:
-            async with asyncio.timeout(_CONNECT_TIMEOUT):
-                codes = await future
-        except TimeoutError:
-            raise MqttError(f"no acknowledgement subscribing to {topic}") from None
+            codes = await future  # failed by _lost if the connection goes
         finally:
             self._subscribes.pop(mid, None)
         if any(code.is_failure for code in codes):
