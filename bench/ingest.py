@@ -6,14 +6,26 @@ MqttIngest, Engine and Writer) on SQLite or a fresh PostgreSQL database and meas
 how many results per second are committed, and the time from a result's creation on
 the agent (just before its spool and publish) to its commit.
 
-    .venv/bin/python bench/ingest.py --store sqlite --rate 5000 --seconds 20
-    .venv/bin/python bench/ingest.py --store postgres --rate 5000 --seconds 20
+The box is shared: before the run it times a fixed piece of pure-Python work
+(calibration: its CPU time says how fast a core is, CPU over wall time how much of one
+this process got), and during the run it reads /proc/stat to say how busy the machine
+was and how much of that was the agents, the broker and the engine.
+
+    .venv/bin/python bench/ingest.py --store sqlite --rate 20000 --seconds 20
+    .venv/bin/python bench/ingest.py --store postgres --rate 20000 --seconds 20
+    .venv/bin/python bench/ingest.py --store postgres --rate 20000 --seconds 20 --drain
+
+With ``--drain`` the agents publish everything into the engine's persistent session
+first and the engine then drains it with the box to itself: the engine's (and the
+database's) own rate, without the agents' CPU.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import gc
 import multiprocessing
 import os
 import resource
@@ -40,19 +52,26 @@ from tests.brokers import PrivateBroker
 PG_ADMIN = os.environ.get("SLAMON_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 
 
-def make_config(store_url: str, port: int, monitors: int, prefix: str) -> Config:
+def make_config(
+    store_url: str, port: int, monitors: int, prefix: str, extra: dict[str, dict[str, object]]
+) -> Config:
+    data: dict[str, dict[str, object]] = {
+        "store": {"url": store_url, "flush_interval": "100ms", "batch_size": 5000},
+        "bus": {
+            "kind": "mqtt",
+            "port": port,
+            "topic_prefix": prefix,
+            "client_id": f"bench-engine-{prefix}",
+            "locations": ["a", "b"],
+            "session_expiry": "5m",
+        },
+        "agent": {"client_id": "bench-agent-{location}"},
+    }
+    for section, values in extra.items():
+        data[section].update(values)
     return parse_config(
         {
-            "store": {"url": store_url, "flush_interval": "100ms", "batch_size": 5000},
-            "bus": {
-                "kind": "mqtt",
-                "port": port,
-                "topic_prefix": prefix,
-                "client_id": f"bench-engine-{prefix}",
-                "locations": ["a", "b"],
-                "session_expiry": "5m",
-            },
-            "agent": {"client_id": "bench-agent-{location}"},
+            **data,
             "monitors": [
                 {"id": f"m{i}", "type": "tcp", "target": "127.0.0.1:9", "interval": "30s"}
                 for i in range(monitors)
@@ -62,6 +81,28 @@ def make_config(store_url: str, port: int, monitors: int, prefix: str) -> Config
     )
 
 
+def calibrate() -> tuple[float, float]:
+    """CPU and wall milliseconds of a fixed piece of pure-Python work."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    total = 0
+    for i in range(3_000_000):
+        total += i * i % 7
+    return (time.process_time() - cpu) * 1000, (time.perf_counter() - wall) * 1000
+
+
+def cpu_ticks() -> tuple[int, int]:
+    """Busy and total jiffies of the whole machine (/proc/stat)."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle, iowait
+    return sum(fields) - idle, sum(fields)
+
+
+def process_cpu(pid: int) -> float:
+    """CPU seconds a process used so far (user and system)."""
+    stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def agent_main(args: dict[str, object]) -> None:
     async def go() -> None:
         config = make_config(
@@ -69,6 +110,7 @@ def agent_main(args: dict[str, object]) -> None:
             int(args["port"]),
             int(args["monitors"]),
             str(args["prefix"]),
+            args["extra"],  # type: ignore[arg-type]
         )  # type: ignore[arg-type]
         location = str(args["location"])
         spool = Spool(Path(str(args["spool"])), 10_000_000)
@@ -120,7 +162,13 @@ async def run(opts: argparse.Namespace, workdir: Path) -> None:
         else await create_pg_database()
     )
     prefix = f"bench-{uuid.uuid4().hex[:6]}/v1"
-    config = make_config(store_url, broker.port, opts.monitors, prefix)
+    # Only what is asked for: the same script measures code from before these keys.
+    extra: dict[str, dict[str, object]] = {"store": {}, "bus": {}, "agent": {}}
+    if opts.shards is not None:
+        extra["bus"]["shards"] = opts.shards
+    if opts.batch_size is not None:
+        extra["agent"]["batch_size"] = opts.batch_size
+    config = make_config(store_url, broker.port, opts.monitors, prefix, extra)
     runtime = slamon_app.build_runtime(config)
     latencies: list[float] = []
     # (commit time, creation time) of every result, for the steady-state figures
@@ -148,17 +196,21 @@ async def run(opts: argparse.Namespace, workdir: Path) -> None:
             previous(results)
 
     writer.on_settled = settled
-    # Where the time goes, for one message in 50: created -> received by the engine
-    # (agent spool and publish, broker) and received -> stored (engine and store).
+    # Where the time goes, for the first result of one message in `every`: created ->
+    # received by the engine (agent spool and publish, broker) and received -> stored
+    # (engine and store). Batched messages are sampled each; single results 1 in 50.
     sampled: dict[str, float] = {}
     stages: list[tuple[float, float]] = []
     handle = runtime.ingest.handle if runtime.ingest is not None else None
     seen = 0
+    payload_bytes = 0
 
     def handle_sampled(message) -> None:  # type: ignore[no-untyped-def]
-        nonlocal seen
+        nonlocal seen, payload_bytes
         seen += 1
-        if seen % 50 == 0:
+        payload_bytes += len(message.payload)
+        every = 50 if b'"result":' in message.payload[:120] else 1
+        if seen % every == 0:
             start = message.payload.find(b'"id":"') + 6
             sampled[message.payload[start : message.payload.index(b'"', start)].decode()] = (
                 time.time()
@@ -168,6 +220,7 @@ async def run(opts: argparse.Namespace, workdir: Path) -> None:
     if runtime.ingest is not None:
         runtime.ingest.handle = handle_sampled  # type: ignore[method-assign]
     tasks = await slamon_app.start(runtime)
+    slamon_app.tune_gc()  # as `slamon engine` does once started
     ingest = runtime.ingest
     assert ingest is not None
     # The agents start as soon as the engine is subscribed (its first status-site
@@ -188,14 +241,32 @@ async def run(opts: argparse.Namespace, workdir: Path) -> None:
                     "spool": str(workdir / f"spool-{loc}.db"),
                     "rate": per_agent,
                     "seconds": opts.seconds,
+                    "extra": extra,
                 },
             ),
         )
         for loc in ("a", "b")
     ]
+    gc_time = [0.0, 0.0]  # all collections, the oldest generation's
+    gc_started = [0.0]
+
+    def gc_timer(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            gc_started[0] = time.perf_counter()
+        else:
+            spent = time.perf_counter() - gc_started[0]
+            gc_time[0] += spent
+            if info["generation"] == 2:
+                gc_time[1] += spent
+
+    gc.callbacks.append(gc_timer)
+    calib_cpu, calib_wall = calibrate()
+    assert broker.proc is not None
+    broker_cpu_before = process_cpu(broker.proc.pid)
     started = time.time()
     cpu_before = resource.getrusage(resource.RUSAGE_SELF)
     load_before = os.getloadavg()
+    ticks_before = cpu_ticks()
     for p in procs:
         p.start()
     expected = int(per_agent * opts.seconds) * 2
@@ -207,6 +278,8 @@ async def run(opts: argparse.Namespace, workdir: Path) -> None:
         if p.is_alive():
             p.terminate()
     load_after = os.getloadavg()
+    ticks_after = cpu_ticks()
+    broker_cpu = process_cpu(broker.proc.pid) - broker_cpu_before
     cpu_after = resource.getrusage(resource.RUSAGE_SELF)
     engine_cpu = (cpu_after.ru_utime + cpu_after.ru_stime) - (
         cpu_before.ru_utime + cpu_before.ru_stime
@@ -214,6 +287,17 @@ async def run(opts: argparse.Namespace, workdir: Path) -> None:
     agents_cpu = resource.getrusage(resource.RUSAGE_CHILDREN)
     agents_cpu_s = agents_cpu.ru_utime + agents_cpu.ru_stime
     stored = await runtime.store.count_results()
+    # The database's own CPU: its server processes for this (fresh) database.
+    db_cpu = 0.0
+    if opts.store == "postgres":
+        conn = await asyncpg.connect(PG_ADMIN)
+        pids = await conn.fetch(
+            "SELECT pid FROM pg_stat_activity WHERE datname = $1", store_url.rsplit("/", 1)[1]
+        )
+        await conn.close()
+        for row in pids:
+            with contextlib.suppress(OSError):
+                db_cpu += process_cpu(row["pid"])
     await slamon_app.stop(runtime, tasks)
     broker.stop()
     if opts.store == "postgres":
@@ -244,7 +328,11 @@ async def run(opts: argparse.Namespace, workdir: Path) -> None:
     )
     print(
         f"  expected {expected}, committed {committed}, rows stored {stored}, "
-        f"duplicates {writer.results_duplicate}"
+        f"duplicates {writer.results_duplicate}, dropped {writer.results_dropped}"
+    )
+    print(
+        f"  MQTT messages {seen} ({committed / max(seen, 1):.0f} results each, "
+        f"{payload_bytes / max(seen, 1) / 1024:.1f} KiB)"
     )
     print(
         f"  sustained {committed / span:,.0f} results/s (first to last commit, {span:.1f}s); "
@@ -264,9 +352,24 @@ async def run(opts: argparse.Namespace, workdir: Path) -> None:
         f"({engine_cpu:.1f}s incl. its SQLite thread), "
         f"agents {agents_cpu_s / max(expected, 1) * 1e6:.0f} us"
     )
+    busy = (ticks_after[0] - ticks_before[0]) / os.sysconf("SC_CLK_TCK")
+    wall = time.time() - started
+    ours = engine_cpu + agents_cpu_s + broker_cpu
     print(
         f"  load average before {load_before[0]:.2f}, after {load_after[0]:.2f} "
-        f"({os.cpu_count()} cores)"
+        f"({os.cpu_count()} cores); machine busy {busy / wall:.2f} cores over the run: "
+        f"engine {engine_cpu / wall:.2f}, agents {agents_cpu_s / wall:.2f}, "
+        f"broker {broker_cpu / wall:.2f}, the database's server processes "
+        f"{db_cpu / wall:.2f} ({db_cpu / max(committed, 1) * 1e6:.0f} us/result), "
+        f"everything else on the box {(busy - ours - db_cpu) / wall:.2f}"
+    )
+    print(
+        f"  engine garbage collection {gc_time[0]:.2f}s "
+        f"(oldest generation {gc_time[1]:.2f}s) of {engine_cpu:.1f}s CPU"
+    )
+    print(
+        f"  calibration: fixed work {calib_cpu:.0f} ms CPU in {calib_wall:.0f} ms wall "
+        f"(CPU/wall {calib_cpu / calib_wall:.2f}: the share of a core this process got)"
     )
     if stages:
         to_engine = sorted(a for a, _ in stages)
@@ -291,6 +394,117 @@ async def run(opts: argparse.Namespace, workdir: Path) -> None:
             )
 
 
+async def drain(opts: argparse.Namespace, workdir: Path) -> None:
+    """The engine alone: agents fill its persistent session first, then it drains it."""
+    broker = PrivateBroker(workdir)
+    broker.start()
+    store_url = (
+        f"sqlite+aiosqlite:///{workdir}/bench.db"
+        if opts.store == "sqlite"
+        else await create_pg_database()
+    )
+    prefix = f"bench-{uuid.uuid4().hex[:6]}/v1"
+    extra: dict[str, dict[str, object]] = {"store": {}, "bus": {}, "agent": {}}
+    config = make_config(store_url, broker.port, opts.monitors, prefix, extra)
+    # A first start makes the engine's persistent session and its subscriptions.
+    first = slamon_app.build_runtime(config)
+    tasks = await slamon_app.start(first)
+    assert first.ingest is not None
+    while not first.ingest.connected:
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(1.0)
+    await slamon_app.stop(first, tasks)
+    ctx = multiprocessing.get_context("spawn")
+    procs = [
+        ctx.Process(
+            target=agent_main,
+            args=(
+                {
+                    "port": broker.port,
+                    "monitors": opts.monitors,
+                    "prefix": prefix,
+                    "location": loc,
+                    "spool": str(workdir / f"spool-{loc}.db"),
+                    "rate": opts.rate / 2,
+                    "seconds": opts.seconds,
+                    "extra": extra,
+                },
+            ),
+        )
+        for loc in ("a", "b")
+    ]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(timeout=opts.seconds + 300)
+    expected = int(opts.rate / 2 * opts.seconds) * 2
+    runtime = slamon_app.build_runtime(config)
+    writer = runtime.writer
+    committed = 0
+    last_commit = 0.0
+    previous = writer.on_settled
+
+    def settled(results) -> None:  # type: ignore[no-untyped-def]
+        nonlocal committed, last_commit
+        committed += len(results)
+        last_commit = time.time()
+        if previous is not None:
+            previous(results)
+
+    writer.on_settled = settled
+    calib_cpu, calib_wall = calibrate()
+    load_before = os.getloadavg()
+    ticks_before = cpu_ticks()
+    cpu_before = resource.getrusage(resource.RUSAGE_SELF)
+    started = time.time()
+    tasks = await slamon_app.start(runtime)
+    slamon_app.tune_gc()
+    deadline = time.monotonic() + 300
+    while committed < expected and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
+    cpu_after = resource.getrusage(resource.RUSAGE_SELF)
+    ticks_after = cpu_ticks()
+    engine_cpu = (cpu_after.ru_utime + cpu_after.ru_stime) - (
+        cpu_before.ru_utime + cpu_before.ru_stime
+    )
+    db_cpu = 0.0
+    if opts.store == "postgres":
+        conn = await asyncpg.connect(PG_ADMIN)
+        pids = await conn.fetch(
+            "SELECT pid FROM pg_stat_activity WHERE datname = $1", store_url.rsplit("/", 1)[1]
+        )
+        await conn.close()
+        for row in pids:
+            with contextlib.suppress(OSError):
+                db_cpu += process_cpu(row["pid"])
+    stored = await runtime.store.count_results()
+    await slamon_app.stop(runtime, tasks)
+    broker.stop()
+    if opts.store == "postgres":
+        await drop_pg_database(store_url)
+    span = (last_commit - started) or 1e-9
+    busy = (ticks_after[0] - ticks_before[0]) / os.sysconf("SC_CLK_TCK")
+    print(f"store={opts.store} drain: {expected} results queued for the engine by 2 agents")
+    print(
+        f"  committed {committed}, rows stored {stored}, duplicates "
+        f"{writer.results_duplicate}, dropped {writer.results_dropped}"
+    )
+    print(f"  drained at {committed / span:,.0f} results/s ({span:.1f}s from the engine's start)")
+    print(
+        f"  CPU per result: engine {engine_cpu / max(committed, 1) * 1e6:.0f} us, "
+        f"the database's server processes {db_cpu / max(committed, 1) * 1e6:.0f} us"
+    )
+    print(
+        f"  load average before {load_before[0]:.2f} ({os.cpu_count()} cores); machine busy "
+        f"{busy / span:.2f} cores: engine {engine_cpu / span:.2f}, database {db_cpu / span:.2f}, "
+        f"everything else {(busy - engine_cpu - db_cpu) / span:.2f}"
+    )
+    print(
+        f"  calibration: fixed work {calib_cpu:.0f} ms CPU in {calib_wall:.0f} ms wall "
+        f"(CPU/wall {calib_cpu / calib_wall:.2f})"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -306,13 +520,20 @@ def main() -> None:
     parser.add_argument("--monitors", type=int, default=1000)
     parser.add_argument("--warmup", type=float, default=5, help="seconds left out of steady state")
     parser.add_argument("--grace", type=float, default=30, help="seconds to wait for the backlog")
+    parser.add_argument("--shards", type=int, help="[bus] shards (default: the config's)")
+    parser.add_argument(
+        "--drain",
+        action="store_true",
+        help="agents publish everything first, then the engine drains its session alone",
+    )
+    parser.add_argument("--batch-size", type=int, help="[agent] batch_size (default: the config's)")
     opts = parser.parse_args()
     # uvloop, as `slamon engine` and `slamon agent` run.
     with (
         tempfile.TemporaryDirectory(prefix="slamon-bench-") as tmp,
         asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner,
     ):
-        runner.run(run(opts, Path(tmp)))
+        runner.run((drain if opts.drain else run)(opts, Path(tmp)))
 
 
 if __name__ == "__main__":

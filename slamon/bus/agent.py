@@ -1,11 +1,14 @@
 """A probe agent: the scheduler and probes only, publishing results over MQTT.
 
 Every result goes first into an on-disk spool (SQLite, one row per result) and is
-deleted from it only after the broker acknowledged it (PUBACK at QoS 1). A broker
-outage or an agent restart loses nothing that reached the spool; results are
-published in spool order when the broker returns, each with the same id as before, so
-a result published twice is stored once. The spool is bounded: past ``spool_max`` the
-oldest results are dropped and counted.
+deleted from it only after the broker acknowledged the message that carried it (PUBACK
+at QoS 1). Results are published in batches (``slamon.results/2``): what the spool holds
+is read in order, grouped by the shard of its monitor, and sent as messages of at most
+``[agent] batch_size`` results and ``[bus] max_message_bytes``. A broker outage or an
+agent restart loses nothing that reached the spool; results are published in spool
+order when the broker returns, each with the same id as before, so a result published
+twice is stored once. The spool is bounded: past ``spool_max`` the oldest results are
+dropped and counted.
 
 A result reaches the spool within ``spool_interval`` (default 100 ms) of its check
 ending; an agent killed in that window loses those checks, as if they had not run.
@@ -29,7 +32,13 @@ from prometheus_client.registry import Collector
 
 from probes.scheduler import Scheduler
 from slamon.bus.mqtt import Connection, run_sessions
-from slamon.bus.wire import encode_result, envelope, results_topic
+from slamon.bus.wire import (
+    BATCH_OVERHEAD,
+    batch_envelope,
+    encode_result,
+    shard_of,
+    shard_topic,
+)
 
 if TYPE_CHECKING:
     from prometheus_client.metrics_core import Metric
@@ -43,7 +52,11 @@ _CHUNKS = 4  # batches in flight at once
 
 
 class Spool:
-    """An append-only, bounded queue of (topic, encoded result) rows in SQLite."""
+    """An append-only, bounded queue of (key, encoded result) rows in SQLite.
+
+    The agent's key is the result's monitor id; spools written before the batched
+    format hold its ``slamon.result/1`` topic there (the column is still ``topic``).
+    """
 
     def __init__(self, path: str | Path, max_items: int) -> None:
         self.path = str(path)
@@ -103,6 +116,15 @@ class Spool:
         db.execute("COMMIT")
         self.count -= max(cur.rowcount, 0)
 
+    def remove_range(self, first: int, last: int) -> None:
+        """Delete the rows from ``first`` to ``last`` (sequence numbers, inclusive).
+
+        What ``read`` returned is such a range: rows are numbered in the order they
+        came, and a number is never used again.
+        """
+        cur = self._db.execute("DELETE FROM outbox WHERE seq BETWEEN ? AND ?", (first, last))
+        self.count -= max(cur.rowcount, 0)
+
     def close(self) -> None:
         """Close the database file."""
         self._db.close()
@@ -117,7 +139,7 @@ class Agent:
         location: str,
         spool: Spool,
         *,
-        window: int = 500,
+        window: int = 2000,
         spool_interval: float = 0.1,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
@@ -129,17 +151,54 @@ class Agent:
         self.spool_interval = spool_interval
         self.clock = clock
         self.client_id = config.agent.client_id.format(location=location)
+        self.shards = config.bus.shards
+        self.batch_size = config.agent.batch_size
+        self.max_bytes = config.bus.max_message_bytes
+        self._topics: dict[str, str] = {}  # spool key -> shard topic
         self._pending: list[tuple[str, bytes]] = []
         self._spooled = asyncio.Event()
         self.published = 0
+        self.messages = 0
         self.refused = 0
         self.connected = False
 
     def sink(self, result: Result) -> None:
         """Take a result from the scheduler (never blocks)."""
-        self._pending.append(
-            (results_topic(self.prefix, result.location, result.monitor_id), encode_result(result))
-        )
+        self._pending.append((result.monitor_id, encode_result(result)))
+
+    def _topic(self, key: str) -> str:
+        topic = self._topics.get(key)
+        if topic is None:
+            # A spool from before the batched format holds <prefix>/results/<loc>/<monitor>.
+            monitor = key.rsplit("/", 1)[-1]
+            shard = shard_of(monitor, self.shards)
+            topic = self._topics[key] = shard_topic(self.prefix, self.location, shard)
+        return topic
+
+    def batches(self, rows: list[tuple[int, str, bytes]]) -> list[tuple[str, list[bytes], int]]:
+        """Group spool rows into messages: (topic, encoded results, how many), in order."""
+        by_topic: dict[str, list[bytes]] = {}
+        for _, key, body in rows:
+            topic = self._topic(key)
+            group = by_topic.get(topic)
+            if group is None:
+                group = by_topic[topic] = []
+            group.append(body)
+        out: list[tuple[str, list[bytes], int]] = []
+        room = self.max_bytes - BATCH_OVERHEAD
+        for topic, bodies in by_topic.items():
+            batch: list[bytes] = []
+            size = 0
+            for body in bodies:
+                # One more result and its comma.
+                if batch and (len(batch) >= self.batch_size or size + len(body) + 1 > room):
+                    out.append((topic, batch, len(batch)))
+                    batch, size = [], 0
+                batch.append(body)
+                size += len(body) + 1
+            if batch:
+                out.append((topic, batch, len(batch)))
+        return out
 
     def spool_pending(self) -> None:
         """Move collected results into the spool."""
@@ -157,9 +216,10 @@ class Agent:
             self.spool_pending()
 
     async def _session(self, conn: Connection) -> None:
-        # Pipelined: up to _CHUNKS batches of window/_CHUNKS results in flight at once,
-        # so the next batch does not wait for the engine to store the previous one.
-        # A batch leaves the spool only once all of it is acknowledged; if the
+        # Pipelined: up to _CHUNKS chunks of window/_CHUNKS results in flight at once,
+        # each published as one message per shard (or more, past batch_size), so the
+        # next chunk does not wait for the broker to acknowledge the previous one.
+        # A chunk leaves the spool only once all of it is acknowledged; if the
         # connection is lost, everything not yet removed is published again on the
         # next one (the engine dedups result ids).
         size = max(1, self.window // _CHUNKS)
@@ -193,11 +253,14 @@ class Agent:
             await asyncio.gather(*in_flight, return_exceptions=True)
 
     async def _publish(self, conn: Connection, rows: list[tuple[int, str, bytes]]) -> None:
+        batches = self.batches(rows)
         sent_at = self.clock()
-        refused = await conn.publish_many(
-            [(topic, envelope(body, sent_at)) for _, topic, body in rows]
+        accepted = await conn.publish_many(
+            [(topic, batch_envelope(bodies, sent_at, self.shards)) for topic, bodies, _ in batches]
         )
-        self.spool.remove([seq for seq, _, _ in rows])
+        self.spool.remove_range(rows[0][0], rows[-1][0])
+        refused = sum(n for (_, _, n), ok in zip(batches, accepted, strict=True) if not ok)
+        self.messages += len(batches)
         self.published += len(rows) - refused
         if refused:
             # Retrying would block the spool forever (an ACL or size limit).
@@ -255,6 +318,11 @@ class AgentCollector(Collector):
             a.spool.dropped,
         )
         yield counter("slamon_agent_published", "Results the broker acknowledged.", a.published)
+        yield counter(
+            "slamon_agent_messages_published",
+            "MQTT messages (batches of results) published and acknowledged or refused.",
+            a.messages,
+        )
         yield counter("slamon_agent_refused", "Results the broker refused (ACL, size).", a.refused)
         yield gauge(
             "slamon_agent_connected", "Whether the agent is connected to the broker.", a.connected

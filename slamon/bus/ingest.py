@@ -1,12 +1,16 @@
 """The engine's side of MQTT: take results from agents, acknowledge them once stored.
 
-Each message on ``<prefix>/results/+/+`` is validated (``slamon.bus.wire``), its agent's
-clock skew measured (``slamon.bus.skew``), and the result handed to the engine, which
-hands it to the writer. The PUBACK goes back to the broker only when the writer has
-committed the result to the store (or dropped it for good, counted, past its bound),
-in the order the messages came. Until then the broker keeps the message in the
-engine's persistent session: if the engine is killed, the broker delivers it again,
-and the store, keyed on the result id, keeps it once.
+Each message on ``<prefix>/results/+/shard/+`` (a batch, ``slamon.results/2``) or
+``<prefix>/results/+/+`` (one result, ``slamon.result/1``, from agents not yet upgraded)
+is validated (``slamon.bus.wire``), its agent's clock skew measured (``slamon.bus.skew``),
+and its results handed to the engine, which hands them to the writer. The PUBACK goes
+back to the broker only when the writer has committed every result of the message to
+the store (or dropped it for good, counted, past its bound), in the order the messages
+came. Until then the broker keeps the message in the engine's persistent session: if
+the engine is killed, the broker delivers it again, and the store, keyed on the result
+id, keeps each result once. While more results wait for the store than half the
+writer's bound, the engine stops reading (the broker holds the rest), so a backlog of
+batches never overflows the writer while the store keeps up.
 
 State changes go out as the retained ``<prefix>/state/<monitor>`` and as events on
 ``<prefix>/events/state/<monitor>``, incidents on ``<prefix>/events/incident/<id>``;
@@ -27,7 +31,7 @@ from typing import TYPE_CHECKING
 
 from slamon.bus.mqtt import Connection, Message, run_sessions
 from slamon.bus.skew import ClockSkew
-from slamon.bus.wire import Reject, Rejected, decode
+from slamon.bus.wire import Decoder, Reject, Rejected
 from slamon.events import StateChange, incident_json
 
 if TYPE_CHECKING:
@@ -52,6 +56,7 @@ class _Pending:
     generation: int
     mid: int
     done: bool = False
+    remaining: int = 0  # its results not yet settled by the writer
 
 
 class MqttIngest:
@@ -64,15 +69,25 @@ class MqttIngest:
         self.engine = engine
         self.allowed = {m.id: frozenset(config.locations_for(m)) for m in config.monitors}
         self.names = {m.id: m.display_name for m in config.monitors}
+        self.writer = writer
+        self.decoder = Decoder(
+            prefix=self.prefix, monitors=self.allowed, max_bytes=config.bus.max_message_bytes
+        )
         self.skews: dict[str, ClockSkew] = {}
-        self._topics: dict[str, tuple[str, str]] = {}  # well-formed results topics seen
         self.received = 0
+        self.results_received = 0
         self.rejected: Counter[str] = Counter()
+        # Results refused one by one inside an accepted batch (slamon.results/2).
+        self.results_rejected: Counter[str] = Counter()
+        self.paused = 0  # times reading stopped for the writer to catch up
+        self._unsettled = 0  # results handed on and not yet settled by the writer
+        self._max_unsettled = max(1, writer.max_pending // 2)
+        self._shard_counts: dict[str, int] = {}
         self.internal_errors = 0
         self.connected = False
         self.events_dropped = 0
         self._acks: deque[_Pending] = deque()
-        self._by_id: dict[str, list[_Pending]] = {}
+        self._by_id: dict[str, _Pending | list[_Pending]] = {}
         self._generation = 0
         self._conn: Connection | None = None
         self._states: dict[str, bytes] = {}
@@ -133,6 +148,7 @@ class MqttIngest:
         self._generation += 1
         self._acks.clear()
         self._by_id.clear()
+        self._unsettled = 0
         self._conn = conn
 
     def _on_state(self, connected: bool) -> None:
@@ -142,17 +158,22 @@ class MqttIngest:
         if self._states or self._events:
             self._outbox_ready.set()
         publisher = asyncio.create_task(self._publish_outbox(conn), name="mqtt-outbox")
+        flow = asyncio.create_task(self._watch_flow(conn), name="mqtt-flow")
         try:
+            # Batches by shard (slamon.results/2), and single results from agents
+            # not yet upgraded (slamon.result/1): the two never match the same topic.
+            await conn.subscribe(f"{self.prefix}/results/+/shard/+", qos=1)
             await conn.subscribe(f"{self.prefix}/results/+/+", qos=1)
             await conn.wait_closed()
         finally:
             self._conn = None
             self._outbox_ready.set()  # wakes the publisher to see it is done
             publisher.cancel()
-            await asyncio.gather(publisher, return_exceptions=True)
+            flow.cancel()
+            await asyncio.gather(publisher, flow, return_exceptions=True)
 
     def handle(self, message: Message) -> None:
-        """Validate one message and ingest it; never raises."""
+        """Validate one message and ingest its results; never raises."""
         self.received += 1
         entry = None
         if message.qos > 0:
@@ -162,38 +183,37 @@ class MqttIngest:
             self._ingest(message, entry)
         except Rejected as exc:
             self._reject(message.topic, exc)
-            if entry is not None:
-                entry.done = True
-                self._release()
         except Exception:
-            # A bug here must not stop ingestion; the message is acknowledged and lost,
-            # loudly, rather than redelivered forever.
+            # A bug here must not stop ingestion; what was not handed on is
+            # acknowledged and lost, loudly, rather than redelivered forever.
             self.internal_errors += 1
             log.exception("ingesting a message on %s failed", message.topic[:200])
-            if entry is not None:
-                entry.done = True
-                self._release()
+        if entry is not None and entry.remaining == 0:
+            entry.done = True  # nothing of it waits for the store
+            self._release()
+        elif self._unsettled >= self._max_unsettled:
+            self._flow()
 
     def _ingest(self, message: Message, entry: _Pending | None) -> None:
-        env = decode(
-            message.topic,
-            message.payload,
-            prefix=self.prefix,
-            monitors=self.allowed,
-            max_bytes=self.settings.max_message_bytes,
-            known_topics=self._topics,
-        )
-        result = env.result
+        batch = self.decoder.decode(message.topic, message.payload)
+        for exc in batch.rejected:
+            self._reject_result(message.topic, exc)
+        if batch.shards is not None:
+            self._note_shards(batch.location, batch.shards)
+        results = batch.results
+        if not results:
+            return
+        location = batch.location
         now = datetime.now(UTC)
-        sample = (now - env.sent_at).total_seconds()
+        sample = (now - batch.sent_at).total_seconds()
         if sample < -self.settings.max_clock_skew:
             raise Rejected(
                 Reject.CLOCK,
                 f"sent {-sample:.0f}s in the future, more than bus.max_clock_skew allows",
             )
-        skew = self.skews.get(result.location)
+        skew = self.skews.get(location)
         if skew is None:
-            skew = self.skews[result.location] = ClockSkew(
+            skew = self.skews[location] = ClockSkew(
                 tolerance=self.settings.clock_skew_tolerance, settle=self.settings.clock_settle
             )
         before = skew.correction
@@ -202,15 +222,59 @@ class MqttIngest:
         if correction != before:
             log.warning(
                 "location %s: agent clock is %.1fs %s the engine's; correcting its times by %+.1fs",
-                result.location,
+                location,
                 abs(correction or sample),
                 "behind" if (correction or sample) > 0 else "ahead of",
                 correction,
-                extra={"location": result.location},
+                extra={"location": location},
             )
-        if entry is not None:
-            self._by_id.setdefault(result.id, []).append(entry)
-        self.engine.ingest(result, correction=correction, received_at=now)
+        self.results_received += len(results)
+        ingest = self.engine.ingest
+        by_id = self._by_id
+        for result in results:
+            if entry is None:  # QoS 0: nothing to acknowledge
+                ingest(result, correction=correction, received_at=now)
+                continue
+            # The message waits for the writer to settle this result id.
+            entry.remaining += 1
+            self._unsettled += 1
+            other = by_id.get(result.id)
+            if other is None:
+                by_id[result.id] = entry
+            elif isinstance(other, list):
+                other.append(entry)
+            else:
+                by_id[result.id] = [other, entry]
+            try:
+                ingest(result, correction=correction, received_at=now)
+            except Exception:
+                # A bug on one result: the rest of the batch goes on.
+                self._forget(result.id, entry)  # never reaches the writer
+                self.internal_errors += 1
+                log.exception("ingesting result %s on %s failed", result.id, message.topic[:200])
+
+    def _forget(self, result_id: str, entry: _Pending) -> None:
+        entry.remaining -= 1
+        self._unsettled -= 1
+        waiting = self._by_id.pop(result_id, None)
+        if isinstance(waiting, list):
+            waiting.remove(entry)
+            if waiting:
+                self._by_id[result_id] = waiting if len(waiting) > 1 else waiting[0]
+
+    def _note_shards(self, location: str, shards: int) -> None:
+        if self._shard_counts.get(location) == shards:
+            return
+        self._shard_counts[location] = shards
+        if shards != self.settings.shards:
+            # One engine holds every shard for now: the results are ingested all the same.
+            log.warning(
+                "location %s: its agent groups results into %d shards, bus.shards is %d",
+                location,
+                shards,
+                self.settings.shards,
+                extra={"location": location},
+            )
 
     def _reject(self, topic: str, exc: Rejected) -> None:
         n = self.rejected[exc.reason] = self.rejected[exc.reason] + 1
@@ -223,16 +287,57 @@ class MqttIngest:
                 exc.reason,
             )
 
+    def _reject_result(self, topic: str, exc: Rejected) -> None:
+        n = self.results_rejected[exc.reason] = self.results_rejected[exc.reason] + 1
+        if n <= _LOG_FIRST or n % _LOG_EVERY == 0:
+            log.warning(
+                "rejected a result in a batch on %s: %s (%d %s results rejected so far)",
+                topic[:200],
+                exc,
+                n,
+                exc.reason,
+            )
+
     def _settled(self, results: Sequence[Result]) -> None:
         by_id = self._by_id
         if not by_id:
             return
+        settled = 0
         for r in results:
-            entries = by_id.pop(r.id, None)
-            if entries:
-                for e in entries:
+            waiting = by_id.pop(r.id, None)
+            if waiting is None:
+                continue
+            for e in waiting if isinstance(waiting, list) else (waiting,):
+                settled += 1
+                e.remaining -= 1
+                if e.remaining == 0:
                     e.done = True
+        self._unsettled -= settled
         self._release()
+        if self._conn is not None and not self._conn.reading:
+            self._flow()
+
+    def _flow(self) -> None:
+        # Stop reading while the writer has more than it should take from us, and
+        # read again once it caught up. A failing store does not stop reading: the
+        # engine goes on confirming states, and the writer drops raw results (counted)
+        # past its bound.
+        conn = self._conn
+        if conn is None:
+            return
+        if conn.reading:
+            if self._unsettled >= self._max_unsettled and self.writer.healthy:
+                conn.pause_reading()
+                self.paused += 1
+        elif self._unsettled <= self._max_unsettled // 2 or not self.writer.healthy:
+            conn.resume_reading()
+
+    async def _watch_flow(self, conn: Connection) -> None:
+        # The writer may start failing while reading is paused.
+        while True:
+            await asyncio.sleep(0.5)
+            if not conn.reading:
+                self._flow()
 
     def _release(self) -> None:
         # PUBACKs go out in the order the messages came (MQTT 4.6).

@@ -1,9 +1,18 @@
-"""The one module that knows aiomqtt (and the paho-mqtt client under it).
+"""The one module of the bus that knows the MQTT client library (paho-mqtt).
 
-Everything MQTT that slamon does goes through here: connecting with TLS and a
-username/password from the config, a persistent session under a stable client id,
-QoS 1 publishing, subscribing with acknowledgements the caller sends when it is ready
-(manual PUBACK), and reconnecting with backoff. An aiomqtt upgrade touches this file.
+Everything MQTT that the engine and the agents do goes through here: connecting with
+TLS and a username/password from the config, a persistent session under a stable
+client id, QoS 1 publishing that reports what the broker refused, subscribing with
+acknowledgements the caller sends when it is ready (manual PUBACK), and reconnecting
+with backoff. An upgrade of the library touches this file.
+
+It drives paho's client on the asyncio loop through paho's public API for external
+event loops (``on_socket_*`` callbacks, ``loop_read``, ``loop_write``, ``loop_misc``),
+as paho's ``examples/loop_asyncio.py`` and aiomqtt do. aiomqtt 2.x (used by the MQTT
+probe and notifier) cannot do three things the bus needs: acknowledge a message only
+once it is stored (manual acknowledgement: aiomqtt issue #345, pending in 3.0, which is
+MQTT 5 only), tell a PUBACK that refuses a publish (MQTT 5 reason code 0x80 and over)
+from one that accepts it, and wake a waiting publish when the connection is lost.
 """
 
 from __future__ import annotations
@@ -13,29 +22,35 @@ import contextlib
 import logging
 import random
 import ssl
-import struct
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+import threading
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import aiomqtt
-from paho.mqtt.enums import MQTTErrorCode
-from paho.mqtt.exception import MalformedPacket
+import paho.mqtt.client as paho
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 if TYPE_CHECKING:
+    from paho.mqtt.reasoncodes import ReasonCode
+
     from slamon.config.bus import BusConfig
 
 log = logging.getLogger("slamon.mqtt")
 
-MqttError = aiomqtt.MqttError
+_PUBLISH_TIMEOUT = 30.0
+_CONNECT_TIMEOUT = 10.0
+_KEEPALIVE = 30
+
+
+class MqttError(Exception):
+    """The connection to the broker failed or was lost."""
 
 
 @dataclass(frozen=True, slots=True)
 class Message:
-    """One received message; ``ack()`` it once it is safely handled."""
+    """One received message; acknowledge it (``ack_many``) once it is safely handled."""
 
     topic: str
     payload: bytes
@@ -44,128 +59,316 @@ class Message:
     retain: bool
 
 
-class _Batch:
+class _Publishes:
     """Messages of one ``publish_many`` call still waiting for their PUBACK."""
 
-    __slots__ = ("future", "refused", "remaining")
+    __slots__ = ("accepted", "future", "remaining")
 
-    def __init__(self, remaining: int, future: asyncio.Future[None]) -> None:
-        self.remaining = remaining
-        self.refused = 0
+    def __init__(self, count: int, future: asyncio.Future[None]) -> None:
+        self.accepted = [True] * count
+        self.remaining = count
         self.future = future
 
 
 class Connection:
     """A connected client: publish, subscribe, receive, acknowledge."""
 
-    def __init__(self, client: aiomqtt.Client, settings: BusConfig) -> None:
-        self._client = client
+    def __init__(
+        self,
+        client: paho.Client,
+        settings: BusConfig,
+        on_message: Callable[[Message], None] | None,
+    ) -> None:
+        self.client = client
         self.settings = settings
-        # Our publishes bypass paho's per-message bookkeeping (an MQTTMessage, a
-        # MQTTMessageInfo with a lock, a Properties object for each PUBACK): they go out
-        # as one packet write per batch, and their PUBACKs come back through
-        # _FastReader to ``_acked``; one future waits for a whole batch.
-        self._waiting: dict[int, _Batch] = {}
-        self._reader = _FastReader(client._client, None, self._acked)
+        self.loop = asyncio.get_running_loop()
+        self._loop_thread = threading.get_ident()
+        self.connected: asyncio.Future[None] = self.loop.create_future()
+        self.closed: asyncio.Future[None] = self.loop.create_future()
+        self._handle = on_message
+        self._publishes: dict[int, tuple[_Publishes, int]] = {}
+        self._subscribes: dict[int, asyncio.Future[list[ReasonCode]]] = {}
+        self._fd = -1
+        self._reading = False
+        self._paused = False
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        client.on_publish = self._on_publish
+        client.on_subscribe = self._on_subscribe
+        client.on_socket_open = self._on_socket_open
+        client.on_socket_close = self._on_socket_close
+        client.on_socket_register_write = self._on_register_write
+        client.on_socket_unregister_write = self._on_unregister_write
 
-    def _acked(self, mid: int, refused: bool) -> bool:
-        batch = self._waiting.pop(mid, None)
-        if batch is None:
-            return False  # not one of ours: paho's
-        if refused:
-            batch.refused += 1
-        batch.remaining -= 1
-        if batch.remaining == 0 and not batch.future.done():
-            batch.future.set_result(None)
-        return True
+    # -- paho's callbacks (on the loop's thread, or on the connecting thread) -------
+
+    def _soon(self, fn: Callable[..., object], *args: Any) -> None:
+        if threading.get_ident() == self._loop_thread:
+            fn(*args)
+        else:
+            self.loop.call_soon_threadsafe(fn, *args)
+
+    def _on_socket_open(self, _client: paho.Client, _userdata: Any, sock: Any) -> None:
+        self._soon(self._opened, sock.fileno())
+
+    def _opened(self, fd: int) -> None:
+        if self.closed.done():
+            return
+        self._fd = fd
+        self._set_reading(not self._paused)
+
+    def _on_socket_close(self, _client: paho.Client, _userdata: Any, sock: Any) -> None:
+        self._soon(self._forget_socket, sock.fileno())
+
+    def _forget_socket(self, fd: int) -> None:
+        if fd == self._fd and fd >= 0:
+            self._set_reading(False)
+            self.loop.remove_writer(fd)
+            self._fd = -1
+        self._lost(MqttError("connection closed"))
+
+    def _on_register_write(self, _client: paho.Client, _userdata: Any, _sock: Any) -> None:
+        self._soon(self._want_write, True)
+
+    def _on_unregister_write(self, _client: paho.Client, _userdata: Any, _sock: Any) -> None:
+        self._soon(self._want_write, False)
+
+    def _want_write(self, on: bool) -> None:
+        if self._fd < 0:
+            return
+        if on:
+            self.loop.add_writer(self._fd, self._writable)
+        else:
+            self.loop.remove_writer(self._fd)
+
+    def _set_reading(self, on: bool) -> None:
+        if on == self._reading or self._fd < 0:
+            return
+        self._reading = on
+        if on:
+            self.loop.add_reader(self._fd, self._readable)
+        else:
+            self.loop.remove_reader(self._fd)
+
+    def _readable(self) -> None:
+        try:
+            rc = self.client.loop_read()
+            sock = self.client.socket()
+            # A TLS socket may hold decrypted bytes the selector does not see.
+            while rc == MQTTErrorCode.MQTT_ERR_SUCCESS and sock is not None:
+                pending = getattr(sock, "pending", None)
+                if pending is None or not pending():
+                    break
+                rc = self.client.loop_read()
+        except Exception as exc:  # a broken socket: the connection is lost
+            self._lost(MqttError(f"read failed: {exc}"))
+
+    def _writable(self) -> None:
+        try:
+            self.client.loop_write()
+        except Exception as exc:
+            self._lost(MqttError(f"write failed: {exc}"))
+
+    def _on_connect(
+        self,
+        _client: paho.Client,
+        _userdata: Any,
+        flags: Any,
+        reason_code: ReasonCode,
+        _properties: Properties | None,
+    ) -> None:
+        if self.connected.done():
+            return
+        if reason_code.is_failure:
+            self.connected.set_exception(MqttError(f"connection refused: {reason_code}"))
+        else:
+            self.connected.set_result(None)
+
+    def _on_disconnect(
+        self,
+        _client: paho.Client,
+        _userdata: Any,
+        _flags: Any,
+        reason_code: ReasonCode,
+        _properties: Properties | None,
+    ) -> None:
+        self._lost(MqttError(f"disconnected: {reason_code}"))
+
+    def _lost(self, exc: MqttError) -> None:
+        if not self.connected.done():
+            self.connected.set_exception(exc)
+        if not self.closed.done():
+            self.closed.set_exception(exc)
+        for waiting, _ in list(self._publishes.values()):
+            if not waiting.future.done():
+                waiting.future.set_exception(exc)
+        self._publishes.clear()
+        for future in self._subscribes.values():
+            if not future.done():
+                future.set_exception(exc)
+        self._subscribes.clear()
+
+    def _on_message(self, _client: paho.Client, _userdata: Any, m: paho.MQTTMessage) -> None:
+        if self._handle is None:
+            return
+        try:
+            topic = m.topic
+        except UnicodeDecodeError:  # refused on ingest as a bad topic, not a crash
+            topic = "\ufffd"
+        payload = m.payload if isinstance(m.payload, bytes) else bytes(m.payload)
+        self._handle(Message(topic, payload, m.mid, m.qos, bool(m.retain)))
+
+    def _on_publish(
+        self,
+        _client: paho.Client,
+        _userdata: Any,
+        mid: int,
+        reason_code: ReasonCode,
+        _properties: Properties | None,
+    ) -> None:
+        entry = self._publishes.pop(mid, None)
+        if entry is None:
+            return
+        waiting, index = entry
+        if reason_code.is_failure:
+            waiting.accepted[index] = False
+        waiting.remaining -= 1
+        if waiting.remaining == 0 and not waiting.future.done():
+            waiting.future.set_result(None)
+
+    def _on_subscribe(
+        self,
+        _client: paho.Client,
+        _userdata: Any,
+        mid: int,
+        reason_codes: list[ReasonCode],
+        _properties: Properties | None,
+    ) -> None:
+        future = self._subscribes.pop(mid, None)
+        if future is not None and not future.done():
+            future.set_result(reason_codes)
+
+    # -- what the bus uses ---------------------------------------------------------------
 
     async def publish_many(
         self, messages: Sequence[tuple[str, bytes]], *, retain: bool = False
-    ) -> int:
-        """Publish at QoS 1, all in flight at once; return how many the broker refused.
+    ) -> list[bool]:
+        """Publish at QoS 1, all in flight at once; return which the broker accepted.
 
         Raises MqttError if the connection is lost or the acknowledgements do not come
         within 30 seconds; then none of them is known to have arrived.
         """
         if not messages:
-            return 0
-        paho = self._client._client
-        if paho._sock is None or self._client._disconnected.done():
+            return []
+        if self.closed.done():
             raise MqttError("not connected")
-        loop = asyncio.get_running_loop()
-        batch = _Batch(len(messages), loop.create_future())
-        packet = bytearray()
-        v5 = paho._protocol == 5
-        header = _PUBLISH | 0x02 | (0x01 if retain else 0)  # QoS 1
+        waiting = _Publishes(len(messages), self.loop.create_future())
         mids = []
-        for topic, payload in messages:
-            name = topic.encode()
-            if not name or len(name) > 65535 or b"+" in name or b"#" in name:
-                raise ValueError(f"not a topic to publish to: {topic[:200]!r}")
-            mid = paho._mid_generate()
-            mids.append(mid)
-            packet.append(header)
-            packet += _remaining_length(2 + len(name) + 2 + v5 + len(payload))
-            packet += _U16.pack(len(name))
-            packet += name
-            packet += _U16.pack(mid)
-            if v5:
-                packet.append(0)  # no properties
-            packet += payload
-        for mid in mids:
-            self._waiting[mid] = batch
-        paho._packet_queue(header, bytes(packet), 0, 1)
-        disconnected = self._client._disconnected
-        # asyncio.wait, not wait_for: Python 3.11's wait_for can swallow a cancellation
-        # that arrives as the PUBACK does, and a task that ignores its cancel never stops.
         try:
-            done, _ = await asyncio.wait(
-                (batch.future, disconnected), timeout=30, return_when=asyncio.FIRST_COMPLETED
-            )
+            for index, (topic, payload) in enumerate(messages):
+                if not topic or "+" in topic or "#" in topic:
+                    raise ValueError(f"not a topic to publish to: {topic[:200]!r}")
+                info = self.client.publish(topic, payload, qos=1, retain=retain)
+                if info.rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
+                    raise MqttError(f"publish failed: {paho.error_string(info.rc)}")
+                mids.append(info.mid)
+                self._publishes[info.mid] = (waiting, index)
+            # asyncio.wait, not wait_for: Python 3.11's wait_for can swallow a
+            # cancellation that arrives as the PUBACK does.
+            done, _ = await asyncio.wait((waiting.future,), timeout=_PUBLISH_TIMEOUT)
         finally:
             for mid in mids:
-                if self._waiting.get(mid) is batch:
-                    del self._waiting[mid]
-        if batch.future not in done:
-            batch.future.cancel()
-            raise MqttError("connection lost or no acknowledgement while publishing")
-        return batch.refused
+                entry = self._publishes.get(mid)
+                if entry is not None and entry[0] is waiting:
+                    del self._publishes[mid]
+        if not done:
+            waiting.future.cancel()
+            raise MqttError("no acknowledgement while publishing")
+        waiting.future.result()  # raises MqttError if the connection was lost
+        return waiting.accepted
 
     async def publish(self, topic: str, payload: bytes, *, retain: bool = False) -> bool:
         """Publish at QoS 1 and wait for its PUBACK; False if the broker refused it.
 
         A refusal is an ACL or a size limit; a lost connection raises MqttError.
         """
-        return await self.publish_many([(topic, payload)], retain=retain) == 0
+        [accepted] = await self.publish_many([(topic, payload)], retain=retain)
+        return accepted
 
     async def subscribe(self, topic: str, qos: int = 1) -> None:
-        """Subscribe to ``topic`` (wildcards allowed)."""
-        await self._client.subscribe(topic, qos=qos)
+        """Subscribe to ``topic`` (wildcards allowed); MqttError if the broker refuses.
 
-    async def messages(self) -> AsyncIterator[Message]:
-        """Received messages, until the connection is lost (then MqttError)."""
-        async for m in self._client.messages:
-            payload = m.payload if isinstance(m.payload, bytes) else str(m.payload).encode()
-            yield Message(m.topic.value, payload, m.mid, m.qos, m.retain)
+        Waits for the SUBACK as long as the connection lasts, without a timeout: a
+        persistent session delivers what the broker kept before it (a backlog can take
+        a while), and while reading is paused for the store it is not read at all.
+        """
+        rc, mid = self.client.subscribe(topic, qos=qos)
+        if rc != MQTTErrorCode.MQTT_ERR_SUCCESS or mid is None:
+            raise MqttError(f"subscribe failed: {paho.error_string(rc)}")
+        future: asyncio.Future[list[ReasonCode]] = self.loop.create_future()
+        self._subscribes[mid] = future
+        try:
+            codes = await future  # failed by _lost if the connection goes
+        finally:
+            self._subscribes.pop(mid, None)
+        if any(code.is_failure for code in codes):
+            raise MqttError(f"the broker refused the subscription to {topic}: {codes}")
 
     async def wait_closed(self) -> None:
         """Return (raising MqttError) when the connection is lost."""
-        async for _ in self._client.messages:
-            pass  # nothing arrives here when run_sessions was given on_message
+        await asyncio.shield(self.closed)
 
     def ack_many(self, mids: Sequence[int]) -> None:
-        """Send the PUBACKs for these QoS 1 messages, in this order, in one write.
+        """Send the PUBACKs for these QoS 1 messages, in this order."""
+        ack = self.client.ack
+        for mid in mids:
+            ack(mid, 1)
 
-        For messages received with manual acknowledgement, which aiomqtt does not expose.
-        """
-        if mids:
-            packet = b"".join([_PUBACK_STRUCT.pack(_PUBACK, 2, mid) for mid in mids])
-            self._client._client._packet_queue(_PUBACK, packet, 0, 0)
+    def pause_reading(self) -> None:
+        """Stop reading from the broker (it holds what it has for us) until resumed."""
+        self._paused = True
+        self._set_reading(False)
+
+    def resume_reading(self) -> None:
+        """Read from the broker again."""
+        self._paused = False
+        if not self.closed.done():
+            self._set_reading(True)
 
     @property
-    def queued(self) -> int:
-        """Messages received but not yet taken from the client's queue."""
-        return len(self._client.messages)
+    def reading(self) -> bool:
+        """False while reading is paused."""
+        return not self._paused
+
+    async def keep_alive(self) -> None:
+        """Send keepalive pings and notice their timeouts until the connection is lost."""
+        # paho wants loop_misc every few seconds.
+        while self.client.loop_misc() == MQTTErrorCode.MQTT_ERR_SUCCESS:  # noqa: ASYNC110
+            await asyncio.sleep(1)
+        self._lost(MqttError("connection lost (keepalive)"))
+
+    async def close(self) -> None:
+        """Disconnect cleanly if still connected, and release the socket."""
+        if not self.closed.done() and self.client.socket() is not None:
+            self.client.disconnect()
+            with contextlib.suppress(MqttError, TimeoutError):
+                async with asyncio.timeout(2):
+                    await asyncio.shield(self.closed)
+        if self._fd >= 0:
+            self._set_reading(False)
+            self.loop.remove_writer(self._fd)
+            self._fd = -1
+        sock = self.client.socket()
+        if sock is not None:
+            # Still open (a DISCONNECT that never went out): this client is done with.
+            sock.close()
+        if not self.closed.done():
+            self.closed.set_result(None)
+        if self.closed.done() and not self.closed.cancelled():
+            self.closed.exception()  # retrieved: no "never retrieved" warning
+        if self.connected.done() and not self.connected.cancelled():
+            self.connected.exception()
 
 
 def _tls_context(settings: BusConfig) -> ssl.SSLContext | None:
@@ -174,230 +377,66 @@ def _tls_context(settings: BusConfig) -> ssl.SSLContext | None:
     return ssl.create_default_context(cafile=settings.ca_file)
 
 
-def _client(settings: BusConfig, client_id: str, *, manual_ack: bool) -> aiomqtt.Client:
+def _client(settings: BusConfig, client_id: str, *, manual_ack: bool) -> paho.Client:
     v5 = settings.protocol == "5"
-    properties = None
-    if v5:
-        properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
-        # The broker keeps the session (subscriptions, unacknowledged messages) this long.
-        properties.SessionExpiryInterval = int(settings.session_expiry)
-        # How many unacknowledged QoS 1 messages the broker may send us at once.
-        properties.ReceiveMaximum = settings.receive_maximum
-    client = aiomqtt.Client(
-        settings.host,
-        settings.port,
-        username=settings.username,
-        password=settings.password.get_secret_value() if settings.password else None,
-        identifier=client_id,
-        protocol=aiomqtt.ProtocolVersion.V5 if v5 else aiomqtt.ProtocolVersion.V311,
+    client = paho.Client(
+        CallbackAPIVersion.VERSION2,
+        client_id=client_id,
+        protocol=MQTTProtocolVersion.MQTTv5 if v5 else MQTTProtocolVersion.MQTTv311,
         clean_session=None if v5 else False,
-        clean_start=False,
-        properties=properties,
-        tls_context=_tls_context(settings),
-        keepalive=30,
-        timeout=10,
-        # No client-side limit: paho rescans its whole outgoing queue on every PUBACK
-        # when there is one. The agent's publish window is the limit.
-        max_inflight_messages=0,
+        reconnect_on_failure=False,
+        manual_ack=manual_ack,
     )
-    # aiomqtt warns for more than this many publishes awaiting their PUBACK; an agent
-    # draining its spool keeps hundreds in flight on purpose.
-    client.pending_calls_threshold = 100_000
-    if manual_ack:
-        client._client.manual_ack_set(True)
+    client.enable_logger(logging.getLogger("slamon.mqtt.paho"))
+    # No client-side limit: paho rescans its outgoing messages on every PUBACK when
+    # there is one; the agent's publish window is the limit.
+    client.max_inflight_messages_set(0)
+    client.connect_timeout = _CONNECT_TIMEOUT
+    if settings.username is not None:
+        password = settings.password.get_secret_value() if settings.password else None
+        client.username_pw_set(settings.username, password)
+    context = _tls_context(settings)
+    if context is not None:
+        client.tls_set_context(context)
     return client
+
+
+def _connect_properties(settings: BusConfig) -> Properties | None:
+    if settings.protocol != "5":
+        return None
+    properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+    # The broker keeps the session (subscriptions, unacknowledged messages) this long.
+    properties.SessionExpiryInterval = int(settings.session_expiry)
+    # How many unacknowledged QoS 1 messages the broker may send us at once.
+    properties.ReceiveMaximum = settings.receive_maximum
+    return properties
 
 
 Session = Callable[[Connection], Awaitable[None]]
 
 
-def _dispatch(conn: Connection, handle: Callable[[Message], None] | None) -> None:
-    # Straight from the socket: no queue and no task per message (aiomqtt's iterator
-    # costs both), and installed before CONNACK, since a persistent session delivers
-    # what the broker kept as soon as we connect, before any subscribe.
-    paho = conn._client._client
-    if handle is not None:
+async def _connect(conn: Connection, settings: BusConfig) -> None:
+    properties = _connect_properties(settings)
 
-        def on_message(_client: Any, _userdata: Any, m: Any) -> None:
-            try:
-                topic = m.topic
-            except UnicodeDecodeError:  # refused on ingest as a bad topic, not a crash
-                topic = m._topic.decode("utf-8", "replace")
-            handle(Message(topic, m.payload, m.mid, m.qos, m.retain))
+    def connect() -> None:
+        # Blocking (name lookup, TCP, TLS handshake): on a thread, as aiomqtt does.
+        conn.client.connect(
+            settings.host,
+            settings.port,
+            keepalive=_KEEPALIVE,
+            clean_start=False,
+            properties=properties,
+        )
 
-        paho.on_message = on_message
-        conn._reader.handle = handle
-    # paho has no hook for this; aiomqtt calls loop_read when the socket is readable.
-    paho.loop_read = conn._reader.loop_read  # type: ignore[method-assign]
-
-
-def _remaining_length(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte, n = n & 0x7F, n >> 7
-        out.append(byte | 0x80 if n else byte)
-        if not n:
-            return bytes(out)
-
-
-_PUBLISH = 0x30
-_PUBACK = 0x40
-_PUBACK_STRUCT = struct.Struct("!BBH")
-_U16 = struct.Struct("!H")
-_READ_SIZE = 256 * 1024
-
-
-class _FastReader:
-    """paho's ``loop_read``, reading the socket a buffer at a time.
-
-    paho reads each packet with three or more ``recv`` calls and decodes a PUBLISH
-    into an MQTTMessage with a Properties object; at 10,000 results per second that
-    was a third of the engine's time (bench/ingest.py). This reads what the socket
-    has, and hands each QoS 0/1 PUBLISH without properties straight to ``handle``;
-    every other packet (CONNACK, SUBACK, PINGRESP, PUBACK, QoS 2, publishes with
-    properties or a topic that is not UTF-8) goes through paho's own handler.
-    """
-
-    def __init__(
-        self,
-        paho: Any,
-        handle: Callable[[Message], None] | None,
-        acked: Callable[[int, bool], bool],
-    ) -> None:
-        self.paho = paho
-        self.handle = handle
-        self.acked = acked
-        self.v5 = paho._protocol == 5
-        self.buffer = bytearray()
-
-    def loop_read(self, max_packets: int = 1) -> MQTTErrorCode:
-        """Read what is there and handle every complete packet; paho's return codes."""
-        paho = self.paho
-        sock = paho._sock
-        if sock is None:
-            return MQTTErrorCode.MQTT_ERR_NO_CONN
-        try:
-            data = sock.recv(_READ_SIZE)
-        except (BlockingIOError, ssl.SSLWantReadError):
-            return MQTTErrorCode.MQTT_ERR_SUCCESS
-        except ssl.SSLWantWriteError:
-            paho._call_socket_register_write()
-            return MQTTErrorCode.MQTT_ERR_SUCCESS
-        except OSError as exc:
-            log.debug("MQTT socket read failed: %s", exc)
-            return paho._loop_rc_handle(MQTTErrorCode.MQTT_ERR_CONN_LOST)  # type: ignore[no-any-return]
-        if not data:
-            return paho._loop_rc_handle(MQTTErrorCode.MQTT_ERR_CONN_LOST)  # type: ignore[no-any-return]
-        with paho._msgtime_mutex:
-            paho._last_bytes_received = time.monotonic()
-        buf = self.buffer
-        buf += data
-        rc = self._packets(buf)
-        if rc:
-            self.buffer = bytearray()
-            return paho._loop_rc_handle(rc)  # type: ignore[no-any-return]
-        return MQTTErrorCode.MQTT_ERR_SUCCESS
-
-    def _packets(self, buf: bytearray) -> MQTTErrorCode:
-        pos, end = 0, len(buf)
-        handle = self.handle
-        try:
-            while pos + 2 <= end:
-                command = buf[pos]
-                # Remaining length: 1 to 4 bytes, 7 bits each.
-                length, shift, i = 0, 0, pos + 1
-                while True:
-                    if i >= end:
-                        return MQTTErrorCode.MQTT_ERR_SUCCESS  # rest of header not here yet
-                    byte = buf[i]
-                    length |= (byte & 0x7F) << shift
-                    i += 1
-                    if not byte & 0x80:
-                        break
-                    shift += 7
-                    if shift > 21:
-                        return MQTTErrorCode.MQTT_ERR_PROTOCOL
-                start, stop = i, i + length
-                if stop > end:
-                    return MQTTErrorCode.MQTT_ERR_SUCCESS  # rest of packet not here yet
-                kind = command & 0xF0
-                if kind == _PUBACK and length >= 2:
-                    mid = (buf[start] << 8) | buf[start + 1]
-                    # MQTT 5: a reason code may follow; 0x80 and above is a refusal.
-                    refused = length > 2 and buf[start + 2] >= 0x80
-                    if self.acked(mid, refused):
-                        pos = stop
-                        continue
-                message = None
-                if kind == _PUBLISH and handle is not None and length >= 2:
-                    message = self._publish(buf, command, start, stop)
-                if message is not None:
-                    handle(message)  # type: ignore[misc]  # not None: message is set
-                else:
-                    rc = self._to_paho(command, buf[start:stop])
-                    if rc:
-                        return rc
-                pos = stop
-            return MQTTErrorCode.MQTT_ERR_SUCCESS
-        finally:
-            del buf[:pos]
-
-    def _publish(self, buf: bytearray, command: int, start: int, stop: int) -> Message | None:
-        qos = (command >> 1) & 3
-        if qos > 1:
-            return None
-        tlen = (buf[start] << 8) | buf[start + 1]
-        at = start + 2 + tlen
-        if tlen == 0 or at > stop:
-            return None
-        try:
-            topic = buf[start + 2 : at].decode()
-        except UnicodeDecodeError:
-            return None
-        mid = 0
-        if qos:
-            if at + 2 > stop:
-                return None
-            mid = (buf[at] << 8) | buf[at + 1]
-            at += 2
-        if self.v5:
-            if at >= stop or buf[at] != 0:
-                return None  # properties: paho decodes those
-            at += 1
-        return Message(topic, bytes(buf[at:stop]), mid, qos, bool(command & 1))
-
-    def _to_paho(self, command: int, body: bytearray) -> MQTTErrorCode:
-        paho = self.paho
-        # paho's reader state with this whole packet read, as its _packet_read leaves it.
-        paho._in_packet = {
-            **_idle_in_packet(),
-            "command": command,
-            "have_remaining": 1,
-            "remaining_length": len(body),
-            "packet": body,
-        }
-        try:
-            rc = paho._packet_handle()
-        except MalformedPacket as exc:
-            log.debug("malformed MQTT packet: %s", exc)
-            rc = MQTTErrorCode.MQTT_ERR_PROTOCOL
-        finally:
-            paho._in_packet = _idle_in_packet()
-        return MQTTErrorCode(rc)
-
-
-def _idle_in_packet() -> dict[str, Any]:
-    """The reader state paho keeps between packets."""
-    return {
-        "command": 0,
-        "have_remaining": 0,
-        "remaining_count": [],
-        "remaining_mult": 1,
-        "remaining_length": 0,
-        "packet": bytearray(b""),
-        "to_process": 0,
-        "pos": 0,
-    }
+    try:
+        await conn.loop.run_in_executor(None, connect)
+    except (OSError, ValueError) as exc:
+        raise MqttError(str(exc) or type(exc).__name__) from None
+    try:
+        async with asyncio.timeout(_CONNECT_TIMEOUT):
+            await asyncio.shield(conn.connected)
+    except TimeoutError:
+        raise MqttError("no CONNACK from the broker") from None
 
 
 async def run_sessions(
@@ -416,28 +455,30 @@ async def run_sessions(
 
     ``session`` returns or raises MqttError when the connection is lost; any other
     exception propagates. ``on_message``, if given, is called for every message from
-    the moment of connecting; ``on_connecting`` gets each new connection before it
+    the moment of connecting (a persistent session delivers what the broker kept
+    before any subscribe); ``on_connecting`` gets each new connection before it
     connects (so messages can be acknowledged on it); ``on_state`` is told whether we
-    are connected.
+    are connected. With ``manual_ack``, QoS 1 messages are acknowledged only by
+    ``Connection.ack_many``.
     """
     backoff = min_backoff
     where = f"{settings.host}:{settings.port}"
     failures = 0
     while True:
         connected = False
-        client = _client(settings, client_id, manual_ack=manual_ack)
-        conn = Connection(client, settings)
-        _dispatch(conn, on_message)
+        conn = Connection(_client(settings, client_id, manual_ack=manual_ack), settings, on_message)
         if on_connecting is not None:
             on_connecting(conn)
+        misc: asyncio.Task[None] | None = None
         try:
-            async with client:
-                connected = True
-                if on_state:
-                    on_state(True)
-                log.info("connected to MQTT broker %s as %s", where, client_id)
-                backoff, failures = min_backoff, 0
-                await session(conn)
+            await _connect(conn, settings)
+            misc = asyncio.create_task(conn.keep_alive(), name="mqtt-keepalive")
+            connected = True
+            if on_state:
+                on_state(True)
+            log.info("connected to MQTT broker %s as %s", where, client_id)
+            backoff, failures = min_backoff, 0
+            await session(conn)
         except MqttError as exc:
             failures += 1
             if connected or failures == 1 or failures % 20 == 0:
@@ -449,6 +490,9 @@ async def run_sessions(
                     backoff,
                 )
         finally:
+            if misc is not None:
+                await cancel_quietly(misc)
+            await conn.close()
             if on_state and connected:
                 on_state(False)
         await asyncio.sleep(backoff * random.uniform(0.8, 1.2))

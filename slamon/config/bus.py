@@ -38,6 +38,10 @@ class BusConfig(Section):
     max_clock_skew: Annotated[Duration, at_least(1, "s")] = 3600
     receive_maximum: int = Field(default=65535, ge=1, le=65535)
     session_expiry: Annotated[Duration, at_least(60, "s")] = 7 * 86400
+    # Monitors fall into this many shards (CRC-32 of the id); agents publish a batch
+    # per shard on <topic_prefix>/results/<location>/shard/<n>. Agents and engines
+    # must agree; one engine consumes every shard.
+    shards: int = Field(default=1, ge=1, le=4096)
 
     @field_validator("topic_prefix")
     @classmethod
@@ -65,6 +69,9 @@ class AgentConfig(Section):
     spool: str = "slamon-agent-{location}.db"
     spool_max: int = Field(default=1_000_000, ge=100, le=100_000_000)
     client_id: str = "slamon-agent-{location}"
+    # Results per MQTT message at most (slamon.results/2); bus.max_message_bytes bounds
+    # a message's size too.
+    batch_size: int = Field(default=500, ge=1, le=5000)
     # Serve the agent's own /metrics (spool depth, published, refused) on this port.
     metrics_host: str = "127.0.0.1"
     metrics_port: int | None = Field(default=None, ge=0, le=65535)

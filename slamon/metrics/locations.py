@@ -91,6 +91,24 @@ class LocationCollector(Collector):
             rejected.add_metric([reason.value], ingest.rejected.get(reason, 0))
         yield rejected
         yield CounterMetricFamily(
+            "slamon_bus_results_received",
+            "Results in the messages accepted on the results topics (a batch holds many).",
+            value=ingest.results_received,
+        )
+        results_rejected = CounterMetricFamily(
+            "slamon_bus_results_rejected",
+            "Results refused one by one inside an accepted batch, by reason.",
+            labels=["reason"],
+        )
+        for reason in Reject:
+            results_rejected.add_metric([reason.value], ingest.results_rejected.get(reason, 0))
+        yield results_rejected
+        yield CounterMetricFamily(
+            "slamon_bus_read_pauses",
+            "Times the engine stopped reading from the broker for the store to catch up.",
+            value=ingest.paused,
+        )
+        yield CounterMetricFamily(
             "slamon_bus_ingest_errors",
             "Messages whose ingestion failed on a bug (acknowledged and logged).",
             value=ingest.internal_errors,

@@ -191,11 +191,15 @@ class Store:
         cached: dict[tuple[str, str, datetime], Rollup],
     ) -> dict[tuple[str, str, datetime], Rollup]:
         by_key: dict[tuple[str, str, datetime], list[Result]] = defaultdict(list)
-        hours: dict[datetime, datetime] = {}  # hour_of is costly; results share few hours
         for r in inserted:
-            hour = hours.get(r.at)
-            if hour is None:
-                hour = hours[r.at] = hour_of(r.at)
+            when = r.at
+            # Results come in UTC (the wire decodes to it, probes make it): the hour
+            # is a replace() away; astimezone() costs more than the rest of the loop.
+            hour = (
+                when.replace(minute=0, second=0, microsecond=0)
+                if when.tzinfo is UTC
+                else hour_of(when)
+            )
             by_key[(r.monitor_id, r.location, hour)].append(r)
         if not by_key:
             return {}
