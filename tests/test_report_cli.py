@@ -52,7 +52,7 @@ def test_whatif_table_and_explanation() -> None:
     assert lines[0].split()[:3] == ["id", "total_seconds", "downtime_seconds"]
     p1 = next(line.split() for line in lines if line.startswith("P1 "))
     assert p1 == ["P1", "2592000", "2700", "99.895833", "-4.166667", "10", "100.00"]
-    assert "Amount owed: 100.00 EUR (rounded once, ROUND_HALF_UP, to 2 decimals)" in lines
+    assert "Amount owed: 100.00 EUR (rounded once, half_up, to 2 decimals)" in lines
 
 
 def test_whatif_single_object_and_errors(tmp_path: Path) -> None:
@@ -67,6 +67,44 @@ def test_whatif_single_object_and_errors(tmp_path: Path) -> None:
     assert run.returncode == 2
     assert "case 0 (P1): currency must be a three-letter ISO 4217 code" in run.stderr
     assert "Traceback" not in run.stderr
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            {"tiers": [{"below": "120", "credit_percent": 10}]},
+            "case 1 (P2): tiers[0].below: must be a percent in (0, 100], got 120",
+        ),
+        ({"credit_cap": "10"}, "case 1 (P2): credit_cap: unknown key"),
+        ({"rounding": "bankers"}, "case 1 (P2): rounding: unknown rounding rule 'bankers'"),
+    ],
+    ids=["tier-over-100", "unknown-key", "rounding"],
+)
+def test_whatif_bad_input_exits_2_naming_case_and_field(
+    tmp_path: Path, change: dict[str, Any], message: str
+) -> None:
+    cases = json.loads(VECTORS.read_text())[:2]
+    cases[1].update(change)
+    path = tmp_path / "cases.json"
+    path.write_text(json.dumps(cases))
+    run = slamon("report", "whatif", str(path))
+    assert (run.returncode, run.stdout) == (2, "")
+    assert run.stderr.startswith(f"slamon: {path}: {message}")
+    assert "Traceback" not in run.stderr
+
+
+def test_whatif_batch_with_an_empty_exclusion_answers_every_case(tmp_path: Path) -> None:
+    cases = json.loads(VECTORS.read_text(), parse_float=Decimal)
+    at = "2026-06-03T08:30:00+00:00"
+    cases[0]["exclusions"] = [{"start": at, "end": at, "reason": "typo", "kind": "force_majeure"}]
+    path = tmp_path / "cases.json"
+    path.write_text(json.dumps(cases, default=str))
+    run = slamon("report", "whatif", str(path), "--format", "json", "--explain")
+    assert run.returncode == 0, run.stderr
+    assert [r["credit_amount"] for r in json.loads(run.stdout)] == [
+        c["expected"]["credit_amount"] for c in cases
+    ]
 
 
 CONFIG = """

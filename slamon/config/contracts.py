@@ -25,9 +25,9 @@ from sla_engine.accounting.availability import (
 from sla_engine.contracts import Contract, LatencyObjective, PeriodRule, SLIKind
 from sla_engine.money.credits import CreditTerms, Tier
 from sla_engine.money.currencies import minor_units
+from sla_engine.money.rounding import rounding_rule
 from sla_engine.slis.incident_response import ResponseLimits
 from slamon.config.common import (
-    ROUNDING_NAMES,
     ExactDecimal,
     MonitorId,
     Percent,
@@ -42,6 +42,14 @@ class TierConfig(Section):
 
     below: Percent
     credit_percent: Percent
+
+    @field_validator("below")
+    @classmethod
+    def _above_zero(cls, value: Decimal) -> Decimal:
+        # Availability is never strictly below 0: such a tier could never apply.
+        if value <= 0:
+            raise ValueError("a tier threshold must be above 0 (it applies strictly below it)")
+        return value
 
 
 class ContractConfig(Section):
@@ -130,7 +138,7 @@ class ContractConfig(Section):
             monthly_fee=self.monthly_fee if self.monthly_fee is not None else Decimal(0),
             # An internal SLO without a fee owes nothing; the currency only labels zeros.
             currency=self.currency or "EUR",
-            rounding=ROUNDING_NAMES[self.rounding],
+            rounding=rounding_rule(self.rounding),
         )
 
     def to_contract(self) -> Contract:
