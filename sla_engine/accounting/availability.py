@@ -270,6 +270,22 @@ class Availability:
         return self.measured_until == self.window.end
 
     @property
+    def elapsed(self) -> timedelta:
+        """The part of the window measured so far: from its start to ``measured_until``."""
+        return self.measured_until - self.window.start
+
+    @property
+    def coverage(self) -> Fraction:
+        """The share of :attr:`elapsed` with evidence (not unknown); 0 when none elapsed.
+
+        Maintenance counts as covered: it is known, whether probes ran or not.
+        """
+        elapsed = _us(self.elapsed)
+        if elapsed == 0:
+            return Fraction(0)
+        return Fraction(elapsed - _us(self.unknown), elapsed)
+
+    @property
     def good(self) -> Decimal:
         """``total - bad``."""
         return self.total - self.bad

@@ -293,7 +293,10 @@ def _credit_lines(availability: Availability, credit: Credit, terms: CreditTerms
         f"(shown rounded half up to 6 decimals; exact value {exact} %)",
     ]
     if availability.total == 0:
-        out.append(f"  nothing was measured (total 0 {unit}): availability is 100 %")
+        out.append(
+            f"  nothing was measured (total 0 {unit}): there is no availability; "
+            "it is taken as 100 % for the tiers, so no credit is owed"
+        )
     out += credit_lines(exact, credit, terms)
     return out
 

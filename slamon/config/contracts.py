@@ -22,7 +22,13 @@ from sla_engine.accounting.availability import (
     MaintenancePolicy,
     UnknownPolicy,
 )
-from sla_engine.contracts import Contract, LatencyObjective, PeriodRule, SLIKind
+from sla_engine.contracts import (
+    DEFAULT_MIN_COVERAGE,
+    Contract,
+    LatencyObjective,
+    PeriodRule,
+    SLIKind,
+)
 from sla_engine.money.credits import CreditTerms, Tier
 from sla_engine.money.currencies import minor_units
 from sla_engine.money.rounding import rounding_rule
@@ -80,6 +86,8 @@ class ContractConfig(Section):
     latency_limit: Annotated[Duration, at_least(0.001, "s")] | None = None
     acknowledge_within: Annotated[Duration, at_least(1, "s")] | None = None
     resolve_within: Annotated[Duration, at_least(1, "s")] | None = None
+    # Below this share of the period measured, a period is "insufficient data".
+    min_coverage: Percent = DEFAULT_MIN_COVERAGE
 
     @field_validator("currency")
     @classmethod
@@ -171,4 +179,5 @@ class ContractConfig(Section):
             credit=self.credit_terms(),
             latency=latency,
             response=response,
+            min_coverage=self.min_coverage,
         )

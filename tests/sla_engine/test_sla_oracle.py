@@ -6,6 +6,8 @@ ones too), all three accounting rules with minimum run lengths, tiers with one
 threshold often pinned exactly at the availability, caps, and currencies paid in 0, 2
 and 3 decimals with every rounding rule. The engine is driven through the what-if
 calculator, so parsing, the explanation and the fields finance reads are all checked.
+A third property drives the report path (state intervals with gaps, one source) and
+checks coverage and the verdict (met, not met, insufficient data) too.
 
 Examples: ``ORACLE_EXAMPLES`` per property (about 10 s for all of them on the 2-core
 box); ``HYPOTHESIS_PROFILE=oracle-long`` runs 20 times as many.
@@ -23,9 +25,26 @@ from zoneinfo import ZoneInfo
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from sla_engine.accounting.availability import (
+    Accounting,
+    AccountingTerms,
+    MaintenancePolicy,
+    UnknownPolicy,
+)
+from sla_engine.contracts import Contract, ReportPeriod
+from sla_engine.money.credits import CreditTerms, Tier
 from sla_engine.money.rounding import exact_decimal
+from sla_engine.reports.report import Evidence, Verdict, evaluate_contract
 from sla_engine.reports.whatif import evaluate_case
-from tests.sla_oracle import MINOR_DIGITS, OracleSpans, OracleTerms, evaluate, whatif_fields
+from sla_engine.time.states import State, StateInterval
+from tests.sla_oracle import (
+    MINOR_DIGITS,
+    OracleSpans,
+    OracleTerms,
+    evaluate,
+    state_at,
+    whatif_fields,
+)
 
 LONG = 20 if os.environ.get("HYPOTHESIS_PROFILE") == "oracle-long" else 1
 ORACLE_EXAMPLES = 150 * LONG
@@ -195,3 +214,105 @@ def test_whole_minutes_agree_with_the_oracle_over_a_few_minutes(
     # runs, partly removed minutes and the minimum run length meet there.
     case, terms, found, start, end = drawn
     assert evaluate_case(case).fields == whatif_fields(evaluate(start, end, found, terms), terms)
+
+
+# --- the report path: state intervals with gaps, coverage and the verdict -----------
+
+STATES = ["up", "down", "degraded", "maintenance", "unknown", "gap"]
+
+
+@st.composite
+def histories(draw: st.DrawFn) -> tuple[ReportPeriod, list[StateInterval], OracleSpans]:
+    """A short period and one source's state intervals around it, gaps included."""
+    tz, start, end = draw(periods(3600))
+    s, e = int(start.timestamp()), int(end.timestamp())
+    found: dict[str, list[tuple[int, int]]] = {name: [] for name in STATES}
+    intervals = []
+    at = s - draw(st.integers(0, 120))
+    while at < e + 60:
+        length = draw(st.integers(1, 60) | st.integers(1, 900))
+        state = draw(st.sampled_from(STATES))
+        found[state].append((at, at + length))
+        if state != "gap":
+            begin = datetime.fromtimestamp(at, UTC)
+            intervals.append(
+                StateInterval("api", State(state), begin, begin + timedelta(seconds=length))
+            )
+        at += length
+    found["unknown"] += found["gap"] + [(s - 10**6, found_first(found, s)), (at, e + 10**6)]
+    spans = OracleSpans(
+        outages=found["down"],
+        maintenance=found["maintenance"],
+        unknown=found["unknown"],
+        degraded=found["degraded"],
+    )
+    return ReportPeriod("random", tz, start, end), intervals, spans
+
+
+def found_first(found: dict[str, list[tuple[int, int]]], fallback: int) -> int:
+    return min((a for spans in found.values() for a, _ in spans), default=fallback)
+
+
+@oracle_settings
+@given(
+    histories(),
+    st.sampled_from(ACCOUNTING),
+    st.sampled_from(["exclude_from_total", "count_as_up"]),
+    st.sampled_from(["up", "down", "exclude"]),
+    st.integers(0, 4),
+    st.sampled_from(["0", "50", "90", "99.5", "100"]),
+    st.sampled_from(TARGETS),
+)
+def test_coverage_and_verdict_agree_with_the_oracle(
+    history: tuple[ReportPeriod, list[StateInterval], OracleSpans],
+    accounting: str,
+    maintenance: str,
+    unknown: str,
+    min_run: int,
+    min_coverage: str,
+    target: str,
+) -> None:
+    period, intervals, found = history
+    min_run = min_run if accounting == "minutes_full" else 0
+    contract = Contract(
+        id="c",
+        customer_id="C-1",
+        customer_name="C",
+        monitors=("api",),
+        target=Decimal(target),
+        tz=period.tz,
+        terms=AccountingTerms(
+            accounting=Accounting(accounting),
+            unknown=UnknownPolicy(unknown),
+            maintenance=MaintenancePolicy(maintenance),
+            min_downtime_minutes=min_run,
+        ),
+        credit=CreditTerms((Tier(Decimal(99), Decimal(10)),), None, Decimal("100.00"), "EUR"),
+        min_coverage=Decimal(min_coverage),
+    )
+    report = evaluate_contract(contract, period, Evidence(states={"api": intervals}))
+    terms = OracleTerms(
+        accounting=accounting,
+        maintenance=maintenance,
+        unknown=unknown,
+        min_run=min_run,
+        target=Fraction(Decimal(target)),
+        tiers=((Fraction(99), Fraction(10)),),
+        cap=None,
+        fee=Fraction(100),
+        currency="EUR",
+        rounding="half_up",
+    )
+    s, e = int(period.start.timestamp()), int(period.end.timestamp())
+    truth = evaluate(s, e, found, terms)
+    seen = sum(state_at(second, found) != "unknown" for second in range(s, e))
+    coverage = Fraction(seen, e - s)
+    if truth.total == 0 or coverage * 100 < Fraction(Decimal(min_coverage)):
+        verdict = Verdict.INSUFFICIENT_DATA
+    else:
+        verdict = Verdict.MET if truth.percent >= terms.target else Verdict.NOT_MET
+    assert report.coverage == coverage
+    assert (report.total, report.bad) == (truth.total, truth.bad)
+    assert report.sli_percent == (truth.percent if truth.total else None)
+    assert report.verdict is verdict
+    assert report.summary()["credit_amount"] == truth.amount
