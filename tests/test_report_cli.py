@@ -236,3 +236,41 @@ def test_an_unwritable_output_is_an_error_not_a_traceback(configured: Path, tmp_
     )
     assert run.returncode == 1
     assert "cannot write" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_a_month_without_enough_data_says_so_everywhere_and_finalize_refuses_it(
+    configured: Path,
+) -> None:
+    # History starts on May 30th: May has 2 of its 31 days measured.
+    base = ("--period", "2026-05", "-c", str(configured))
+    table = slamon("report", "credits", *base)
+    assert table.returncode == 0, table.stderr
+    (row,) = [line for line in table.stdout.splitlines() if line.startswith("acme-api")]
+    assert "insufficient data" in row and " yes " not in row
+    # Universal newlines: the CSV's CRLF reads as LF here, so the parts split on "\n\n".
+    summary = slamon("report", "credits", *base, "--format", "csv").stdout.split("\n\n")[0]
+    (csv_row,) = csv.DictReader(io.StringIO(summary, newline=""))
+    assert (csv_row["met"], csv_row["min_coverage_percent"]) == ("insufficient data", "90")
+    assert Decimal(csv_row["coverage_percent"]) < 90
+    doc = json.loads(slamon("report", "availability", *base, "--format", "json").stdout)
+    assert doc["contracts"][0]["met"] == "insufficient data"
+
+    refused = slamon("report", "finalize", *base)
+    assert (refused.returncode, refused.stdout) == (2, "")
+    assert "period 2026-05 has insufficient data for acme-api (coverage " in refused.stderr
+    assert "--accept-insufficient-data --reason TEXT" in refused.stderr
+    no_reason = slamon("report", "finalize", *base, "--accept-insufficient-data")
+    assert no_reason.returncode == 2 and "needs --reason TEXT" in no_reason.stderr
+    doc = json.loads(slamon("report", "credits", *base, "--format", "json").stdout)
+    assert doc["contracts"][0]["status"] == "closed"
+
+    reason = "probes moved hosts; agreed with ACME on June 3"
+    done = slamon("report", "finalize", *base, "--accept-insufficient-data", "--reason", reason)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.endswith(f"(insufficient data accepted: {reason})\n")
+    doc = json.loads(slamon("report", "credits", *base, "--format", "json").stdout)
+    entry = doc["contracts"][0]
+    assert (entry["status"], entry["insufficient_data_accepted"]) == (
+        "finalized",
+        {"reason": reason},
+    )

@@ -110,10 +110,23 @@ def _cmd_finalize(args: argparse.Namespace) -> int:
     from slamon.reports.gather import ReportError
     from slamon.store.finalized import AlreadyFinalized
 
+    if args.accept_insufficient_data and not (args.reason or "").strip():
+        return _fail("--accept-insufficient-data needs --reason TEXT: say why it is finalized")
+    if args.reason is not None and not args.accept_insufficient_data:
+        return _fail("--reason goes with --accept-insufficient-data")
+    accepted = args.reason if args.accept_insufficient_data else None
     now = now_utc()
     try:
         report = _run(
-            lambda cs: finalize(cs[0], cs[1], args.period, now, contract_id=args.contract), args
+            lambda cs: finalize(
+                cs[0],
+                cs[1],
+                args.period,
+                now,
+                contract_id=args.contract,
+                accept_insufficient_data=accepted,
+            ),
+            args,
         )
     except ReportError as exc:
         return _fail(str(exc))
@@ -125,9 +138,14 @@ def _cmd_finalize(args: argparse.Namespace) -> int:
         )
     for e in report.entries:
         assert e.finalized is not None
+        note = ""
+        if "insufficient_data_accepted" in e.data:
+            note = (
+                f" (insufficient data accepted: {e.data['insufficient_data_accepted']['reason']})"
+            )
         print(
             f"{e.report.contract.id} {e.report.period.label}: finalized at "
-            f"{e.finalized.finalized_at.isoformat()} sha256 {e.finalized.sha256}"
+            f"{e.finalized.finalized_at.isoformat()} sha256 {e.finalized.sha256}{note}"
         )
     return 0
 
@@ -222,6 +240,12 @@ def add_parsers(sub: Subparsers) -> None:
     fin = with_config(rsub.add_parser("finalize", help="store a closed period's report for good"))
     fin.add_argument("--period", required=True, help="2026-10 or 2026-Q4")
     fin.add_argument("--contract", help="only this contract id")
+    fin.add_argument(
+        "--accept-insufficient-data",
+        action="store_true",
+        help="finalize periods below their contract's min_coverage too (needs --reason)",
+    )
+    fin.add_argument("--reason", help="why insufficient data is accepted (kept in the report)")
     fin.set_defaults(func=_cmd_finalize)
     whatif = rsub.add_parser("whatif", help="evaluate cases in the sla_vectors.json format")
     whatif.add_argument("file", help="a JSON file: one case or a list of cases")

@@ -52,7 +52,9 @@ class Entry:
         """``open``, ``closed``, ``finalized`` or ``changed since finalized``."""
         if self.finalized is None:
             return "closed" if self.report.complete else "open"
-        return "finalized" if self.finalized.sha256 == self.sha256 else "changed since finalized"
+        if self.finalized.sha256 == self.sha256 or not self.changes:
+            return "finalized"
+        return "changed since finalized"
 
 
 @dataclass(frozen=True, slots=True)

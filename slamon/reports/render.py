@@ -233,6 +233,13 @@ def render_table(report: Report, *, explain: bool = False) -> str:
         for cur in sorted(totals):
             lines.append(f"Total credits {cur}: {plain(totals[cur])}")
     for e in report.entries:
+        accepted = e.data.get("insufficient_data_accepted")
+        if accepted is not None:
+            lines.append(
+                f"{e.report.contract.id} {e.report.period.label}: insufficient data accepted "
+                f"when finalized: {accepted['reason']}"
+            )
+    for e in report.entries:
         if e.changes:
             lines.append(
                 f"{e.report.contract.id} {e.report.period.label} changed since it was finalized "
