@@ -274,3 +274,16 @@ def test_a_month_without_enough_data_says_so_everywhere_and_finalize_refuses_it(
         "finalized",
         {"reason": reason},
     )
+
+
+def test_suggest_skips_months_without_data(configured: Path) -> None:
+    args = ("report", "suggest", "--component", "api", "--months", "24", "-c", str(configured))
+    doc = json.loads(slamon(*args, "--format", "json").stdout)
+    # History starts on May 30th 2026: every month before June is without enough data.
+    skipped = [m["period"] for m in doc["months"] if m["insufficient_data"]]
+    assert "2026-05" in skipped and "2026-04" in skipped and "2026-06" not in skipped
+    assert doc["skipped_months"] == skipped
+    assert all(m["availability_percent"] is None for m in doc["months"] if m["insufficient_data"])
+    table = slamon(*args).stdout
+    assert "Skipped, insufficient data (under 90 % of the month measured" in table
+    assert "2026-04                -" in table
