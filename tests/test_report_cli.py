@@ -7,6 +7,7 @@ import csv
 import hashlib
 import io
 import json
+import os
 import subprocess
 import sys
 from decimal import Decimal
@@ -287,3 +288,98 @@ def test_suggest_skips_months_without_data(configured: Path) -> None:
     table = slamon(*args).stdout
     assert "Skipped, insufficient data (under 90 % of the month measured" in table
     assert "2026-04                -" in table
+
+
+SECRETS = """
+[server]
+admin_token = "${{SLAMON_TEST_ADMIN_TOKEN}}"
+finance_token = "${{SLAMON_TEST_FINANCE_TOKEN}}"
+
+[bus]
+password = "${{SLAMON_TEST_BUS_PASSWORD}}"
+"""
+
+
+def secret_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith("SLAMON_TEST_")}
+
+
+def test_offline_commands_do_not_need_the_servers_tokens(configured: Path) -> None:
+    # Issue 13, defect 7: finance could not run a report without the admin token.
+    configured.write_text(SECRETS.format() + configured.read_text())
+    env = secret_env()
+    c = ("-c", str(configured))
+    for args in (
+        ("report", "credits", "--period", "2026-06", *c),
+        ("rules", *c),
+        ("incident", "list", "--since", "3650d", *c),
+    ):
+        run = subprocess.run(
+            [sys.executable, "-m", "slamon", *args],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=env,
+            cwd=ROOT,
+        )
+        assert run.returncode == 0, (args, run.stderr)
+    report = subprocess.run(
+        [sys.executable, "-m", "slamon", "report", "credits", "--period", "2026-06", *c],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert "625.00" in report.stdout
+    # The service itself still needs them, and says which.
+    check = subprocess.run(
+        [sys.executable, "-m", "slamon", "check-config", *c],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert check.returncode == 2
+    assert "server.admin_token: environment variable SLAMON_TEST_ADMIN_TOKEN is not set" in (
+        check.stderr
+    )
+
+
+def test_an_offline_command_still_needs_the_database_url(configured: Path) -> None:
+    text = configured.read_text()
+    configured.write_text(text.replace('url = "sqlite', 'url = "${SLAMON_TEST_DB_URL}sqlite'))
+    args = ("report", "credits", "--period", "2026-06", "-c", str(configured))
+    run = subprocess.run(
+        [sys.executable, "-m", "slamon", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=secret_env(),
+    )
+    assert run.returncode == 2
+    assert "store.url: environment variable SLAMON_TEST_DB_URL is not set" in run.stderr
+    assert "Traceback" not in run.stderr
+
+
+def test_a_relative_sqlite_path_is_next_to_the_config(configured: Path, tmp_path: Path) -> None:
+    # Issue 13, defect 8: run from another folder, a report made a new empty database
+    # there and reported 100 %.
+    configured.write_text(
+        configured.read_text().replace(f"sqlite+aiosqlite:///{tmp_path}/", "sqlite+aiosqlite:///")
+    )
+    assert 'url = "sqlite+aiosqlite:///slamon.db"' in configured.read_text()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    run = slamon("report", "credits", "--period", "2026-06", "-c", str(configured), cwd=elsewhere)
+    assert run.returncode == 0, run.stderr
+    assert "625.00" in run.stdout
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_a_report_on_a_missing_sqlite_database_is_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(CONFIG.format(db=tmp_path / "typo.db"))
+    run = slamon("report", "credits", "--period", "2026-06", "-c", str(path))
+    assert run.returncode == 2
+    assert f"store.url: no database at {tmp_path / 'typo.db'}" in run.stderr
+    assert not (tmp_path / "typo.db").exists()

@@ -17,10 +17,14 @@ DEFAULT_CONFIG = "config.toml"
 Subparsers = Any  # argparse's _SubParsersAction is private; its add_parser is all we use
 
 
-def load(path: str) -> Config:
-    """The validated config at ``path``; print every error and exit 2 if it is invalid."""
+def load(path: str, *, offline: bool = False) -> Config:
+    """The validated config at ``path``; print every error and exit 2 if it is invalid.
+
+    ``offline``: the command does not run the service, so the service's own secrets
+    (``${ENV}`` tokens and passwords) may be unset; the database URL may not.
+    """
     try:
-        return load_config(path)
+        return load_config(path, offline=offline)
     except ConfigError as exc:
         print(f"slamon: invalid configuration in {path}:", file=sys.stderr)
         for line in exc.errors:

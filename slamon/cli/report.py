@@ -51,10 +51,18 @@ def _emit_or_fail(outputs: Sequence[tuple[str, str]], output: str | None) -> int
 
 
 def _run(coro_factory: Callable[[Any], Any], args: argparse.Namespace) -> Any:
+    from slamon.reports.gather import ReportError
     from slamon.store import migrate
     from slamon.store.sql import Store
 
-    config = load(args.config)
+    config = load(args.config, offline=True)
+    path = config.store.sqlite_path
+    if path is not None and not path.exists():
+        # Opening it would create an empty database and report on nothing.
+        raise ReportError(
+            f"store.url: no database at {path}; run `slamon db upgrade` or `slamon run` "
+            "with this config first"
+        )
 
     async def go() -> Any:
         store = Store.from_url(config.store.url)

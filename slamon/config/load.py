@@ -19,15 +19,46 @@ from pydantic import (
 
 from probes.registry import PROBE_TYPES
 from slamon.config.common import ConfigError, error_lines
-from slamon.config.env import expand_env
+from slamon.config.env import expand_env, without
 from slamon.config.model import Config
 from slamon.config.notifiers import NOTIFIER_SETTINGS, NotifierConfig
 
+# What a command that does not serve (reports, rules, incidents, a static site build)
+# still needs from the environment: the database. Secrets of the running service
+# (its tokens, the broker's and notifiers' passwords) may be unset for it.
+_OFFLINE_NEEDS = frozenset({"store"})
 
-def parse_config(data: Mapping[str, Any], env: Mapping[str, str] | None = None) -> Config:
-    """Validate parsed TOML; raise ConfigError listing every problem."""
+
+def parse_config(
+    data: Mapping[str, Any],
+    env: Mapping[str, str] | None = None,
+    *,
+    offline: bool = False,
+    base_dir: Path | None = None,
+) -> Config:
+    """Validate parsed TOML; raise ConfigError listing every problem.
+
+    ``offline``: for a command that does not run the service, a value whose
+    environment variable is not set is left out (as if not written), unless it is in
+    ``[store]``; when the config is not valid without it, the missing variables are
+    reported as always. ``base_dir``: the config file's folder, against which a
+    relative SQLite path is resolved.
+    """
     errors: list[str] = []
-    data = expand_env(dict(data), os.environ if env is None else env, errors)
+    missing: list[tuple[str | int, ...]] = []
+    raw = dict(data)
+    expanded = expand_env(raw, os.environ if env is None else env, errors, missing=missing)
+    if offline and missing and all(path[0] not in _OFFLINE_NEEDS for path in missing):
+        lenient = without(expanded, missing)
+        if lenient is not None:
+            try:
+                return _checked(lenient, [], base_dir)
+            except ConfigError:
+                pass  # invalid without those values: report the variables as always
+    return _checked(expanded, errors, base_dir)
+
+
+def _checked(data: dict[str, Any], errors: list[str], base_dir: Path | None) -> Config:
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:
@@ -76,7 +107,10 @@ def parse_config(data: Mapping[str, Any], env: Mapping[str, str] | None = None) 
     notifiers = _check_notifiers(config, errors)
     if errors:
         raise ConfigError(errors)
-    return config.model_copy(update={"monitors": monitors, "notifiers": notifiers})
+    update: dict[str, Any] = {"monitors": monitors, "notifiers": notifiers}
+    if base_dir is not None:
+        update["store"] = config.store.relative_to(base_dir)
+    return config.model_copy(update=update)
 
 
 def _check_notifiers(config: Config, errors: list[str]) -> list[NotifierConfig]:
@@ -157,8 +191,14 @@ def _check_operations(config: Config, errors: list[str]) -> None:
                 errors.append(f"slos[{i}].monitors[{j}]: no monitor has the id {monitor_id!r}")
 
 
-def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Config:
-    """Read and validate a config file; raise ConfigError on any problem."""
+def load_config(
+    path: str | Path, env: Mapping[str, str] | None = None, *, offline: bool = False
+) -> Config:
+    """Read and validate a config file; raise ConfigError on any problem.
+
+    A relative SQLite path in ``store.url`` is taken relative to the file's folder,
+    not to the current one. ``offline`` as for :func:`parse_config`.
+    """
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
@@ -168,4 +208,4 @@ def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Confi
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError([f"{p}: not valid TOML: {exc}"]) from None
-    return parse_config(data, env)
+    return parse_config(data, env, offline=offline, base_dir=p.resolve().parent)
