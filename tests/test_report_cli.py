@@ -8,6 +8,7 @@ import hashlib
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 from decimal import Decimal
@@ -18,6 +19,7 @@ import pytest
 
 from slamon.store import migrate
 from slamon.store.sql import Store
+from tests.conftest import require
 from tests.report_fixtures import populate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -383,3 +385,34 @@ def test_a_report_on_a_missing_sqlite_database_is_an_error(tmp_path: Path) -> No
     assert run.returncode == 2
     assert f"store.url: no database at {tmp_path / 'typo.db'}" in run.stderr
     assert not (tmp_path / "typo.db").exists()
+
+
+def test_statement_writes_html_and_pdf_the_same_bytes_twice(
+    configured: Path, tmp_path: Path
+) -> None:
+    require(shutil.which("pdftotext") is not None, "pdftotext (Debian's poppler-utils)")
+    args = ("report", "statement", "--customer", "C-1001", "--period", "2026-06")
+    files = []
+    for out in (tmp_path / "one", tmp_path / "two"):
+        run = slamon(*args, "-c", str(configured), "-o", str(out))
+        assert run.returncode == 0, run.stderr
+        assert "INFO" not in run.stderr
+        files.append({p.name: p.read_bytes() for p in sorted(out.iterdir())})
+    assert files[0] == files[1]
+    stem = "statement-C-1001-2026-06"
+    assert sorted(files[0]) == [f"{stem}.html", f"{stem}.pdf", f"{stem}.sha256"]
+    sums = files[0][f"{stem}.sha256"].decode()
+    assert sums == "".join(
+        f"{hashlib.sha256(files[0][name]).hexdigest()}  {name}\n"
+        for name in (f"{stem}.html", f"{stem}.pdf")
+    )
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(tmp_path / "one" / f"{stem}.pdf"), "-"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
+    assert "625.00 EUR" in text
+    bad = slamon(*args[:3], "C-9", *args[4:], "-c", str(configured), "-o", str(tmp_path))
+    assert bad.returncode == 2 and "no contract has the customer id 'C-9'" in bad.stderr

@@ -228,6 +228,48 @@ def _cmd_suggest(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_statement(args: argparse.Namespace) -> int:
+    from slamon.reports.finalize import now_utc
+    from slamon.reports.gather import ReportError
+    from slamon.reports.pdf import html_to_pdf
+    from slamon.reports.statement import build_statement, render_statement_html
+
+    now = now_utc()
+    try:
+        statement = _run(
+            lambda cs: build_statement(
+                cs[0], cs[1], args.customer, args.period, now, language=args.language
+            ),
+            args,
+        )
+    except ReportError as exc:
+        return _fail(str(exc))
+    html = render_statement_html(statement)
+    pdf = html_to_pdf(html)
+    folder = Path(args.output)
+    stem = statement.file_stem()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, data in ((f"{stem}.html", html.encode("utf-8")), (f"{stem}.pdf", pdf)):
+            (folder / name).write_bytes(data)
+            print(f"wrote {folder / name}", file=sys.stderr)
+        sums = "".join(
+            f"{sha256_of_bytes(data)}  {name}\n"
+            for name, data in ((f"{stem}.html", html.encode("utf-8")), (f"{stem}.pdf", pdf))
+        )
+        _write(folder / f"{stem}.sha256", sums)
+    except OSError as exc:
+        return _fail(f"cannot write {exc.filename}: {exc.strerror}", 1)
+    return 0
+
+
+def sha256_of_bytes(data: bytes) -> str:
+    """SHA-256 of ``data``, hex."""
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest()
+
+
 def add_parsers(sub: Subparsers) -> None:
     """``report`` and its subcommands."""
     report = sub.add_parser("report", help="finance reports: credits, availability, what-if")
@@ -255,6 +297,14 @@ def add_parsers(sub: Subparsers) -> None:
     )
     fin.add_argument("--reason", help="why insufficient data is accepted (kept in the report)")
     fin.set_defaults(func=_cmd_finalize)
+    st = with_config(
+        rsub.add_parser("statement", help="one customer's statement for a period: HTML and PDF")
+    )
+    st.add_argument("--customer", required=True, help="the contracts' customer_id")
+    st.add_argument("--period", required=True, help="2026-10 or 2026-Q4")
+    st.add_argument("--language", choices=("en", "nb"), default="en")
+    st.add_argument("--output", "-o", required=True, help="folder to write the files into")
+    st.set_defaults(func=_cmd_statement)
     whatif = rsub.add_parser("whatif", help="evaluate cases in the sla_vectors.json format")
     whatif.add_argument("file", help="a JSON file: one case or a list of cases")
     whatif.add_argument("--format", choices=("table", "json"), default="table")

@@ -20,15 +20,21 @@ reason is part of the finalized entry (``insufficient_data_accepted``).
 from __future__ import annotations
 
 import gc
-import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sla_engine.contracts import PeriodRule
 from sla_engine.reports.report import Verdict
-from slamon.reports.entries import KINDS, Change, Entry, Report, dumps_json, entry_data, sha256_of
+from slamon.reports.entries import (
+    ACCEPTED,
+    KINDS,
+    Report,
+    dumps_json,
+    report_entries,
+    sha256_of,
+)
 from slamon.reports.gather import (
     STORE_SOURCES,
     ReportError,
@@ -44,39 +50,8 @@ if TYPE_CHECKING:
     from slamon.store.sql import Store
 
 
-ACCEPTED = "insufficient_data_accepted"
-# Derived from the figures beside it: its wording may change between versions.
-_WORDING = frozenset({"explanation"})
-
-
 class InsufficientData(ReportError):
     """A period to finalize has too little data and no reason to finalize it anyway."""
-
-
-def _accepted(finalized: FinalizedReport | None) -> Any:
-    if finalized is None:
-        return None
-    return json.loads(finalized.content).get(ACCEPTED)
-
-
-def _changes(finalized: FinalizedReport, data: Mapping[str, Any]) -> tuple[Change, ...]:
-    old = json.loads(finalized.content)
-    out = []
-    for key, value in data.items():
-        if key not in old or key in _WORDING:
-            continue
-        before = old[key]
-        if before == value:
-            continue
-        if isinstance(value, list):
-            out.append(Change(key, f"{len(before or [])} items", f"{len(value)} items"))
-        elif isinstance(value, dict):
-            out.append(
-                Change(key, json.dumps(before, sort_keys=True), json.dumps(value, sort_keys=True))
-            )
-        else:
-            out.append(Change(key, str(before), str(value)))
-    return tuple(out)
 
 
 async def build_report(
@@ -128,25 +103,7 @@ async def _build_report(
 ) -> Report:
     contracts = select_contracts(config, contract_id)
     reports = await gather(config, store, contracts, expand_labels(label), now, sources=sources)
-    finalized = await FinalizedStore(store).get(
-        {r.period.label for r in reports}, [c.id for c in contracts]
-    )
-    entries = []
-    for report in reports:
-        done = finalized.get((report.contract.id, report.period.label))
-        accepted = _accepted(done)
-        data = entry_data(report, "credits")
-        if accepted is not None:
-            data[ACCEPTED] = accepted
-        sha = sha256_of(dumps_json(data))
-        changes = () if done is None or done.sha256 == sha else _changes(done, data)
-        shown = data
-        if kind != "credits":
-            shown = entry_data(report, kind)
-            if accepted is not None:
-                shown[ACCEPTED] = accepted
-        entries.append(Entry(report, shown, sha, done, changes))
-    return Report(kind, label, tuple(entries))
+    return Report(kind, label, await report_entries(store, reports, kind))
 
 
 async def finalize(
