@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from datetime import UTC, datetime
@@ -71,3 +72,31 @@ async def test_a_period_without_data_is_insufficient_data_on_metrics(store: Stor
         assert got[f'slamon_contract_coverage_ratio{{contract="{cid}"}}'] == "0.0"
     # No SLI at all is no sample, never 1.
     assert 'slamon_contract_sli_ratio{contract="globex-web"}' not in got
+
+
+def test_the_dashboard_has_a_contracts_row_on_these_metrics() -> None:
+    from tests.test_deploy import DASHBOARD, metric_names
+
+    dash = json.loads(DASHBOARD.read_text())
+    panels = dash["panels"]
+    row = next(k for k, p in enumerate(panels) if p["type"] == "row" and p["title"] == "Contracts")
+    after = panels[row + 1 :]
+    end = next((k for k, p in enumerate(after) if p["type"] == "row"), len(after))
+    mine = after[:end]
+    assert {p["title"] for p in mine} >= {
+        "SLI this period",
+        "Contract error budget left",
+        "Coverage",
+        "Verdict so far",
+        "Credit owed if the period ended now",
+    }
+    names = set().union(*(metric_names(t["expr"]) for p in mine for t in p["targets"]))
+    registry = CollectorRegistry()
+    registry.register(ContractCollector(CurrentContracts(None, None)))  # type: ignore[arg-type]
+    exposed = {
+        line.split()[2]
+        for line in generate_latest(registry).decode().splitlines()
+        if line.startswith("# TYPE ")
+    }
+    assert names and names <= exposed
+    assert all('contract=~"$contract"' in t["expr"] for p in mine for t in p["targets"])
