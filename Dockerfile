@@ -9,6 +9,11 @@ COPY slamon slamon
 RUN pip install --no-cache-dir --prefix=/install .
 
 FROM python:3.11-slim
+# Statements as PDF: WeasyPrint lays pages out with Pango and HarfBuzz, in DejaVu.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends \
+       libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core \
+    && rm -rf /var/lib/apt/lists/*
 RUN useradd --system --create-home --home-dir /var/lib/slamon --uid 10001 slamon
 COPY --from=build /install /usr/local
 COPY config.toml /etc/slamon/config.toml

@@ -9,8 +9,10 @@ calculator, so parsing, the explanation and the fields finance reads are all che
 A third property drives the report path (state intervals with gaps, one source) and
 checks coverage and the verdict (met, not met, insufficient data) too.
 
-Examples: ``ORACLE_EXAMPLES`` per property (about 10 s for all of them on the 2-core
-box); ``HYPOTHESIS_PROFILE=oracle-long`` runs 20 times as many.
+Examples per run of ``make test``: 150 what-if contracts (periods up to two hours),
+400 minutes_full contracts over at most ten minutes (where defect 1 of issue 13 was
+found: before the fix, in 30 of 30 seeds), 150 report-path histories; about 6 s of
+CPU in all. ``HYPOTHESIS_PROFILE=oracle-long`` runs 20 times as many.
 """
 
 from __future__ import annotations
