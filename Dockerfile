@@ -9,9 +9,18 @@ COPY slamon slamon
 RUN pip install --no-cache-dir --prefix=/install .
 
 FROM python:3.11-slim
+# Statements as PDF: WeasyPrint lays pages out with Pango and HarfBuzz, in DejaVu.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends \
+       libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core \
+    && rm -rf /var/lib/apt/lists/*
 RUN useradd --system --create-home --home-dir /var/lib/slamon --uid 10001 slamon
 COPY --from=build /install /usr/local
 COPY config.toml /etc/slamon/config.toml
+# A relative SQLite path is beside the config file; /etc is not the user's to write:
+# keep the example's database in the user's home.
+RUN sed -i 's|"sqlite+aiosqlite:///slamon.db"|"sqlite+aiosqlite:////var/lib/slamon/slamon.db"|' \
+    /etc/slamon/config.toml && grep -q '/var/lib/slamon/slamon.db' /etc/slamon/config.toml
 WORKDIR /var/lib/slamon
 USER slamon
 EXPOSE 8080

@@ -9,7 +9,7 @@ targets, thresholds, percents and fees are ``Decimal``; latency limits are secon
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
@@ -19,6 +19,9 @@ from sla_engine.slis.budget import check_target
 from sla_engine.slis.incident_response import ResponseLimits
 from sla_engine.time.intervals import Interval
 from sla_engine.time.periods import Period, PeriodKind, parse_period, rolling_window, zone
+
+DEFAULT_MIN_COVERAGE = Decimal(90)
+"""A period with less of its time measured (in percent) is ``insufficient data``."""
 
 
 class SLIKind(StrEnum):
@@ -67,6 +70,12 @@ class ReportPeriod:
 
     def __post_init__(self) -> None:
         zone(self.tz)
+        if self.start.tzinfo is None or self.end.tzinfo is None:
+            raise ValueError("a report period's start and end must be timezone-aware")
+        # Kept in UTC: two datetimes sharing one ZoneInfo subtract as wall-clock times,
+        # so a period across a DST change would have the wrong length.
+        object.__setattr__(self, "start", self.start.astimezone(UTC))
+        object.__setattr__(self, "end", self.end.astimezone(UTC))
         if self.end <= self.start:
             raise ValueError("a report period must end after it starts")
 
@@ -92,7 +101,8 @@ class Contract:
 
     A contract covers monitors, components, or both; at each instant the covered
     targets combine by the availability precedence (maintenance > down > degraded >
-    up > unknown), so overlapping evidence is never counted twice.
+    up > unknown), so overlapping evidence is never counted twice. A period whose
+    measured share of time is below ``min_coverage`` percent is ``insufficient data``.
     """
 
     id: str
@@ -109,11 +119,19 @@ class Contract:
     credit: CreditTerms
     latency: LatencyObjective | None = None
     response: ResponseLimits | None = None
+    min_coverage: Decimal = DEFAULT_MIN_COVERAGE
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "sli", SLIKind(self.sli))
         object.__setattr__(self, "period", PeriodRule(self.period))
         check_target(self.target)
+        try:
+            check_target(self.min_coverage)
+        except ValueError:
+            raise ValueError(
+                f"contract {self.id}: min_coverage must be a percent within [0, 100], "
+                f"got {self.min_coverage}"
+            ) from None
         zone(self.tz)
         if not self.monitors and not self.components:
             raise ValueError(f"contract {self.id}: covers no monitor and no component")

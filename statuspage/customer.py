@@ -47,18 +47,19 @@ class PastPeriod:
     """A closed period's finalized figures."""
 
     label: str
-    sli_percent: Decimal
+    sli_percent: Decimal | None  # None: nothing to measure
     met: bool
     budget_left_percent: Decimal | None
     credit: str | None  # "10 % = 250.00 EUR", only where the contract shows credits
+    insufficient: bool = False  # too little of the period measured: neither met nor missed
 
 
 @dataclass(frozen=True, slots=True)
 class ContractView:
     """One contract's current period, its evidence, and its finalized past.
 
-    ``coverage`` is the measured share of the period when the report gives it (None
-    until then: ``unknown_seconds`` is shown instead).
+    ``coverage`` is the measured share of the period so far, in percent; below the
+    contract's minimum the period is ``insufficient``: neither met nor missed.
     """
 
     id: str
@@ -70,7 +71,7 @@ class ContractView:
     period_end: datetime
     measured_until: datetime
     complete: bool
-    sli_percent: Decimal
+    sli_percent: Decimal | None  # None: nothing to measure
     met: bool
     unit: str
     budget_left_percent: Decimal | None
@@ -83,6 +84,7 @@ class ContractView:
     past: tuple[PastPeriod, ...] = ()
     credit: str | None = None
     coverage: Decimal | None = None
+    insufficient: bool = False
 
 
 @dataclass(frozen=True, slots=True)

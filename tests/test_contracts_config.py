@@ -158,6 +158,10 @@ FLOAT = "write decimals as strings"
             {"tiers": [{"below": "101", "credit_percent": 10}]},
             "contracts[0].tiers[0].below: must be a percent within 0..100",
         ),
+        (
+            {"tiers": [{"below": "0", "credit_percent": 10}]},
+            "contracts[0].tiers[0].below: a tier threshold must be above 0",
+        ),
         ({"rounding": "bankers"}, "contracts[0].rounding: Input should be 'half_up'"),
         ({"colour": "red"}, "contracts[0].colour: unknown key"),
     ],

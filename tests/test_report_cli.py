@@ -7,6 +7,8 @@ import csv
 import hashlib
 import io
 import json
+import os
+import shutil
 import subprocess
 import sys
 from decimal import Decimal
@@ -17,6 +19,7 @@ import pytest
 
 from slamon.store import migrate
 from slamon.store.sql import Store
+from tests.conftest import require
 from tests.report_fixtures import populate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,7 +55,7 @@ def test_whatif_table_and_explanation() -> None:
     assert lines[0].split()[:3] == ["id", "total_seconds", "downtime_seconds"]
     p1 = next(line.split() for line in lines if line.startswith("P1 "))
     assert p1 == ["P1", "2592000", "2700", "99.895833", "-4.166667", "10", "100.00"]
-    assert "Amount owed: 100.00 EUR (rounded once, ROUND_HALF_UP, to 2 decimals)" in lines
+    assert "Amount owed: 100.00 EUR (rounded once, half_up, to 2 decimals)" in lines
 
 
 def test_whatif_single_object_and_errors(tmp_path: Path) -> None:
@@ -67,6 +70,44 @@ def test_whatif_single_object_and_errors(tmp_path: Path) -> None:
     assert run.returncode == 2
     assert "case 0 (P1): currency must be a three-letter ISO 4217 code" in run.stderr
     assert "Traceback" not in run.stderr
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            {"tiers": [{"below": "120", "credit_percent": 10}]},
+            "case 1 (P2): tiers[0].below: must be a percent in (0, 100], got 120",
+        ),
+        ({"credit_cap": "10"}, "case 1 (P2): credit_cap: unknown key"),
+        ({"rounding": "bankers"}, "case 1 (P2): rounding: unknown rounding rule 'bankers'"),
+    ],
+    ids=["tier-over-100", "unknown-key", "rounding"],
+)
+def test_whatif_bad_input_exits_2_naming_case_and_field(
+    tmp_path: Path, change: dict[str, Any], message: str
+) -> None:
+    cases = json.loads(VECTORS.read_text())[:2]
+    cases[1].update(change)
+    path = tmp_path / "cases.json"
+    path.write_text(json.dumps(cases))
+    run = slamon("report", "whatif", str(path))
+    assert (run.returncode, run.stdout) == (2, "")
+    assert run.stderr.startswith(f"slamon: {path}: {message}")
+    assert "Traceback" not in run.stderr
+
+
+def test_whatif_batch_with_an_empty_exclusion_answers_every_case(tmp_path: Path) -> None:
+    cases = json.loads(VECTORS.read_text(), parse_float=Decimal)
+    at = "2026-06-03T08:30:00+00:00"
+    cases[0]["exclusions"] = [{"start": at, "end": at, "reason": "typo", "kind": "force_majeure"}]
+    path = tmp_path / "cases.json"
+    path.write_text(json.dumps(cases, default=str))
+    run = slamon("report", "whatif", str(path), "--format", "json", "--explain")
+    assert run.returncode == 0, run.stderr
+    assert [r["credit_amount"] for r in json.loads(run.stdout)] == [
+        c["expected"]["credit_amount"] for c in cases
+    ]
 
 
 CONFIG = """
@@ -198,3 +239,180 @@ def test_an_unwritable_output_is_an_error_not_a_traceback(configured: Path, tmp_
     )
     assert run.returncode == 1
     assert "cannot write" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_a_month_without_enough_data_says_so_everywhere_and_finalize_refuses_it(
+    configured: Path,
+) -> None:
+    # History starts on May 30th: May has 2 of its 31 days measured.
+    base = ("--period", "2026-05", "-c", str(configured))
+    table = slamon("report", "credits", *base)
+    assert table.returncode == 0, table.stderr
+    (row,) = [line for line in table.stdout.splitlines() if line.startswith("acme-api")]
+    assert "insufficient data" in row and " yes " not in row
+    # Universal newlines: the CSV's CRLF reads as LF here, so the parts split on "\n\n".
+    summary = slamon("report", "credits", *base, "--format", "csv").stdout.split("\n\n")[0]
+    (csv_row,) = csv.DictReader(io.StringIO(summary, newline=""))
+    assert (csv_row["met"], csv_row["min_coverage_percent"]) == ("insufficient data", "90")
+    assert Decimal(csv_row["coverage_percent"]) < 90
+    doc = json.loads(slamon("report", "availability", *base, "--format", "json").stdout)
+    assert doc["contracts"][0]["met"] == "insufficient data"
+
+    refused = slamon("report", "finalize", *base)
+    assert (refused.returncode, refused.stdout) == (2, "")
+    assert "period 2026-05 has insufficient data for acme-api (coverage " in refused.stderr
+    assert "--accept-insufficient-data --reason TEXT" in refused.stderr
+    no_reason = slamon("report", "finalize", *base, "--accept-insufficient-data")
+    assert no_reason.returncode == 2 and "needs --reason TEXT" in no_reason.stderr
+    doc = json.loads(slamon("report", "credits", *base, "--format", "json").stdout)
+    assert doc["contracts"][0]["status"] == "closed"
+
+    reason = "probes moved hosts; agreed with ACME on June 3"
+    done = slamon("report", "finalize", *base, "--accept-insufficient-data", "--reason", reason)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.endswith(f"(insufficient data accepted: {reason})\n")
+    doc = json.loads(slamon("report", "credits", *base, "--format", "json").stdout)
+    entry = doc["contracts"][0]
+    assert (entry["status"], entry["insufficient_data_accepted"]) == (
+        "finalized",
+        {"reason": reason},
+    )
+
+
+def test_suggest_skips_months_without_data(configured: Path) -> None:
+    args = ("report", "suggest", "--component", "api", "--months", "24", "-c", str(configured))
+    doc = json.loads(slamon(*args, "--format", "json").stdout)
+    # History starts on May 30th 2026: every month before June is without enough data.
+    skipped = [m["period"] for m in doc["months"] if m["insufficient_data"]]
+    assert "2026-05" in skipped and "2026-04" in skipped and "2026-06" not in skipped
+    assert doc["skipped_months"] == skipped
+    assert all(m["availability_percent"] is None for m in doc["months"] if m["insufficient_data"])
+    table = slamon(*args).stdout
+    assert "Skipped, insufficient data (under 90 % of the month measured" in table
+    assert "2026-04                -" in table
+
+
+SECRETS = """
+[server]
+admin_token = "${{SLAMON_TEST_ADMIN_TOKEN}}"
+finance_token = "${{SLAMON_TEST_FINANCE_TOKEN}}"
+
+[bus]
+password = "${{SLAMON_TEST_BUS_PASSWORD}}"
+"""
+
+
+def secret_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith("SLAMON_TEST_")}
+
+
+def test_offline_commands_do_not_need_the_servers_tokens(configured: Path) -> None:
+    # Issue 13, defect 7: finance could not run a report without the admin token.
+    configured.write_text(SECRETS.format() + configured.read_text())
+    env = secret_env()
+    c = ("-c", str(configured))
+    for args in (
+        ("report", "credits", "--period", "2026-06", *c),
+        ("rules", *c),
+        ("incident", "list", "--since", "3650d", *c),
+    ):
+        run = subprocess.run(
+            [sys.executable, "-m", "slamon", *args],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=env,
+            cwd=ROOT,
+        )
+        assert run.returncode == 0, (args, run.stderr)
+    report = subprocess.run(
+        [sys.executable, "-m", "slamon", "report", "credits", "--period", "2026-06", *c],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert "625.00" in report.stdout
+    # The service itself still needs them, and says which.
+    check = subprocess.run(
+        [sys.executable, "-m", "slamon", "check-config", *c],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert check.returncode == 2
+    assert "server.admin_token: environment variable SLAMON_TEST_ADMIN_TOKEN is not set" in (
+        check.stderr
+    )
+
+
+def test_an_offline_command_still_needs_the_database_url(configured: Path) -> None:
+    text = configured.read_text()
+    configured.write_text(text.replace('url = "sqlite', 'url = "${SLAMON_TEST_DB_URL}sqlite'))
+    args = ("report", "credits", "--period", "2026-06", "-c", str(configured))
+    run = subprocess.run(
+        [sys.executable, "-m", "slamon", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=secret_env(),
+    )
+    assert run.returncode == 2
+    assert "store.url: environment variable SLAMON_TEST_DB_URL is not set" in run.stderr
+    assert "Traceback" not in run.stderr
+
+
+def test_a_relative_sqlite_path_is_next_to_the_config(configured: Path, tmp_path: Path) -> None:
+    # Issue 13, defect 8: run from another folder, a report made a new empty database
+    # there and reported 100 %.
+    configured.write_text(
+        configured.read_text().replace(f"sqlite+aiosqlite:///{tmp_path}/", "sqlite+aiosqlite:///")
+    )
+    assert 'url = "sqlite+aiosqlite:///slamon.db"' in configured.read_text()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    run = slamon("report", "credits", "--period", "2026-06", "-c", str(configured), cwd=elsewhere)
+    assert run.returncode == 0, run.stderr
+    assert "625.00" in run.stdout
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_a_report_on_a_missing_sqlite_database_is_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(CONFIG.format(db=tmp_path / "typo.db"))
+    run = slamon("report", "credits", "--period", "2026-06", "-c", str(path))
+    assert run.returncode == 2
+    assert f"store.url: no database at {tmp_path / 'typo.db'}" in run.stderr
+    assert not (tmp_path / "typo.db").exists()
+
+
+def test_statement_writes_html_and_pdf_the_same_bytes_twice(
+    configured: Path, tmp_path: Path
+) -> None:
+    require(shutil.which("pdftotext") is not None, "pdftotext (Debian's poppler-utils)")
+    args = ("report", "statement", "--customer", "C-1001", "--period", "2026-06")
+    files = []
+    for out in (tmp_path / "one", tmp_path / "two"):
+        run = slamon(*args, "-c", str(configured), "-o", str(out))
+        assert run.returncode == 0, run.stderr
+        assert "INFO" not in run.stderr
+        files.append({p.name: p.read_bytes() for p in sorted(out.iterdir())})
+    assert files[0] == files[1]
+    stem = "statement-C-1001-2026-06"
+    assert sorted(files[0]) == [f"{stem}.html", f"{stem}.pdf", f"{stem}.sha256"]
+    sums = files[0][f"{stem}.sha256"].decode()
+    assert sums == "".join(
+        f"{hashlib.sha256(files[0][name]).hexdigest()}  {name}\n"
+        for name in (f"{stem}.html", f"{stem}.pdf")
+    )
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(tmp_path / "one" / f"{stem}.pdf"), "-"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
+    assert "625.00 EUR" in text
+    bad = slamon(*args[:3], "C-9", *args[4:], "-c", str(configured), "-o", str(tmp_path))
+    assert bad.returncode == 2 and "no contract has the customer id 'C-9'" in bad.stderr

@@ -159,3 +159,68 @@ def test_report_json_is_byte_for_byte_the_stdlib_indent_2() -> None:
     weird = "".join(chr(i) for i in range(300)) + "\u2028\u2029\ud7ff\ue000\U0001f600"
     doc = {"a": [1, {"b": weird, "c": [], "d": {}}], "e": None, "f": True, "g": "9.99"}
     assert _dumps(doc) == json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+
+
+async def test_a_month_without_enough_data_is_not_finalized_without_a_reason(world) -> None:  # type: ignore[no-untyped-def]
+    from slamon.reports.finalize import InsufficientData
+
+    config, store = world
+    # History starts on May 30th: May is 2 days of 31 measured, for every contract.
+    report = await build_report(config, store, "credits", "2026-05", NOW)
+    assert {e.data["met"] for e in report.entries} == {"insufficient data"}
+    with pytest.raises(InsufficientData) as info:
+        await finalize(config, store, "2026-05", NOW)
+    message = str(info.value)
+    assert message.startswith("period 2026-05 has insufficient data for acme-api (coverage ")
+    assert "globex-web" in message and "acme-latency" in message
+    assert "--accept-insufficient-data --reason" in message
+    report = await build_report(config, store, "credits", "2026-05", NOW)
+    assert {e.status for e in report.entries} == {"closed"}
+
+    reason = "monitoring moved to a new host; customer agreed on the call of June 3"
+    done = await finalize(config, store, "2026-05", NOW, accept_insufficient_data=reason)
+    assert {e.status for e in done.entries} == {"finalized"}
+    for e in done.entries:
+        assert e.data["insufficient_data_accepted"] == {"reason": reason}
+        assert json.loads(e.finalized.content)["insufficient_data_accepted"] == {"reason": reason}  # type: ignore[union-attr]
+    again = await build_report(config, store, "credits", "2026-05", NOW + timedelta(days=9))
+    assert [e.status for e in again.entries] == ["finalized"] * 3
+    assert f"insufficient data accepted when finalized: {reason}" in render_table(again)
+    # June had enough data: acceptance is recorded only where it was needed.
+    june = await finalize(config, store, "2026-06", NOW, accept_insufficient_data=reason)
+    assert all("insufficient_data_accepted" not in e.data for e in june.entries)
+
+
+async def test_a_report_finalized_by_an_older_slamon_stays_finalized(world) -> None:  # type: ignore[no-untyped-def]
+    from slamon.reports.entries import dumps_json
+    from slamon.store.finalized import FinalizedReport, FinalizedStore
+
+    config, store = world
+    current = await build_report(config, store, "credits", "2026-06", NOW, contract_id="acme-api")
+    old = dict(current.entries[0].data)
+    # Written before coverage existed and with other wording in the explanation.
+    del old["coverage_percent"], old["min_coverage_percent"]
+    old["explanation"] = [line.replace("half_up", "ROUND_HALF_UP") for line in old["explanation"]]
+    text = dumps_json(old)
+    await FinalizedStore(store).add(
+        [FinalizedReport("acme-api", "2026-06", NOW, sha256_of(text), text)]
+    )
+    report = await build_report(config, store, "credits", "2026-06", NOW, contract_id="acme-api")
+    (entry,) = report.entries
+    assert (entry.status, entry.changes) == ("finalized", ())
+    old["bad"] = "3299"
+    text = dumps_json(old)
+    await store_replace_finalized(store, text)
+    report = await build_report(config, store, "credits", "2026-06", NOW, contract_id="acme-api")
+    (entry,) = report.entries
+    assert entry.status == "changed since finalized"
+    assert [(c.field, c.finalized, c.current) for c in entry.changes] == [("bad", "3299", "3300")]
+
+
+async def store_replace_finalized(store: Store, content: str) -> None:
+    from slamon.store.schema import finalized_reports
+
+    async with store.engine.begin() as conn:
+        await conn.execute(
+            finalized_reports.update().values(content=content, sha256=sha256_of(content))
+        )

@@ -23,14 +23,15 @@ The steps, each a pure function of the one before:
      a minute of 59 s maintenance and 1 s downtime is a bad minute: otherwise adding
      that second of downtime would turn a removed minute into a good one and raise
      availability (found by the property "more downtime never raises availability").
-     Minutes of a run too short to count are not downtime; those that also hold
-     removed time leave the total, like removed minutes.
-     One case stays non-monotone by the contract rule itself: downtime that replaces
-     *excluded unknown* time (evidence beats no evidence) in a run shorter than
-     ``min_downtime_minutes`` turns excluded minutes into counted, good ones.
+     Minutes of a run too short to count are good minutes, and stay in the total
+     even when the rest of them is removed time (issue 13: dropping them turned
+     June's 43,200 minutes into 43,199 and 99 % into 98.999977 %).
+     So the rule itself is not monotone: downtime that replaces removed time
+     (excluded maintenance or unknown) in a run shorter than ``min_downtime_minutes``
+     turns removed minutes into counted, good ones.
    * For both minute rules, a minute leaves the total only if removed time covers all
-     of it and it is not bad; a minute partly in maintenance and otherwise up still
-     counts as a good minute.
+     of it (then nothing bad touches it); a minute partly in maintenance and otherwise
+     up, or partly down in a run too short to count, is a good minute.
 
 Degraded time counts as up (the service answered) but is always reported, as are
 maintenance and unknown time. A window with nothing left to measure (total 0) has
@@ -269,6 +270,22 @@ class Availability:
         return self.measured_until == self.window.end
 
     @property
+    def elapsed(self) -> timedelta:
+        """The part of the window measured so far: from its start to ``measured_until``."""
+        return self.measured_until - self.window.start
+
+    @property
+    def coverage(self) -> Fraction:
+        """The share of :attr:`elapsed` with evidence (not unknown); 0 when none elapsed.
+
+        Maintenance counts as covered: it is known, whether probes ran or not.
+        """
+        elapsed = _us(self.elapsed)
+        if elapsed == 0:
+            return Fraction(0)
+        return Fraction(elapsed - _us(self.unknown), elapsed)
+
+    @property
     def good(self) -> Decimal:
         """``total - bad``."""
         return self.total - self.bad
@@ -411,7 +428,6 @@ def compute_availability(
     else:
         length = _us(measured.duration)
         origin = measured.start
-        partly_removed: list[tuple[int, int]] = []
         if terms.accounting is Accounting.MINUTES_ANY:
             bad_ranges = _touched(counted, origin)
         else:
@@ -420,13 +436,8 @@ def compute_availability(
             whole = _covered([*counted, *removed], origin, length)
             candidates_ranges = _intersect_ranges(whole, _touched(counted, origin))
             bad_ranges = [r for r in candidates_ranges if r[1] - r[0] >= run]
-            short = [r for r in candidates_ranges if r[1] - r[0] < run]
-            # A too-short run does not count as downtime; where it shares its minutes
-            # with removed time, those minutes leave the total as removed ones would.
-            partly_removed = _intersect_ranges(short, _touched(removed, origin))
-        out_ranges = _merge_ranges(
-            [*_subtract_ranges(_covered(removed, origin, length), bad_ranges), *partly_removed]
-        )
+        # Only a minute wholly removed leaves the total: bad time touches none of those.
+        out_ranges = _covered(removed, origin, length)
         total_units = Decimal(-(-length // _MINUTE_US) - _count(out_ranges))
         bad_units = Decimal(_count(bad_ranges))
         minute = timedelta(minutes=1)

@@ -35,12 +35,42 @@ ROUNDING_RULES = frozenset(
 )
 
 
+# The names contracts use (README, ``[[contracts]] rounding``, what-if cases).
+RULE_NAMES = {
+    "half_up": ROUND_HALF_UP,
+    "half_even": ROUND_HALF_EVEN,
+    "half_down": ROUND_HALF_DOWN,
+    "up": ROUND_UP,
+    "down": ROUND_DOWN,
+    "ceiling": ROUND_CEILING,
+    "floor": ROUND_FLOOR,
+}
+
+
 def check_rounding(rounding: str) -> str:
     """Return ``rounding`` if it names a ``decimal`` rounding rule, else raise ValueError."""
     if rounding not in ROUNDING_RULES:
         known = ", ".join(sorted(ROUNDING_RULES))
         raise ValueError(f"unknown rounding rule {rounding!r}; expected one of {known}")
     return rounding
+
+
+def rounding_rule(name: str) -> str:
+    """The ``decimal`` rule a contract's rounding ``name`` means (``half_even``).
+
+    The ``decimal`` module's own names (``ROUND_HALF_EVEN``) are accepted too, as
+    what-if files written before the names were aligned use them.
+    """
+    if name in RULE_NAMES:
+        return RULE_NAMES[name]
+    if name in ROUNDING_RULES:
+        return name
+    raise ValueError(f"unknown rounding rule {name!r}; expected one of {', '.join(RULE_NAMES)}")
+
+
+def rounding_name(rule: str) -> str:
+    """A ``decimal`` rounding rule as contracts spell it (``ROUND_HALF_UP`` is ``half_up``)."""
+    return check_rounding(rule).removeprefix("ROUND_").lower()
 
 
 def to_fraction(value: Fraction | Decimal | int) -> Fraction:

@@ -25,7 +25,7 @@ from sla_engine.accounting.availability import (
 )
 from sla_engine.accounting.exclusions import Exclusion
 from sla_engine.money.credits import Credit, CreditTerms, compute_credit
-from sla_engine.money.rounding import exact_decimal, plain, quantize
+from sla_engine.money.rounding import exact_decimal, plain, quantize, rounding_name
 from sla_engine.slis.budget import ErrorBudget, error_budget
 from sla_engine.time.intervals import Interval, clip, intersect, total, union
 from sla_engine.time.periods import zone
@@ -183,16 +183,18 @@ def _not_counted_lines(
     bad_candidates = (
         union([*down, *unknown]) if availability.terms.unknown is UnknownPolicy.DOWN else down
     )
+    # An empty exclusion (start == end) "overlaps" a window around it but holds no
+    # instant: only the part inside the window is listed, and only if there is one.
+    parts = [(e, e.interval.intersection(window)) for e in exclusions]
     chosen = sorted(
-        (e for e in exclusions if e.interval.overlaps(window)),
-        key=lambda e: (e.interval.start, e.interval.end, e.kind, e.reason),
+        ((e, part) for e, part in parts if part is not None),
+        key=lambda ep: (ep[0].interval.start, ep[0].interval.end, ep[0].kind, ep[0].reason),
     )
     out.append(f"Exclusions (not downtime, stay in the total): {_secs(availability.excluded)}")
-    for e in chosen:
-        part = clip([e.interval], window)
-        removed = total(intersect(bad_candidates, part))
+    for e, part in chosen:
+        removed = total(intersect(bad_candidates, [part]))
         out.append(
-            f"  {e.kind} ({e.reason}): {_span(part[0], tz)}: downtime not counted: {_secs(removed)}"
+            f"  {e.kind} ({e.reason}): {_span(part, tz)}: downtime not counted: {_secs(removed)}"
         )
     out.append(
         f"Unknown time (no data, {_UNKNOWN_AS[availability.terms.unknown]}): "
@@ -277,7 +279,7 @@ def credit_lines(exact: str, credit: Credit, terms: CreditTerms) -> list[str]:
     )
     out.append(
         f"Amount owed: {plain(credit.amount)} {credit.currency} "
-        f"(rounded once, {credit.rounding}, to {terms.minor_units} decimals)"
+        f"(rounded once, {rounding_name(credit.rounding)}, to {terms.minor_units} decimals)"
     )
     return out
 
@@ -291,7 +293,10 @@ def _credit_lines(availability: Availability, credit: Credit, terms: CreditTerms
         f"(shown rounded half up to 6 decimals; exact value {exact} %)",
     ]
     if availability.total == 0:
-        out.append(f"  nothing was measured (total 0 {unit}): availability is 100 %")
+        out.append(
+            f"  nothing was measured (total 0 {unit}): there is no availability; "
+            "it is taken as 100 % for the tiers, so no credit is owed"
+        )
     out += credit_lines(exact, credit, terms)
     return out
 

@@ -21,15 +21,24 @@ The SLIs, each an exact percent that credit tiers compare against:
 
 Incidents marked excluded (customer-caused, force majeure) never count: their span is
 an exclusion for availability, and they are left out of incident response.
+
+Every period reports its coverage: the share of its time so far that the covered
+monitors had data for (maintenance counts as known). Below the contract's
+``min_coverage`` the verdict is ``insufficient data``, never met, whatever the SLI
+says. Availability with nothing left to count (total 0), latency and quality with no
+answered check have no SLI at all (not 100 %): also insufficient data. Incident
+response with no decided incident and enough coverage is met: the period was
+watched and nothing needed a response.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
+from enum import StrEnum
 from fractions import Fraction
 
 from sla_engine.accounting.availability import Availability, UnknownPolicy, timeline_from_states
@@ -139,15 +148,39 @@ class ResponseFigures:
     breached: tuple[str, ...]
 
 
+class Verdict(StrEnum):
+    """What a period's figures say about the target."""
+
+    MET = "met"
+    NOT_MET = "not met"
+    INSUFFICIENT_DATA = "insufficient data"
+
+
+_MET_TEXT = {
+    Verdict.MET: "yes",
+    Verdict.NOT_MET: "no",
+    Verdict.INSUFFICIENT_DATA: str(Verdict.INSUFFICIENT_DATA),
+}
+
+
+def coverage_text(coverage: Fraction) -> str:
+    """A coverage share in percent to 6 decimals, cut (never rounded up past a minimum)."""
+    return plain(quantize(coverage * 100, 6, ROUND_DOWN))
+
+
 @dataclass(frozen=True, slots=True)
 class ContractReport:
-    """Everything one contract and period produced; see :meth:`summary` for the figures."""
+    """Everything one contract and period produced; see :meth:`summary` for the figures.
+
+    ``sli_percent`` is None when the SLI has nothing to measure: no answered check for
+    latency or quality, no decided incident for incident response.
+    """
 
     contract: Contract
     period: ReportPeriod
     measured_until: datetime
     availability: Availability
-    sli_percent: Fraction
+    sli_percent: Fraction | None
     total: Decimal
     bad: Decimal
     unit: str
@@ -165,9 +198,30 @@ class ContractReport:
         return self.measured_until >= self.period.end
 
     @property
+    def coverage(self) -> Fraction:
+        """The share of the period so far that had data (0-1)."""
+        return self.availability.coverage
+
+    @property
+    def sufficient(self) -> bool:
+        """Enough of the period was measured, and the SLI had something to measure."""
+        if self.coverage * 100 < Fraction(self.contract.min_coverage):
+            return False
+        return self.sli_percent is not None or self.contract.sli is SLIKind.INCIDENT_RESPONSE
+
+    @property
+    def verdict(self) -> Verdict:
+        """Met, not met, or insufficient data (never met without enough data)."""
+        if not self.sufficient:
+            return Verdict.INSUFFICIENT_DATA
+        if self.sli_percent is None or self.sli_percent >= Fraction(self.contract.target):
+            return Verdict.MET
+        return Verdict.NOT_MET
+
+    @property
     def met(self) -> bool:
-        """The SLI reached the target (compared exactly)."""
-        return self.sli_percent >= Fraction(self.contract.target)
+        """The SLI reached the target (compared exactly) on enough data."""
+        return self.verdict is Verdict.MET
 
     @property
     def text(self) -> str:
@@ -195,8 +249,10 @@ class ContractReport:
             "measured_until": utc_text(self.measured_until),
             "complete": "yes" if self.complete else "no",
             "target_percent": plain(c.target),
-            "sli_percent": plain(quantize(self.sli_percent, 6)),
-            "met": "yes" if self.met else "no",
+            "sli_percent": "" if self.sli_percent is None else plain(quantize(self.sli_percent, 6)),
+            "met": _MET_TEXT[self.verdict],
+            "coverage_percent": coverage_text(self.coverage),
+            "min_coverage_percent": plain(c.min_coverage),
             "unit": self.unit,
             "total": plain(self.total),
             "bad": plain(self.bad),
@@ -324,9 +380,9 @@ def _credit_lines(percent: Fraction, credit: Credit, contract: Contract) -> list
     return credit_lines(exact_text(percent), credit, contract.credit)
 
 
-def _ratio_lines(what: str, good: int, counted: int, percent: Fraction) -> list[str]:
-    if counted == 0:
-        return [f"{what}: none in the period: the SLI is 100 %"]
+def _ratio_lines(what: str, good: int, counted: int, percent: Fraction | None) -> list[str]:
+    if percent is None:
+        return [f"{what}: none in the period: there is no SLI to compare with the target"]
     return [
         f"{what}: {good} of {counted} x 100 = {plain(quantize(percent, 6))} % "
         f"(shown rounded half up to 6 decimals; exact value {exact_text(percent)} %)"
@@ -343,8 +399,37 @@ def _budget_line(budget: ErrorBudget, unit: str) -> str:
     )
 
 
-def _percent(good: int, counted: int) -> Fraction:
-    return Fraction(100) if counted == 0 else Fraction(100 * good, counted)
+def _percent(good: int, counted: int) -> Fraction | None:
+    return None if counted == 0 else Fraction(100 * good, counted)
+
+
+def _coverage_lines(report: ContractReport) -> list[str]:
+    """How much of the period had data, against the minimum, and the verdict."""
+    a = report.availability
+    c = report.contract
+    out = [
+        f"Coverage: {seconds_text(a.elapsed - a.unknown)} s of {seconds_text(a.elapsed)} s "
+        f"had data = {coverage_text(report.coverage)} % (minimum {plain(c.min_coverage)} %; "
+        "shown cut to 6 decimals)"
+    ]
+    verdict = report.verdict
+    if verdict is Verdict.INSUFFICIENT_DATA:
+        why = (
+            "the SLI had nothing to measure"
+            if report.coverage * 100 >= Fraction(c.min_coverage)
+            else "less of the period was measured than the contract's minimum"
+        )
+        out.append(
+            f"Result: insufficient data ({why}): the target is not shown as met, and the "
+            "period is finalized only with the insufficient data accepted and a reason"
+        )
+    else:
+        out.append(f"Result: target {plain(c.target)} % {verdict}")
+    return out
+
+
+def _with_coverage(report: ContractReport) -> ContractReport:
+    return replace(report, lines=(*report.lines, *_coverage_lines(report)))
 
 
 def _latency(contract: Contract, evidence: Evidence) -> tuple[LatencyFigures, int, int]:
@@ -415,21 +500,24 @@ def evaluate_contract(
     )
     excluded = _excluded(pairs, availability, down)
     if contract.sli is SLIKind.AVAILABILITY:
-        return ContractReport(
-            contract,
-            period,
-            until,
-            availability,
-            availability.percent_exact,
-            availability.total,
-            availability.bad,
-            availability.unit,
-            explanation.budget
-            or ErrorBudget(contract.target, availability.total, availability.bad),
-            explanation.credit,
-            explanation.lines,
-            counted,
-            excluded,
+        return _with_coverage(
+            ContractReport(
+                contract,
+                period,
+                until,
+                availability,
+                # 0 of 0 is no availability at all, not 100 %.
+                availability.percent_exact if availability.total else None,
+                availability.total,
+                availability.bad,
+                availability.unit,
+                explanation.budget
+                or ErrorBudget(contract.target, availability.total, availability.bad),
+                explanation.credit,
+                explanation.lines,
+                counted,
+                excluded,
+            )
         )
 
     latency: LatencyFigures | None = None
@@ -481,24 +569,34 @@ def evaluate_contract(
             "Incidents handled in time", good, counted_n, _percent(good, counted_n)
         )
     percent = _percent(good, counted_n)
-    credit = credit_for_percent(percent, contract.credit)
     budget = ErrorBudget(contract.target, Decimal(counted_n), Decimal(counted_n - good))
-    lines += _credit_lines(percent, credit, contract)
+    if percent is None:
+        # No SLI: no tier can be reached, so nothing is owed on these figures.
+        credit = credit_for_percent(Fraction(100), contract.credit)
+        lines += [
+            "Tier: none; without an SLI no tier applies",
+            *_credit_lines(Fraction(100), credit, contract)[-2:],
+        ]
+    else:
+        credit = credit_for_percent(percent, contract.credit)
+        lines += _credit_lines(percent, credit, contract)
     lines.append(_budget_line(budget, unit))
-    return ContractReport(
-        contract,
-        period,
-        until,
-        availability,
-        percent,
-        Decimal(counted_n),
-        Decimal(counted_n - good),
-        unit,
-        budget,
-        credit,
-        tuple(lines),
-        counted,
-        excluded,
-        latency,
-        response,
+    return _with_coverage(
+        ContractReport(
+            contract,
+            period,
+            until,
+            availability,
+            percent,
+            Decimal(counted_n),
+            Decimal(counted_n - good),
+            unit,
+            budget,
+            credit,
+            tuple(lines),
+            counted,
+            excluded,
+            latency,
+            response,
+        )
     )

@@ -3,6 +3,8 @@
 Given a component's availability per month and candidate (target, tier table) pairs,
 say for each candidate in which months the target was met and what credits its tier
 table would have owed. The suggestion is the highest target met in every month.
+A month with insufficient data (coverage below the minimum, or nothing counted) is
+no evidence for any target: it is skipped and named, never taken as 100 %.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from decimal import Decimal
 from fractions import Fraction
 
 from sla_engine.accounting.availability import Availability
+from sla_engine.contracts import DEFAULT_MIN_COVERAGE
 from sla_engine.money.credits import Credit, CreditTerms, Tier, credit_for_percent
 
 # A tier table in the shape cloud providers publish: 10 % below the target, 25 % below
@@ -69,10 +72,15 @@ class CandidateOutcome:
 
 @dataclass(frozen=True, slots=True)
 class Suggestion:
-    """Every candidate's outcomes, and the highest target met in every month."""
+    """Every candidate's outcomes, and the highest target met in every month.
+
+    ``months`` are the months with enough data; ``skipped`` the others.
+    """
 
     months: tuple[tuple[str, Availability], ...]
     outcomes: tuple[CandidateOutcome, ...]
+    skipped: tuple[tuple[str, Availability], ...] = ()
+    min_coverage: Decimal = DEFAULT_MIN_COVERAGE
 
     @property
     def suggested_target(self) -> Decimal | None:
@@ -85,10 +93,23 @@ class Suggestion:
         return max(always) if always else None
 
 
+def enough_data(availability: Availability, min_coverage: Decimal) -> bool:
+    """True when ``availability`` measured something over at least ``min_coverage`` %."""
+    return availability.total > 0 and availability.coverage * 100 >= Fraction(min_coverage)
+
+
 def suggest_targets(
-    months: Sequence[tuple[str, Availability]], candidates: Sequence[Candidate]
+    months: Sequence[tuple[str, Availability]],
+    candidates: Sequence[Candidate],
+    *,
+    min_coverage: Decimal = DEFAULT_MIN_COVERAGE,
 ) -> Suggestion:
-    """Evaluate each candidate against each month's exact availability."""
+    """Evaluate each candidate against each month's exact availability.
+
+    Months without enough data (see :func:`enough_data`) are skipped.
+    """
+    skipped = tuple((label, a) for label, a in months if not enough_data(a, min_coverage))
+    months = [(label, a) for label, a in months if enough_data(a, min_coverage)]
     outcomes = []
     for candidate in candidates:
         rows = tuple(
@@ -101,4 +122,4 @@ def suggest_targets(
             for label, a in months
         )
         outcomes.append(CandidateOutcome(candidate, rows))
-    return Suggestion(tuple(months), tuple(outcomes))
+    return Suggestion(tuple(months), tuple(outcomes), skipped, min_coverage)

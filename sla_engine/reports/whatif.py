@@ -5,8 +5,11 @@ A case names a period (``start``, ``end`` with offsets, ``tz``), ``outages`` and
 fee and currency. :func:`evaluate_case` returns the fields of the vectors' ``expected``
 under the same names. Extensions beyond the vectors (all optional): ``unknown`` spans
 with ``unknown_policy`` (required when there are unknown spans), ``exclusions`` as
-``{"start", "end", "reason", "kind"}`` objects, and ``rounding`` (a ``decimal``
-rule name such as ``ROUND_HALF_EVEN``; default half up).
+``{"start", "end", "reason", "kind"}`` objects, and ``rounding`` (spelled as in
+``[[contracts]]``: ``half_up``, the default, ``half_even``, ``half_down``, ``up``,
+``down``, ``ceiling``, ``floor``; the ``decimal`` module's ``ROUND_HALF_EVEN`` is
+accepted too). A key the format does not know is an error, never ignored: a
+misspelled ``credit_cap_percent`` would otherwise give an uncapped credit.
 
 Numbers are read exactly: pass the JSON through ``json.loads(text, parse_float=Decimal)``
 so that ``999.95`` means 999.95, not the float nearest to it.
@@ -14,10 +17,11 @@ so that ``999.95`` means 999.95, not the float nearest to it.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 from sla_engine.accounting.availability import (
@@ -29,7 +33,7 @@ from sla_engine.accounting.availability import (
 from sla_engine.accounting.exclusions import Exclusion
 from sla_engine.contracts import ReportPeriod
 from sla_engine.money.credits import CreditTerms, Tier, compute_credit
-from sla_engine.money.rounding import plain
+from sla_engine.money.rounding import plain, rounding_rule
 from sla_engine.reports.explain import explain_credit
 from sla_engine.slis.budget import error_budget
 from sla_engine.time.intervals import Interval
@@ -46,8 +50,46 @@ EXPECTED_FIELDS = (
 )
 
 
+CASE_KEYS = frozenset(
+    {
+        "id",
+        "description",
+        "period",
+        "outages",
+        "maintenance",
+        "unknown",
+        "exclusions",
+        "accounting",
+        "maintenance_convention",
+        "unknown_policy",
+        "min_downtime_minutes",
+        "target",
+        "tiers",
+        "credit_cap_percent",
+        "monthly_fee",
+        "currency",
+        "rounding",
+        "expected",
+    }
+)
+_PERIOD_KEYS = frozenset({"start", "end", "tz"})
+_TIER_KEYS = frozenset({"below", "credit_percent"})
+_EXCLUSION_KEYS = frozenset({"start", "end", "reason", "kind"})
+
+
 class CaseError(ValueError):
     """A what-if case is malformed; the message names the case and the field."""
+
+
+def _known_keys(item: Mapping[str, Any], known: frozenset[str], where: str = "") -> None:
+    """Refuse a key ``known`` does not hold, suggesting the nearest known one."""
+    for key in item:
+        if key in known:
+            continue
+        near = difflib.get_close_matches(str(key), sorted(known), n=1, cutoff=0.6)
+        hint = f" (did you mean {near[0]!r}?)" if near else ""
+        path = f"{where}.{key}" if where else str(key)
+        raise CaseError(f"{path}: unknown key{hint}; known keys: {', '.join(sorted(known))}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +157,7 @@ def _exclusions(case: Mapping[str, Any]) -> list[Exclusion]:
         where = f"exclusions[{i}]"
         if not isinstance(item, Mapping):
             raise CaseError(f"{where}: expected an object with start, end, reason, kind")
+        _known_keys(item, _EXCLUSION_KEYS, where)
         start, end = (
             _instant(item.get("start"), f"{where}.start"),
             _instant(item.get("end"), f"{where}.end"),
@@ -145,25 +188,40 @@ def _terms(case: Mapping[str, Any], has_unknown: bool) -> AccountingTerms:
         raise CaseError(str(exc)) from None
 
 
+def _tier(tier: Any, where: str) -> Tier:
+    if not isinstance(tier, Mapping):
+        raise CaseError(f"{where}: expected an object with below and credit_percent")
+    _known_keys(tier, _TIER_KEYS, where)
+    try:
+        below = _decimal(tier, "below")
+        credit = _decimal(tier, "credit_percent")
+    except CaseError as exc:
+        raise CaseError(f"{where}.{exc}") from None
+    # Checked here, not only by Tier, so that the message names the field.
+    if not 0 < below <= 100:
+        raise CaseError(f"{where}.below: must be a percent in (0, 100], got {plain(below)}")
+    if credit < 0:
+        raise CaseError(f"{where}.credit_percent: must be >= 0, got {plain(credit)}")
+    return Tier(below, credit)
+
+
 def _credit_terms(case: Mapping[str, Any]) -> CreditTerms:
-    tiers = []
-    for i, tier in enumerate(case.get("tiers", [])):
-        if not isinstance(tier, Mapping):
-            raise CaseError(f"tiers[{i}]: expected an object with below and credit_percent")
-        tiers.append(
-            Tier(
-                _decimal(tier, "below"),
-                _decimal(tier, "credit_percent"),
-            )
-        )
+    listed = case.get("tiers", [])
+    if not isinstance(listed, list):
+        raise CaseError("tiers: expected a list of {below, credit_percent} objects")
+    tiers = [_tier(tier, f"tiers[{i}]") for i, tier in enumerate(listed)]
     cap = case.get("credit_cap_percent")
+    try:
+        rounding = rounding_rule(str(case.get("rounding", "half_up")))
+    except ValueError as exc:
+        raise CaseError(f"rounding: {exc}") from None
     try:
         return CreditTerms(
             tiers=tuple(tiers),
             cap_percent=None if cap is None else _decimal(case, "credit_cap_percent"),
             monthly_fee=_decimal(case, "monthly_fee", default="0"),
             currency=str(case.get("currency", "")),
-            rounding=str(case.get("rounding", ROUND_HALF_UP)),
+            rounding=rounding,
         )
     except ValueError as exc:
         raise CaseError(str(exc)) from None
@@ -191,9 +249,11 @@ def evaluate_case(case: Mapping[str, Any], index: int = 0) -> CaseResult:
     """Evaluate one case; CaseError names the case and the field on bad input."""
     ident = str(case.get("id", f"case {index + 1}"))
     try:
+        _known_keys(case, CASE_KEYS)
         period = case.get("period")
         if not isinstance(period, Mapping):
             raise CaseError("period: expected an object with start, end and tz")
+        _known_keys(period, _PERIOD_KEYS, "period")
         start = _instant(period.get("start"), "period.start")
         end = _instant(period.get("end"), "period.end")
         try:

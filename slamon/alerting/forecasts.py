@@ -13,6 +13,9 @@ from sla_engine.time.periods import PeriodKind, period_containing
 from slamon.reports.gather import gather, select_contracts
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from sla_engine.reports.report import ContractReport
     from slamon.config.model import Config
     from slamon.store.sql import Store
 
@@ -26,9 +29,18 @@ def _current_label(contract: Contract, now: datetime) -> str:
 
 
 async def forecast_contracts(
-    config: Config, store: Store, now: datetime, recent: timedelta = RECENT
+    config: Config,
+    store: Store,
+    now: datetime,
+    recent: timedelta = RECENT,
+    *,
+    current: Mapping[str, ContractReport] | None = None,
 ) -> list[ContractForecast]:
-    """A forecast for every calendar-period availability contract, in config order."""
+    """A forecast for every calendar-period availability contract, in config order.
+
+    ``current``: each contract's current period already evaluated at ``now`` (by
+    contract id), so that it is not gathered twice.
+    """
     contracts = [
         c
         for c in select_contracts(config)
@@ -36,13 +48,15 @@ async def forecast_contracts(
     ]
     if not contracts:
         return []
-    by_label: dict[str, list[Contract]] = defaultdict(list)
-    for c in contracts:
-        by_label[_current_label(c, now)].append(c)
-    current = {}
-    for label, group in by_label.items():
-        for report in await gather(config, store, group, label, now):
-            current[report.contract.id] = report
+    if current is None or any(c.id not in current for c in contracts):
+        by_label: dict[str, list[Contract]] = defaultdict(list)
+        for c in contracts:
+            by_label[_current_label(c, now)].append(c)
+        found = {}
+        for label, group in by_label.items():
+            for report in await gather(config, store, group, label, now):
+                found[report.contract.id] = report
+        current = found
     rolling = [replace(c, period=PeriodRule.ROLLING, window=recent) for c in contracts]
     recent_reports = {r.contract.id: r for r in await gather(config, store, rolling, "", now)}
     return [forecast_contract(current[c.id], recent_reports[c.id], now) for c in contracts]

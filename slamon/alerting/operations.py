@@ -31,7 +31,9 @@ from slamon.alerting.maintenance import MaintenanceTracker
 from slamon.alerting.notify.hub import NotificationHub
 from slamon.alerting.slo import SLOEvaluator
 from slamon.events import Breach
+from slamon.metrics.contracts import ContractCollector
 from slamon.metrics.operations import OperationsCollector
+from slamon.reports.current import CurrentContracts
 from slamon.store.alerts import AlertStore
 from slamon.store.incidents import IncidentStore
 
@@ -79,8 +81,11 @@ class Operations:
         engine.listeners.append(self.incidents.on_state_change)
         engine.listeners.append(self.state_alerts.on_state_change)
         self.incidents.listeners.append(self.hub.incident)
+        # Each calendar contract's current period, refreshed with every evaluation.
+        self.contracts = CurrentContracts(config, store)
         if registry is not None:
             registry.register(OperationsCollector(self.slos, self.alerts, self.incidents, self.hub))
+            registry.register(ContractCollector(self.contracts))
         self._tasks: list[asyncio.Task[None]] = []
         self._journal_task: asyncio.Task[None] | None = None
         self._last_resend: datetime | None = None
@@ -147,7 +152,8 @@ class Operations:
                     forecast_horizon=timedelta(seconds=a.forecast_horizon),
                 )
         if self.config.contracts:
-            forecasts = await forecast_contracts(self.config, self.store, now)
+            current = await self.contracts.refresh(now)
+            forecasts = await forecast_contracts(self.config, self.store, now, current=current)
             for f in forecasts:
                 spent = f.breach_at is not None and f.breach_at <= now
                 self._note_breach(

@@ -17,12 +17,16 @@ DEFAULT_CONFIG = "config.toml"
 Subparsers = Any  # argparse's _SubParsersAction is private; its add_parser is all we use
 
 
-def load(path: str) -> Config:
-    """The validated config at ``path``; print every error and exit 2 if it is invalid."""
-    return load_source(path)[1]
+def load(path: str, *, offline: bool = False) -> Config:
+    """The validated config at ``path``; print every error and exit 2 if it is invalid.
+
+    ``offline``: the command does not run the service, so the service's own secrets
+    (``${ENV}`` tokens and passwords) may be unset; the database URL may not.
+    """
+    return load_source(path, offline=offline)[1]
 
 
-def load_source(path: str) -> tuple[ConfigSource, Config]:
+def load_source(path: str, *, offline: bool = False) -> tuple[ConfigSource, Config]:
     """The config at ``path`` (with discovered monitors) and where it came from.
 
     Prints every error and exits 2 if it is invalid. A discovery file with problems
@@ -30,7 +34,7 @@ def load_source(path: str) -> tuple[ConfigSource, Config]:
     """
     source = ConfigSource(path)
     try:
-        return source, source.load()
+        return source, source.load(offline=offline)
     except ConfigError as exc:
         print(f"slamon: invalid configuration in {path}:", file=sys.stderr)
         for line in exc.errors:

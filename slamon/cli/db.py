@@ -12,7 +12,7 @@ def _cmd_db_upgrade(args: argparse.Namespace) -> int:
     from slamon.store import migrate
     from slamon.store.sql import Store
 
-    config = load(args.config)
+    config = load(args.config, offline=True)
 
     async def go() -> str | None:
         store = Store.from_url(config.store.url)

@@ -72,7 +72,7 @@ async def _with_store(config: Config, work: Callable[[IncidentStore], Awaitable[
 
 
 def _run(args: argparse.Namespace) -> int:
-    config = load(args.config)
+    config = load(args.config, offline=True)
     action = args.incident_command
 
     async def work(incidents: IncidentStore) -> int:

@@ -51,10 +51,18 @@ def _emit_or_fail(outputs: Sequence[tuple[str, str]], output: str | None) -> int
 
 
 def _run(coro_factory: Callable[[Any], Any], args: argparse.Namespace) -> Any:
+    from slamon.reports.gather import ReportError
     from slamon.store import migrate
     from slamon.store.sql import Store
 
-    config = load(args.config)
+    config = load(args.config, offline=True)
+    path = config.store.sqlite_path
+    if path is not None and not path.exists():
+        # Opening it would create an empty database and report on nothing.
+        raise ReportError(
+            f"store.url: no database at {path}; run `slamon db upgrade` or `slamon run` "
+            "with this config first"
+        )
 
     async def go() -> Any:
         store = Store.from_url(config.store.url)
@@ -110,10 +118,23 @@ def _cmd_finalize(args: argparse.Namespace) -> int:
     from slamon.reports.gather import ReportError
     from slamon.store.finalized import AlreadyFinalized
 
+    if args.accept_insufficient_data and not (args.reason or "").strip():
+        return _fail("--accept-insufficient-data needs --reason TEXT: say why it is finalized")
+    if args.reason is not None and not args.accept_insufficient_data:
+        return _fail("--reason goes with --accept-insufficient-data")
+    accepted = args.reason if args.accept_insufficient_data else None
     now = now_utc()
     try:
         report = _run(
-            lambda cs: finalize(cs[0], cs[1], args.period, now, contract_id=args.contract), args
+            lambda cs: finalize(
+                cs[0],
+                cs[1],
+                args.period,
+                now,
+                contract_id=args.contract,
+                accept_insufficient_data=accepted,
+            ),
+            args,
         )
     except ReportError as exc:
         return _fail(str(exc))
@@ -125,9 +146,14 @@ def _cmd_finalize(args: argparse.Namespace) -> int:
         )
     for e in report.entries:
         assert e.finalized is not None
+        note = ""
+        if "insufficient_data_accepted" in e.data:
+            note = (
+                f" (insufficient data accepted: {e.data['insufficient_data_accepted']['reason']})"
+            )
         print(
             f"{e.report.contract.id} {e.report.period.label}: finalized at "
-            f"{e.finalized.finalized_at.isoformat()} sha256 {e.finalized.sha256}"
+            f"{e.finalized.finalized_at.isoformat()} sha256 {e.finalized.sha256}{note}"
         )
     return 0
 
@@ -202,6 +228,48 @@ def _cmd_suggest(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_statement(args: argparse.Namespace) -> int:
+    from slamon.reports.finalize import now_utc
+    from slamon.reports.gather import ReportError
+    from slamon.reports.pdf import html_to_pdf
+    from slamon.reports.statement import build_statement, render_statement_html
+
+    now = now_utc()
+    try:
+        statement = _run(
+            lambda cs: build_statement(
+                cs[0], cs[1], args.customer, args.period, now, language=args.language
+            ),
+            args,
+        )
+    except ReportError as exc:
+        return _fail(str(exc))
+    html = render_statement_html(statement)
+    pdf = html_to_pdf(html)
+    folder = Path(args.output)
+    stem = statement.file_stem()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, data in ((f"{stem}.html", html.encode("utf-8")), (f"{stem}.pdf", pdf)):
+            (folder / name).write_bytes(data)
+            print(f"wrote {folder / name}", file=sys.stderr)
+        sums = "".join(
+            f"{sha256_of_bytes(data)}  {name}\n"
+            for name, data in ((f"{stem}.html", html.encode("utf-8")), (f"{stem}.pdf", pdf))
+        )
+        _write(folder / f"{stem}.sha256", sums)
+    except OSError as exc:
+        return _fail(f"cannot write {exc.filename}: {exc.strerror}", 1)
+    return 0
+
+
+def sha256_of_bytes(data: bytes) -> str:
+    """SHA-256 of ``data``, hex."""
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest()
+
+
 def add_parsers(sub: Subparsers) -> None:
     """``report`` and its subcommands."""
     report = sub.add_parser("report", help="finance reports: credits, availability, what-if")
@@ -222,7 +290,21 @@ def add_parsers(sub: Subparsers) -> None:
     fin = with_config(rsub.add_parser("finalize", help="store a closed period's report for good"))
     fin.add_argument("--period", required=True, help="2026-10 or 2026-Q4")
     fin.add_argument("--contract", help="only this contract id")
+    fin.add_argument(
+        "--accept-insufficient-data",
+        action="store_true",
+        help="finalize periods below their contract's min_coverage too (needs --reason)",
+    )
+    fin.add_argument("--reason", help="why insufficient data is accepted (kept in the report)")
     fin.set_defaults(func=_cmd_finalize)
+    st = with_config(
+        rsub.add_parser("statement", help="one customer's statement for a period: HTML and PDF")
+    )
+    st.add_argument("--customer", required=True, help="the contracts' customer_id")
+    st.add_argument("--period", required=True, help="2026-10 or 2026-Q4")
+    st.add_argument("--language", choices=("en", "nb"), default="en")
+    st.add_argument("--output", "-o", required=True, help="folder to write the files into")
+    st.set_defaults(func=_cmd_statement)
     whatif = rsub.add_parser("whatif", help="evaluate cases in the sla_vectors.json format")
     whatif.add_argument("file", help="a JSON file: one case or a list of cases")
     whatif.add_argument("--format", choices=("table", "json"), default="table")

@@ -11,7 +11,7 @@ from slamon.cli.common import Subparsers, load, with_config
 def _cmd_rules(args: argparse.Namespace) -> int:
     from slamon.alerting.rules import render_rules
 
-    config = load(args.config)
+    config = load(args.config, offline=True)
     text = render_rules(config)
     if args.output == "-":
         sys.stdout.write(text)

@@ -17,7 +17,7 @@ def _cmd_statuspage_build(args: argparse.Namespace) -> int:
     from slamon.store.sql import Store
     from statuspage.render import PageRenderer
 
-    config = load(args.config)
+    config = load(args.config, offline=True)
     out = args.out or config.statuspage.output or "site"
 
     async def go() -> dict[str, bytes]:

@@ -4,13 +4,6 @@ from __future__ import annotations
 
 import re
 from decimal import (
-    ROUND_CEILING,
-    ROUND_DOWN,
-    ROUND_FLOOR,
-    ROUND_HALF_DOWN,
-    ROUND_HALF_EVEN,
-    ROUND_HALF_UP,
-    ROUND_UP,
     Decimal,
     InvalidOperation,
 )
@@ -101,17 +94,6 @@ def _percent(value: Decimal) -> Decimal:
 
 
 Percent = Annotated[ExactDecimal, AfterValidator(_percent)]
-
-
-ROUNDING_NAMES = {
-    "half_up": ROUND_HALF_UP,
-    "half_even": ROUND_HALF_EVEN,
-    "half_down": ROUND_HALF_DOWN,
-    "up": ROUND_UP,
-    "down": ROUND_DOWN,
-    "ceiling": ROUND_CEILING,
-    "floor": ROUND_FLOOR,
-}
 
 
 def check_tz(value: str) -> str:

@@ -23,12 +23,18 @@ from sla_engine.accounting.availability import (
     MaintenancePolicy,
     UnknownPolicy,
 )
-from sla_engine.contracts import Contract, LatencyObjective, PeriodRule, SLIKind
+from sla_engine.contracts import (
+    DEFAULT_MIN_COVERAGE,
+    Contract,
+    LatencyObjective,
+    PeriodRule,
+    SLIKind,
+)
 from sla_engine.money.credits import CreditTerms, Tier
 from sla_engine.money.currencies import minor_units
+from sla_engine.money.rounding import rounding_rule
 from sla_engine.slis.incident_response import ResponseLimits
 from slamon.config.common import (
-    ROUNDING_NAMES,
     ExactDecimal,
     MonitorId,
     Percent,
@@ -43,6 +49,14 @@ class TierConfig(Section):
 
     below: Percent
     credit_percent: Percent
+
+    @field_validator("below")
+    @classmethod
+    def _above_zero(cls, value: Decimal) -> Decimal:
+        # Availability is never strictly below 0: such a tier could never apply.
+        if value <= 0:
+            raise ValueError("a tier threshold must be above 0 (it applies strictly below it)")
+        return value
 
 
 class ContractConfig(Section):
@@ -75,6 +89,8 @@ class ContractConfig(Section):
     resolve_within: Annotated[Duration, at_least(1, "s")] | None = None
     # The customer's own page (/c/<customer_id>) shows the credit only where this says so.
     show_credit: bool = False
+    # Below this share of the period measured, a period is "insufficient data".
+    min_coverage: Percent = DEFAULT_MIN_COVERAGE
 
     @field_validator("currency")
     @classmethod
@@ -133,7 +149,7 @@ class ContractConfig(Section):
             monthly_fee=self.monthly_fee if self.monthly_fee is not None else Decimal(0),
             # An internal SLO without a fee owes nothing; the currency only labels zeros.
             currency=self.currency or "EUR",
-            rounding=ROUNDING_NAMES[self.rounding],
+            rounding=rounding_rule(self.rounding),
         )
 
     def to_contract(self) -> Contract:
@@ -166,6 +182,7 @@ class ContractConfig(Section):
             credit=self.credit_terms(),
             latency=latency,
             response=response,
+            min_coverage=self.min_coverage,
         )
 
 

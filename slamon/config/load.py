@@ -17,26 +17,53 @@ from pydantic import ValidationError
 
 from slamon.config.common import ConfigError, error_lines
 from slamon.config.discovery import placeholders, render
-from slamon.config.env import expand_env
+from slamon.config.env import expand_env, without
 from slamon.config.model import Config
 from slamon.config.monitors import MonitorConfig, check_monitor
 from slamon.config.notifiers import NOTIFIER_SETTINGS, NotifierConfig
+
+# What a command that does not serve (reports, rules, incidents, a static site build)
+# still needs from the environment: the database. Secrets of the running service
+# (its tokens, the broker's and notifiers' passwords) may be unset for it.
+_OFFLINE_NEEDS = frozenset({"store"})
+
+Discover = Callable[[Config], Sequence[MonitorConfig]]
 
 
 def parse_config(
     data: Mapping[str, Any],
     env: Mapping[str, str] | None = None,
     *,
-    discover: Callable[[Config], Sequence[MonitorConfig]] | None = None,
+    discover: Discover | None = None,
+    offline: bool = False,
+    base_dir: Path | None = None,
 ) -> Config:
     """Validate parsed TOML; raise ConfigError listing every problem.
 
     ``discover`` is given the validated file (its own monitors only) and returns the
     monitors its ``[[discovery]]`` sources found; cross-references (components,
-    contracts, SLOs, maintenance) are checked over both.
+    contracts, SLOs, maintenance) are checked over both. ``offline``: for a command
+    that does not run the service, a value whose environment variable is not set is
+    left out (as if not written), unless it is in ``[store]``; when the config is not
+    valid without it, the missing variables are reported as always. ``base_dir``: the
+    config file's folder, against which a relative SQLite path is resolved.
     """
     errors: list[str] = []
-    data = expand_env(dict(data), os.environ if env is None else env, errors)
+    missing: list[tuple[str | int, ...]] = []
+    expanded = expand_env(dict(data), os.environ if env is None else env, errors, missing=missing)
+    if offline and missing and all(path[0] not in _OFFLINE_NEEDS for path in missing):
+        lenient = without(expanded, missing)
+        if lenient is not None:
+            try:
+                return _checked(lenient, [], base_dir, discover)
+            except ConfigError:
+                pass  # invalid without those values: report the variables as always
+    return _checked(expanded, errors, base_dir, discover)
+
+
+def _checked(
+    data: dict[str, Any], errors: list[str], base_dir: Path | None, discover: Discover | None
+) -> Config:
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:
@@ -55,7 +82,10 @@ def parse_config(
     notifiers = _check_notifiers(config, errors)
     if errors:
         raise ConfigError(errors)
-    static = config.model_copy(update={"monitors": monitors, "notifiers": notifiers})
+    update: dict[str, Any] = {"monitors": monitors, "notifiers": notifiers}
+    if base_dir is not None:
+        update["store"] = config.store.relative_to(base_dir)
+    static = config.model_copy(update=update)
     return with_monitors(static, discover(static) if discover is not None else ())
 
 
@@ -243,8 +273,15 @@ def load_config(
     path: str | Path,
     env: Mapping[str, str] | None = None,
     *,
-    discover: Callable[[Config], Sequence[MonitorConfig]] | None = None,
+    discover: Discover | None = None,
+    offline: bool = False,
 ) -> Config:
-    """Read and validate a config file; raise ConfigError on any problem."""
+    """Read and validate a config file; raise ConfigError on any problem.
+
+    A relative SQLite path in ``store.url`` is taken relative to the file's folder,
+    not to the current one. ``offline`` as for :func:`parse_config`.
+    """
     data, _ = read_toml(path)
-    return parse_config(data, env, discover=discover)
+    return parse_config(
+        data, env, discover=discover, offline=offline, base_dir=Path(path).resolve().parent
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 from pydantic import (
@@ -11,6 +12,8 @@ from pydantic import (
 
 from probes.durations import Duration
 from slamon.config.common import Section, at_least
+
+_SQLITE = "sqlite+aiosqlite:///"
 
 
 class StoreConfig(Section):
@@ -33,3 +36,27 @@ class StoreConfig(Section):
                 "must be a sqlite+aiosqlite:// or postgresql+asyncpg:// SQLAlchemy URL"
             )
         return value
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        """The SQLite database file, or None (PostgreSQL, or an in-memory database)."""
+        if not self.url.startswith(_SQLITE):
+            return None
+        path = self.url.removeprefix(_SQLITE).partition("?")[0]
+        if not path or path == ":memory:" or path.startswith("file:"):
+            return None
+        return Path(path)
+
+    def relative_to(self, base: Path) -> StoreConfig:
+        """This section with a relative SQLite path made absolute under ``base``.
+
+        ``sqlite+aiosqlite:///slamon.db`` means ``slamon.db`` beside the config file:
+        resolved against the current folder, a command run from elsewhere would
+        create an empty database there and report on it.
+        """
+        path = self.sqlite_path
+        if path is None or path.is_absolute():
+            return self
+        rest = self.url.removeprefix(_SQLITE).partition("?")
+        url = _SQLITE + str(base / path) + rest[1] + rest[2]
+        return self.model_copy(update={"url": url})

@@ -29,8 +29,11 @@ class ConfigSource:
         self.static: Config | None = None
         self.hash = ""
 
-    def load(self) -> Config:
-        """Read and validate the file and every discovery source; raise ConfigError."""
+    def load(self, *, offline: bool = False) -> Config:
+        """Read and validate the file and every discovery source; raise ConfigError.
+
+        A relative SQLite path is the file's folder's; ``offline`` as for ``parse_config``.
+        """
         data, raw = read_toml(self.path)
         seen: list[Config] = []
 
@@ -38,7 +41,13 @@ class ConfigSource:
             seen.append(static)
             return self.catalog.scan(static)
 
-        config = parse_config(data, self.env, discover=discover)
+        config = parse_config(
+            data,
+            self.env,
+            discover=discover,
+            offline=offline,
+            base_dir=self.path.resolve().parent,
+        )
         self.static = seen[0]
         self.hash = hashlib.sha256(raw).hexdigest()
         return config

@@ -1,7 +1,8 @@
 """SLO, alert, incident and notifier metrics, read from live objects at scrape time.
 
-Ratios are 0-1 and durations seconds (Prometheus naming guide). Credits are not
-exposed here: money belongs on a protected path, never on the public /metrics.
+Ratios are 0-1 and durations seconds (Prometheus naming guide). Contracts, with the
+credit each would owe now, are in :mod:`slamon.metrics.contracts` (contract ids only,
+never customer names).
 """
 
 from __future__ import annotations

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from sla_engine.contracts import PeriodRule, SLIKind
 from sla_engine.money.rounding import plain
+from sla_engine.reports.report import Verdict
 from sla_engine.time.periods import period_containing
 from slamon.reports.gather import gather
 from slamon.store.finalized import FinalizedStore
@@ -56,8 +57,9 @@ def _past(content: str, shown: bool) -> PastPeriod:
     left = data.get("error_budget_remaining_percent") or None
     return PastPeriod(
         label=data["period"],
-        sli_percent=Decimal(data["sli_percent"]),
+        sli_percent=Decimal(data["sli_percent"]) if data.get("sli_percent") else None,
         met=data["met"] == "yes",
+        insufficient=data["met"] == str(Verdict.INSUFFICIENT_DATA),
         budget_left_percent=Decimal(left) if left else None,
         credit=_credit(data["credit_percent"], data["credit_amount"], data["currency"])
         if shown
@@ -115,8 +117,10 @@ def _contract_view(
         period_end=report.period.end,
         measured_until=report.measured_until,
         complete=report.complete,
-        sli_percent=_decimal(report.sli_percent),
+        sli_percent=None if report.sli_percent is None else _decimal(report.sli_percent),
         met=report.met,
+        insufficient=report.verdict is Verdict.INSUFFICIENT_DATA,
+        coverage=_decimal(report.coverage * 100),
         unit=report.unit,
         budget_left_percent=budget.remaining_percent(3),
         budget_left=budget.remaining,

@@ -1,8 +1,10 @@
-"""A contract's report as plain values: its entry, the entry's hash, the whole report."""
+"""A contract's report as plain values: its entry, the entry's hash, finalized or not."""
 
 from __future__ import annotations
 
 import hashlib
+import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -16,9 +18,11 @@ from sla_engine.reports.report import (
     utc_text,
 )
 from sla_engine.time.periods import zone
+from slamon.store.finalized import FinalizedStore
 
 if TYPE_CHECKING:
     from slamon.store.finalized import FinalizedReport
+    from slamon.store.sql import Store
 
 MONEY_FIELDS = frozenset(
     {"tier_below_percent", "credit_percent", "monthly_fee", "credit_amount", "currency"}
@@ -26,6 +30,10 @@ MONEY_FIELDS = frozenset(
 
 
 KINDS = ("credits", "availability")
+
+ACCEPTED = "insufficient_data_accepted"
+# Derived from the figures beside it: its wording may change between versions.
+_WORDING = frozenset({"explanation"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +60,9 @@ class Entry:
         """``open``, ``closed``, ``finalized`` or ``changed since finalized``."""
         if self.finalized is None:
             return "closed" if self.report.complete else "open"
-        return "finalized" if self.finalized.sha256 == self.sha256 else "changed since finalized"
+        if self.finalized.sha256 == self.sha256 or not self.changes:
+            return "finalized"
+        return "changed since finalized"
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,3 +155,54 @@ def entry_data(report: ContractReport, kind: str) -> dict[str, Any]:
     if kind == "credits":
         data["explanation"] = list(report.lines)
     return data
+
+
+def _accepted(finalized: FinalizedReport | None) -> Any:
+    if finalized is None:
+        return None
+    return json.loads(finalized.content).get(ACCEPTED)
+
+
+def _changes(finalized: FinalizedReport, data: Mapping[str, Any]) -> tuple[Change, ...]:
+    old = json.loads(finalized.content)
+    out = []
+    for key, value in data.items():
+        if key not in old or key in _WORDING:
+            continue
+        before = old[key]
+        if before == value:
+            continue
+        if isinstance(value, list):
+            out.append(Change(key, f"{len(before or [])} items", f"{len(value)} items"))
+        elif isinstance(value, dict):
+            out.append(
+                Change(key, json.dumps(before, sort_keys=True), json.dumps(value, sort_keys=True))
+            )
+        else:
+            out.append(Change(key, str(before), str(value)))
+    return tuple(out)
+
+
+async def report_entries(
+    store: Store, reports: Sequence[ContractReport], kind: str = "credits"
+) -> tuple[Entry, ...]:
+    """Each report as an entry, compared with its finalized report if there is one."""
+    finalized = await FinalizedStore(store).get(
+        {r.period.label for r in reports}, {r.contract.id for r in reports}
+    )
+    entries = []
+    for report in reports:
+        done = finalized.get((report.contract.id, report.period.label))
+        accepted = _accepted(done)
+        data = entry_data(report, "credits")
+        if accepted is not None:
+            data[ACCEPTED] = accepted
+        sha = sha256_of(dumps_json(data))
+        changes = () if done is None or done.sha256 == sha else _changes(done, data)
+        shown = data
+        if kind != "credits":
+            shown = entry_data(report, kind)
+            if accepted is not None:
+                shown[ACCEPTED] = accepted
+        entries.append(Entry(report, shown, sha, done, changes))
+    return tuple(entries)

@@ -9,22 +9,32 @@ SHA-256 of its content, and the CLI writes one beside CSV and table files.
 JSON: ``sha256`` is the SHA-256 of the document serialized without its ``sha256`` key
 (``json.dumps(doc, indent=2, ensure_ascii=False)`` and a newline, in UTF-8). Each contract's
 entry also has the SHA-256 of its own figures (``entry_sha256``): finalizing stores
-that entry, and a later run that computes a different one shows the differences.
+that entry, and a later run whose figures differ shows the differences. A field the
+finalized entry does not have (added by a later slamon) and the explanation's wording
+are not differences; the figures are.
 
-
+A period with insufficient data is finalized only when told so, with a reason; the
+reason is part of the finalized entry (``insufficient_data_accepted``).
 """
 
 from __future__ import annotations
 
 import gc
-import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sla_engine.contracts import PeriodRule
-from slamon.reports.entries import KINDS, Change, Entry, Report, dumps_json, entry_data, sha256_of
+from sla_engine.reports.report import Verdict
+from slamon.reports.entries import (
+    ACCEPTED,
+    KINDS,
+    Report,
+    dumps_json,
+    report_entries,
+    sha256_of,
+)
 from slamon.reports.gather import (
     STORE_SOURCES,
     ReportError,
@@ -40,18 +50,8 @@ if TYPE_CHECKING:
     from slamon.store.sql import Store
 
 
-def _changes(finalized: FinalizedReport, data: Mapping[str, Any]) -> tuple[Change, ...]:
-    old = json.loads(finalized.content)
-    out = []
-    for key, value in data.items():
-        before = old.get(key)
-        if before == value:
-            continue
-        if isinstance(value, list):
-            out.append(Change(key, f"{len(before or [])} items", f"{len(value)} items"))
-        elif not isinstance(value, dict):
-            out.append(Change(key, str(before), str(value)))
-    return tuple(out)
+class InsufficientData(ReportError):
+    """A period to finalize has too little data and no reason to finalize it anyway."""
 
 
 async def build_report(
@@ -103,18 +103,7 @@ async def _build_report(
 ) -> Report:
     contracts = select_contracts(config, contract_id)
     reports = await gather(config, store, contracts, expand_labels(label), now, sources=sources)
-    finalized = await FinalizedStore(store).get(
-        {r.period.label for r in reports}, [c.id for c in contracts]
-    )
-    entries = []
-    for report in reports:
-        data = entry_data(report, "credits")
-        sha = sha256_of(dumps_json(data))
-        done = finalized.get((report.contract.id, report.period.label))
-        changes = () if done is None or done.sha256 == sha else _changes(done, data)
-        shown = data if kind == "credits" else entry_data(report, kind)
-        entries.append(Entry(report, shown, sha, done, changes))
-    return Report(kind, label, tuple(entries))
+    return Report(kind, label, await report_entries(store, reports, kind))
 
 
 async def finalize(
@@ -125,12 +114,18 @@ async def finalize(
     *,
     contract_id: str | None = None,
     sources: Sources = STORE_SOURCES,
+    accept_insufficient_data: str | None = None,
 ) -> Report:
     """Store the credits report of the closed period ``label`` for each calendar contract.
 
     Contracts already finalized with the same figures are left as they are; if any
     contract's stored report differs, nothing is written and AlreadyFinalized is raised.
+    A contract whose period has insufficient data is finalized only with
+    ``accept_insufficient_data`` (the reason, stored in its entry); without it nothing
+    is written and InsufficientData is raised.
     """
+    if accept_insufficient_data is not None and not accept_insufficient_data.strip():
+        raise ReportError("accepting insufficient data needs a reason (--reason TEXT)")
     contracts = [
         c for c in select_contracts(config, contract_id) if c.period is not PeriodRule.ROLLING
     ]
@@ -145,16 +140,34 @@ async def finalize(
         raise ReportError(
             f"period {label} is not over for {', '.join(open_)}: only closed periods are finalized"
         )
-    fresh = []
     for e in entries:
         if e.finalized is not None and e.status != "finalized":
             raise AlreadyFinalized(e.finalized)
-        if e.finalized is None:
-            fresh.append(
-                FinalizedReport(
-                    e.report.contract.id, e.report.period.label, now, e.sha256, dumps_json(e.data)
-                )
+    new = [e for e in entries if e.finalized is None]
+    short = [e for e in new if e.report.verdict is Verdict.INSUFFICIENT_DATA]
+    if short and accept_insufficient_data is None:
+        which = ", ".join(
+            f"{e.report.contract.id} (coverage {e.data['coverage_percent']} %, minimum "
+            f"{e.data['min_coverage_percent']} %"
+            + ("; no SLI" if e.data["sli_percent"] == "" else "")
+            + ")"
+            for e in short
+        )
+        raise InsufficientData(
+            f"period {label} has insufficient data for {which}: nothing was finalized; "
+            "to finalize it anyway, say why: --accept-insufficient-data --reason TEXT"
+        )
+    fresh = []
+    for e in new:
+        data = e.data
+        if e in short:
+            data = {**data, ACCEPTED: {"reason": accept_insufficient_data}}
+        content = dumps_json(data)
+        fresh.append(
+            FinalizedReport(
+                e.report.contract.id, e.report.period.label, now, sha256_of(content), content
             )
+        )
     await FinalizedStore(store).add(fresh)
     return await build_report(
         config, store, "credits", label, now, contract_id=contract_id, sources=sources

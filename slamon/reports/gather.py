@@ -54,12 +54,19 @@ class Sources:
 STORE_SOURCES = Sources(incidents=load_incidents, maintenance=load_maintenance)
 
 
-def select_contracts(config: Config, contract_id: str | None = None) -> list[Contract]:
-    """The configured contracts (or the one named), as engine values."""
+def select_contracts(
+    config: Config, contract_id: str | None = None, *, customer_id: str | None = None
+) -> list[Contract]:
+    """The configured contracts (or the one named, or one customer's), as engine values."""
     chosen = [c for c in config.contracts if contract_id is None or c.id == contract_id]
     if contract_id is not None and not chosen:
         known = ", ".join(c.id for c in config.contracts) or "none configured"
         raise ReportError(f"no contract has the id {contract_id!r} (known: {known})")
+    if customer_id is not None:
+        chosen = [c for c in chosen if c.customer_id == customer_id]
+        if not chosen:
+            known = ", ".join(sorted({c.customer_id for c in config.contracts})) or "none"
+            raise ReportError(f"no contract has the customer id {customer_id!r} (known: {known})")
     return [c.to_contract() for c in chosen]
 
 
@@ -159,6 +166,20 @@ async def gather(
     One query each for intervals, incidents and maintenance covers every period; the
     reports come contract by contract, each contract's periods in order.
     """
+    found = await gather_evidence(config, store, contracts, labels, now, sources=sources)
+    return [evaluate_contract(c, period, evidence, now) for c, period, evidence in found]
+
+
+async def gather_evidence(
+    config: Config,
+    store: Store,
+    contracts: Sequence[Contract],
+    labels: str | Sequence[str],
+    now: datetime,
+    *,
+    sources: Sources = STORE_SOURCES,
+) -> list[tuple[Contract, ReportPeriod, Evidence]]:
+    """The evidence :func:`gather` evaluates, for callers that show more of it."""
     if not contracts:
         return []
     wanted = [labels] if isinstance(labels, str) else list(labels)
@@ -187,7 +208,7 @@ async def gather(
         await sources.maintenance(config, store, span) if sources.maintenance is not None else []
     )
     combined: dict[tuple[str, datetime, datetime], list[StateInterval]] = {}
-    out = []
+    out: list[tuple[Contract, ReportPeriod, Evidence]] = []
     for contract in contracts:
         scope = scopes[contract.id]
         for period in periods[contract.id]:
@@ -220,7 +241,7 @@ async def gather(
                 ],
                 **await _rollup_evidence(store, contract, period, components),
             )
-            out.append(evaluate_contract(contract, period, evidence, now))
+            out.append((contract, period, evidence))
     return out
 
 

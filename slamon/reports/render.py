@@ -88,6 +88,8 @@ def summary_fields(kind: str) -> list[str]:
         "target_percent",
         "sli_percent",
         "met",
+        "coverage_percent",
+        "min_coverage_percent",
         "unit",
         "total",
         "bad",
@@ -178,7 +180,18 @@ def render_csv(report: Report) -> str:
 def render_table(report: Report, *, explain: bool = False) -> str:
     """A fixed-width table for a terminal, then the differences and explanations."""
     money = report.kind == "credits"
-    header = ["contract", "customer", "period", "sli", "target", "measured", "met", "bad", "unit"]
+    header = [
+        "contract",
+        "customer",
+        "period",
+        "sli",
+        "target",
+        "measured",
+        "met",
+        "coverage",
+        "bad",
+        "unit",
+    ]
     if money:
         header += ["credit %", "amount", "cur"]
     header.append("status")
@@ -191,8 +204,9 @@ def render_table(report: Report, *, explain: bool = False) -> str:
             d["period"],
             d["sli"],
             d["target_percent"],
-            d["sli_percent"],
+            d["sli_percent"] or "-",
             d["met"],
+            d["coverage_percent"],
             d["bad"],
             d["unit"],
         ]
@@ -201,7 +215,7 @@ def render_table(report: Report, *, explain: bool = False) -> str:
         row.append(e.status)
         rows.append(row)
     widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
-    numeric = {4, 5, 7, 9, 10}
+    numeric = {4, 5, 7, 8, 10, 11}
     lines = [f"{report.kind.capitalize()} report, period {report.period}"]
     for k, row in enumerate(rows):
         cells = [
@@ -218,6 +232,13 @@ def render_table(report: Report, *, explain: bool = False) -> str:
             totals[cur] = totals.get(cur, Decimal(0)) + Decimal(e.data["credit_amount"])
         for cur in sorted(totals):
             lines.append(f"Total credits {cur}: {plain(totals[cur])}")
+    for e in report.entries:
+        accepted = e.data.get("insufficient_data_accepted")
+        if accepted is not None:
+            lines.append(
+                f"{e.report.contract.id} {e.report.period.label}: insufficient data accepted "
+                f"when finalized: {accepted['reason']}"
+            )
     for e in report.entries:
         if e.changes:
             lines.append(

@@ -17,9 +17,10 @@ from sla_engine.accounting.availability import (
     timeline_from_states,
 )
 from sla_engine.accounting.components import combine_intervals, component_state
+from sla_engine.contracts import DEFAULT_MIN_COVERAGE
 from sla_engine.money.credits import CreditTerms
 from sla_engine.money.rounding import plain, quantize
-from sla_engine.reports.report import seconds_text
+from sla_engine.reports.report import coverage_text, seconds_text
 from sla_engine.reports.suggest import Candidate, Suggestion, default_tiers, suggest_targets
 from sla_engine.time.intervals import Interval
 from sla_engine.time.periods import PeriodKind, period_containing, previous_period
@@ -97,7 +98,8 @@ async def suggest(
         candidates.append(
             Candidate(f"{plain(own.target)} with {contract.id}'s tiers", own.target, fee)
         )
-    return component_id, zone_name, suggest_targets(measured, candidates)
+    minimum = contract.min_coverage if contract is not None else DEFAULT_MIN_COVERAGE
+    return component_id, zone_name, suggest_targets(measured, candidates, min_coverage=minimum)
 
 
 def _percent(value: Any) -> str:
@@ -108,18 +110,24 @@ def render_suggestion(result: tuple[str, str, Suggestion], fmt: str) -> str:
     """The suggestion as a table or JSON."""
     component, zone_name, s = result
     has_fee = any(o.candidate.credit.monthly_fee for o in s.outcomes)
+    every = sorted([*s.months, *s.skipped], key=lambda month: month[0])
+    skipped = {label for label, _ in s.skipped}
     if fmt == "json":
         doc = {
             "component": component,
             "timezone": zone_name,
+            "min_coverage_percent": plain(s.min_coverage),
             "months": [
                 {
                     "period": label,
-                    "availability_percent": _percent(a.percent_exact),
+                    "availability_percent": None if label in skipped else _percent(a.percent_exact),
+                    "coverage_percent": coverage_text(a.coverage),
                     "unknown_seconds": seconds_text(a.unknown),
+                    "insufficient_data": label in skipped,
                 }
-                for label, a in s.months
+                for label, a in every
             ],
+            "skipped_months": sorted(skipped),
             "candidates": [
                 {
                     "name": o.candidate.name,
@@ -138,13 +146,21 @@ def render_suggestion(result: tuple[str, str, Suggestion], fmt: str) -> str:
             else plain(s.suggested_target),
         }
         return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
-    lines = [f"Component {component}, last {len(s.months)} months ({zone_name})", ""]
-    lines.append("month     availability %  without data (s)")
+    lines = [f"Component {component}, last {len(every)} months ({zone_name})", ""]
+    lines.append("month     availability %  without data (s)  coverage %")
     lines += [
-        f"{label:<9} {_percent(a.percent_exact):>14}  {seconds_text(a.unknown):>16}"
-        for label, a in s.months
+        f"{label:<9} {'-' if label in skipped else _percent(a.percent_exact):>14}  "
+        f"{seconds_text(a.unknown):>16}  {coverage_text(a.coverage):>10}"
+        + ("  insufficient data: skipped" if label in skipped else "")
+        for label, a in every
     ]
     lines.append("")
+    if skipped:
+        lines.append(
+            f"Skipped, insufficient data (under {plain(s.min_coverage)} % of the month "
+            f"measured, or nothing to count): {', '.join(sorted(skipped))}"
+        )
+        lines.append("")
     for o in s.outcomes:
         cost = f"{plain(o.credit_percent_total)} % of a monthly fee"
         if has_fee:
@@ -156,7 +172,9 @@ def render_suggestion(result: tuple[str, str, Suggestion], fmt: str) -> str:
             + f"; credits {cost}"
         )
     lines.append("")
-    if s.suggested_target is None:
+    if not s.months:
+        lines.append("Suggested: none; no month had enough data to suggest a target")
+    elif s.suggested_target is None:
         lines.append("Suggested: none of the candidate targets was met in every month")
     else:
         lines.append(

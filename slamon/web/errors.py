@@ -17,8 +17,12 @@ from aiohttp import web
 
 
 def as_response(exc: web.HTTPException) -> web.Response:
-    """The same answer as ``exc``, as a plain response to return instead of raise."""
-    return web.Response(status=exc.status, reason=exc.reason, headers=exc.headers, body=exc.body)
+    """The same answer as ``exc`` (cookies too), as a plain response to return instead of raise."""
+    response = web.Response(
+        status=exc.status, reason=exc.reason, headers=exc.headers, body=exc.body
+    )
+    response.cookies.update(exc.cookies)
+    return response
 
 
 @web.middleware

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import json
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -12,7 +14,9 @@ from sla_engine.reports.whatif import CaseError, evaluate_case
 from slamon.reports.entries import sha256_of
 from slamon.reports.finalize import build_report
 from slamon.reports.gather import ReportError
+from slamon.reports.pdf import html_to_pdf
 from slamon.reports.render import render_csv_detail, render_csv_summary, render_json
+from slamon.reports.statement import build_statement, render_statement_html
 from slamon.reports.suggest import render_suggestion, suggest
 from slamon.web.auth import Role, require
 from slamon.web.bodies import BodyError, read_json
@@ -111,6 +115,43 @@ def add_report_routes(app: web.Application, key: web.AppKey[Runtime]) -> None:
             raise _bad(str(exc)) from None
         return _text(render_suggestion(result, "json"), "application/json")
 
+    async def statement(request: web.Request) -> web.Response:
+        rt = runtime(request)
+        customer = request.query.get("customer", "")
+        period = request.query.get("period", "")
+        if not customer or not period:
+            raise _bad("customer and period are required, e.g. ?customer=C-1001&period=2026-10")
+        fmt = request.query.get("format", "pdf")
+        if fmt not in ("pdf", "html"):
+            raise _bad("format must be pdf or html")
+        try:
+            built = await build_statement(
+                rt.config,
+                rt.store,
+                customer,
+                period,
+                datetime.now(UTC),
+                language=request.query.get("language", "en"),
+            )
+        except ReportError as exc:
+            raise _bad(str(exc)) from None
+        html = render_statement_html(built)
+        if fmt == "html":
+            response = _text(html, "text/html")
+        else:
+            # Laying out a PDF takes a second or two: not on the event loop.
+            pdf = await asyncio.to_thread(html_to_pdf, html)
+            response = web.Response(
+                body=pdf,
+                content_type="application/pdf",
+                headers={**_PRIVATE, "X-Content-SHA256": hashlib.sha256(pdf).hexdigest()},
+            )
+        response.headers["Content-Disposition"] = (
+            f'attachment; filename="{built.file_stem()}.{fmt}"'
+        )
+        return response
+
+    app.router.add_get("/api/v1/reports/statement", statement)
     app.router.add_get("/api/v1/reports/suggest", suggestion)
     app.router.add_post("/api/v1/reports/whatif", whatif)
     app.router.add_get(r"/api/v1/reports/{kind:credits|availability}", report)

@@ -349,14 +349,17 @@ def test_more_downtime_never_raises_availability(
     unknown: list[Interval],
     rules: AccountingTerms,
 ) -> None:
-    # By the contract rule itself, downtime replacing excluded unknown time in a run
-    # too short to count turns excluded minutes into good ones (documented in
-    # sla_engine.accounting.availability); the property holds everywhere else.
+    # By the contract rule itself, downtime replacing removed time (excluded unknown
+    # or maintenance) in a run too short to count turns removed minutes into good ones
+    # (documented in sla_engine.accounting.availability); it holds everywhere else.
     assume(
         not (
             rules.accounting is FULL
             and rules.min_downtime_minutes > 1
-            and rules.unknown is UnknownPolicy.EXCLUDE
+            and (
+                rules.unknown is UnknownPolicy.EXCLUDE
+                or rules.maintenance is MaintenancePolicy.EXCLUDE_FROM_TOTAL
+            )
         )
     )
     before = compute_availability(
@@ -443,13 +446,6 @@ def minute_oracle(timeline: Timeline, window: Interval, rules: AccountingTerms) 
             if run_end - k >= max(rules.min_downtime_minutes, 1):
                 bad[k:run_end] = [True] * (run_end - k)
             k = run_end
-    touched_removed = [total(clip(removed, m)) > timedelta(0) for m in minutes]
-    if rules.accounting is not ANY:
-        # Minutes of a too-short run that also hold removed time leave the total.
-        gone = [
-            g or (f and not b and t)
-            for g, f, b, t in zip(gone, full, bad, touched_removed, strict=True)
-        ]
     excluded = sum(g and not b for g, b in zip(gone, bad, strict=True))
     return len(minutes) - excluded, sum(bad)
 
@@ -490,8 +486,22 @@ def test_a_minute_of_maintenance_and_a_second_of_downtime_is_bad_under_minutes_f
     assert with_a_second_down.ratio < only_maintenance.ratio
 
 
+def test_a_short_run_partly_in_maintenance_stays_in_the_total_as_a_good_minute() -> None:
+    # Issue 13, defect 1: the minute was dropped from the total instead.
+    window = Interval(T0, at(300))
+    rules = terms(FULL, minimum=5, maintenance=MaintenancePolicy.EXCLUDE_FROM_TOTAL)
+    got = compute_availability(timeline_from_spans([iv(60, 90)], [iv(90, 120)]), window, rules)
+    assert whole(got) == (5, 0)
+    one = compute_availability(
+        timeline_from_spans([iv(60, 90)], [iv(90, 120)]),
+        window,
+        terms(FULL, minimum=1, maintenance=MaintenancePolicy.EXCLUDE_FROM_TOTAL),
+    )
+    assert whole(one) == (5, 1)
+
+
 def test_short_downtime_over_excluded_unknown_is_counted_good_by_the_contract_rule() -> None:
-    # The one documented non-monotone case: evidence of a 1-minute blip (a run shorter
+    # The documented non-monotone case: evidence of a 1-minute blip (a run shorter
     # than min_downtime_minutes) replaces excluded unknown time and counts as up.
     window = Interval(T0, at(300))
     rules = terms(FULL, minimum=3, unknown=UnknownPolicy.EXCLUDE)

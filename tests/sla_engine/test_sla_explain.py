@@ -89,7 +89,7 @@ Availability: (2674800 - 8400) / 2674800 x 100 = 99.685958 % (shown rounded half
 6 decimals; exact value 99.685957828622... %)
 Tier: 99.685957828622... % is below 99.9 % -> credit 10 %
 Credit: 1234.56 NOK x 10 % = 123.456 NOK
-Amount owed: 123.46 NOK (rounded once, ROUND_HALF_UP, to 2 decimals)
+Amount owed: 123.46 NOK (rounded once, half_up, to 2 decimals)
 Error budget: (1 - 99.9 / 100) x 2674800 s = 2674.800 s; used 8400 s; remaining \
 -5725.200 s = -214.042171 % of the budget
 """
@@ -157,5 +157,5 @@ def test_no_tier_and_period_to_date() -> None:
         got.lines
     )
     assert "Tier: none; 100 % is not below any threshold (99.9, 99, 95 %)" in got.lines
-    assert "Amount owed: 0.00 NOK (rounded once, ROUND_HALF_UP, to 2 decimals)" in got.lines
+    assert "Amount owed: 0.00 NOK (rounded once, half_up, to 2 decimals)" in got.lines
     assert not got.availability.complete

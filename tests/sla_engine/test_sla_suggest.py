@@ -43,3 +43,25 @@ def test_targets_met_and_what_they_cost() -> None:
     assert [str(o.credit_amount_total) for o in s.outcomes] == ["0.00", "100.00", "200.00"]
     assert s.suggested_target == D("99.5")
     assert suggest_targets([], candidates).suggested_target is None
+
+
+def test_months_without_enough_data_are_skipped_and_named() -> None:
+    # Issue 13: six months without a single measurement suggested 99.99 %.
+    blind = compute_availability(
+        timeline_from_spans([], unknown=[MONTH]), MONTH, TERMS
+    )  # nothing measured: total 0
+    sparse = compute_availability(
+        timeline_from_spans([], unknown=[Interval(START, START + timedelta(days=4))]), MONTH, TERMS
+    )  # 26 of 30 days measured: 86.7 %
+    candidates = [
+        Candidate("99.99", D("99.99"), CreditTerms(default_tiers(D("99.99")), None, D(0), "EUR"))
+    ]
+    none = suggest_targets([("2026-01", blind)] * 6, candidates)
+    assert none.months == () and [label for label, _ in none.skipped] == ["2026-01"] * 6
+    assert none.suggested_target is None
+    mixed = suggest_targets([("a", blind), ("b", sparse), month(0)], candidates)
+    assert [label for label, _ in mixed.skipped] == ["a", "b"]
+    assert [label for label, _ in mixed.months] == ["0m"]
+    assert mixed.suggested_target == D("99.99")
+    lenient = suggest_targets([("b", sparse)], candidates, min_coverage=D(80))
+    assert [label for label, _ in lenient.months] == ["b"]
