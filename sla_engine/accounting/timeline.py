@@ -122,6 +122,7 @@ class LocationTimeline:
         "ats",
         "codes",
         "cover",
+        "ignored",
         "keep",
         "live",
         "points",
@@ -154,6 +155,8 @@ class LocationTimeline:
         self.codes = bytearray()
         self.live = self._anchor.copy()
         self.silenced = False
+        # Results that came again, or too late to place: stored, but no evidence here.
+        self.ignored = 0
         # The live derivation as it was when the location was declared silent.
         self._held: Derivation | None = None
 
@@ -262,11 +265,13 @@ class LocationTimeline:
         """A result older than the latest: put it in its place and derive again."""
         anchor_last = self._anchor.last
         if anchor_last is not None and at <= anchor_last:
-            return None  # before what is kept (or a repeat of its last): too late
+            self.ignored += 1  # before what is kept (or a repeat of its last): too late
+            return None
         ats = self.ats
         i = bisect_left(ats, at)
         if i < len(ats) and ats[i] == at:
-            return None  # a repeat: one result per location and instant
+            self.ignored += 1  # a repeat: one result per location and instant
+            return None
         ats.insert(i, at)
         self.codes.insert(i, _CODE[state])
         old = self.points
