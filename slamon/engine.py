@@ -221,6 +221,8 @@ class Engine:
             changed = tl.add(at, result.state)
             if tl.ignored != ignored:
                 self.too_late += 1  # a repeat, or older than what is kept: stored only
+            elif changed is not None:
+                return self._derive(monitor_id, changed, result, late=True)
         else:
             self.latest[key] = result
             if self.restored:
@@ -325,8 +327,14 @@ class Engine:
             points=points,
         )
 
-    def _derive(self, monitor_id: str, since: int, result: Result | None) -> Transition | None:
-        """Derive the monitor's history from ``since`` on again; write what changed."""
+    def _derive(
+        self, monitor_id: str, since: int, result: Result | None, *, late: bool = False
+    ) -> Transition | None:
+        """Derive the monitor's history from ``since`` on again; write what changed.
+
+        ``late``: a result older than its location's latest caused it, so what changed
+        is a correction even where it only adds to the stored history.
+        """
         floor = self.floor.get(monitor_id)
         if floor is not None:
             since = max(since, to_us(floor))
@@ -351,6 +359,8 @@ class Engine:
         previous = written[-1][1] if written else UNKNOWN
         if not written or d > written[-1][0]:
             written.extend(tail)
+            if late:
+                self._revised(monitor_id, from_us(d), tail, result)
             return self._extended(monitor_id, previous, tail, result)
         # The past changed. From the start of the interval in force at d when that
         # interval goes on, so that the store never holds two intervals of one state
@@ -361,20 +371,11 @@ class Engine:
         elif not tail or tail[0][0] != d:
             tail.insert(0, (d, before))
         written[j:] = tail
-        self.revised += 1
         revision = IntervalRevision(
             monitor_id, from_us(tail[0][0]), tuple((from_us(t), s) for t, s in tail)
         )
         self.writer.add_change(revision)
-        if self.revised <= _LOG_FIRST or self.revised % _LOG_EVERY == 0:
-            log.info(
-                "%s: history from %s revised by late evidence: %s (%d revisions so far)",
-                monitor_id,
-                revision.since.isoformat(),
-                ", ".join(f"{s} from {t.isoformat()}" for t, s in revision.points),
-                self.revised,
-                extra={"monitor": monitor_id, "location": result.location if result else ""},
-            )
+        self._revised(monitor_id, revision.since, tail, result)
         current = written[-1][1]
         self.state_since[monitor_id] = from_us(written[-1][0])
         if current is previous:
@@ -382,6 +383,20 @@ class Engine:
         transition = Transition(previous, current, from_us(written[-1][0]))
         self._tell(monitor_id, transition, result)
         return transition
+
+    def _revised(
+        self, monitor_id: str, since: datetime, points: Sequence[Point], result: Result | None
+    ) -> None:
+        self.revised += 1
+        if self.revised <= _LOG_FIRST or self.revised % _LOG_EVERY == 0:
+            log.info(
+                "%s: history from %s revised by late evidence: %s (%d revisions so far)",
+                monitor_id,
+                since.isoformat(),
+                ", ".join(f"{s} from {from_us(t).isoformat()}" for t, s in points),
+                self.revised,
+                extra={"monitor": monitor_id, "location": result.location if result else ""},
+            )
 
     def _extended(
         self, monitor_id: str, previous: State, tail: Sequence[Point], result: Result | None
