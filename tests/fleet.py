@@ -61,11 +61,13 @@ def _toml(value: Any) -> str:
 
 
 def write_config(path: Path, sections: dict[str, Any], monitors: list[dict[str, Any]]) -> Path:
-    """A TOML config file of ``sections`` (tables of plain values) and ``monitors``."""
+    """A TOML config file of ``sections`` (tables, or lists of tables, of plain values)
+    and ``monitors``."""
     lines = []
-    for name, table in sections.items():
-        lines.append(f"[{name}]")
-        lines += [f"{k} = {_toml(v)}" for k, v in table.items()]
+    for name, value in sections.items():
+        for table in value if isinstance(value, list) else [value]:
+            lines.append(f"[[{name}]]" if isinstance(value, list) else f"[{name}]")
+            lines += [f"{k} = {_toml(v)}" for k, v in table.items()]
     for m in monitors:
         lines.append("[[monitors]]")
         lines += [f"{k} = {_toml(v)}" for k, v in m.items()]
