@@ -46,8 +46,7 @@ from sla_engine.accounting.timeline import (
 )
 from sla_engine.time.states import State
 from slamon.events import StateChange
-from slamon.store.engine_state import LocationCheckpoint
-from slamon.store.sql import IntervalChange, IntervalRevision
+from slamon.store.sql import IntervalChange, IntervalRevision, LocationCheckpoint
 
 if TYPE_CHECKING:
     from probes.result import Result

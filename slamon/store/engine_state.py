@@ -1,7 +1,8 @@
 """What the engine resumes from at start: each location's confirmation, and what followed.
 
-The engine writes a :class:`LocationCheckpoint` per monitor and location every few
-seconds and at a stop (in the writer's transactions, beside the results). At start it
+The engine writes a ``LocationCheckpoint`` (``slamon.store.sql``) per monitor and
+location every few seconds and at a stop, in the writer's transactions beside the
+results. At start it
 reads them back, with the results stored after each one and the monitors' recent
 intervals, and goes on where it was: a restart forgets no confirmation, and opens no
 unknown gap where results cover the time.
@@ -17,47 +18,17 @@ from typing import TYPE_CHECKING
 from sqlalchemy import func, or_, select
 
 from sla_engine.time.states import State, StateInterval
-from slamon.store import dialects
 from slamon.store.schema import as_instant, location_states, results, state_intervals
+from slamon.store.sql import LocationCheckpoint
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-_COLUMNS = (
-    "monitor_id",
-    "location",
-    "confirmed",
-    "since",
-    "run_state",
-    "run_length",
-    "run_start",
-    "last_at",
-    "silenced",
-)
 # Replaying more than this many stored results at start is not worth the wait: a
 # location without a checkpoint resumes from the last stretch of its results.
 _STALE = timedelta(hours=1)
-
-
-@dataclass(frozen=True, slots=True)
-class LocationCheckpoint:
-    """Where one location of a monitor stood: its confirmed state and the run under way.
-
-    ``silenced`` says that the engine had declared the location silent (provisionally
-    unknown from what its last check covers) when it wrote this.
-    """
-
-    monitor_id: str
-    location: str
-    confirmed: State
-    since: datetime | None
-    run_state: State | None
-    run_length: int
-    run_start: datetime | None
-    last_at: datetime | None
-    silenced: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,38 +52,6 @@ class EngineState:
     # Each monitor's intervals that end after ``since`` (or are open), in start order.
     intervals: dict[str, list[StateInterval]] = field(default_factory=dict)
     since: datetime | None = None
-
-
-async def write_checkpoints(
-    conn: AsyncConnection, dialect: str, rows: Sequence[LocationCheckpoint]
-) -> None:
-    """Upsert ``rows`` (in the caller's transaction)."""
-    at = dialects.instant(dialect)
-
-    def instant(value: datetime | None) -> object:
-        return None if value is None else at(value)
-
-    await dialects.upsert_rows(
-        conn,
-        dialect,
-        "location_states",
-        _COLUMNS,
-        [
-            (
-                c.monitor_id,
-                c.location,
-                c.confirmed.value,
-                instant(c.since),
-                c.run_state.value if c.run_state is not None else None,
-                c.run_length,
-                instant(c.run_start),
-                instant(c.last_at),
-                c.silenced,
-            )
-            for c in rows
-        ],
-        keys=("monitor_id", "location"),
-    )
 
 
 async def load(db: AsyncEngine, monitor_ids: Sequence[str], *, since: datetime) -> EngineState:

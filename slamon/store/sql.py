@@ -24,7 +24,6 @@ from probes.result import ErrorClass, Result
 from sla_engine.slis.sketch import LatencySketch
 from sla_engine.time.states import State, StateInterval
 from slamon.store import dialects
-from slamon.store.engine_state import write_checkpoints
 from slamon.store.packing import pack_day, unpack_day, unpack_day_counts
 from slamon.store.schema import (
     Instant,
@@ -37,7 +36,6 @@ from slamon.store.schema import (
 
 if TYPE_CHECKING:
     from sla_engine.time.intervals import Interval
-    from slamon.store.engine_state import LocationCheckpoint
 
 log = logging.getLogger("slamon.store")
 
@@ -130,6 +128,39 @@ class IntervalRevision:
 
 
 @dataclass(frozen=True, slots=True)
+class LocationCheckpoint:
+    """Where one location of a monitor stood: its confirmed state and the run under way.
+
+    The engine writes one per location every few seconds and at a stop, and resumes
+    from them at start (``slamon.store.engine_state``). ``silenced`` says that it had
+    declared the location silent (provisionally unknown after its last check).
+    """
+
+    monitor_id: str
+    location: str
+    confirmed: State
+    since: datetime | None
+    run_state: State | None
+    run_length: int
+    run_start: datetime | None
+    last_at: datetime | None
+    silenced: bool
+
+
+_CHECKPOINT_COLUMNS = (
+    "monitor_id",
+    "location",
+    "confirmed",
+    "since",
+    "run_state",
+    "run_length",
+    "run_start",
+    "last_at",
+    "silenced",
+)
+
+
+@dataclass(frozen=True, slots=True)
 class StoredResult:
     """A raw result as read back from the store."""
 
@@ -182,8 +213,38 @@ class Store:
             if changes:
                 await self._apply_changes(conn, changes)
             if checkpoints:
-                await write_checkpoints(conn, self.dialect, checkpoints)
+                await self._write_checkpoints(conn, checkpoints)
         return len(inserted), updated
+
+    async def _write_checkpoints(
+        self, conn: AsyncConnection, rows: Sequence[LocationCheckpoint]
+    ) -> None:
+        at = dialects.instant(self.dialect)
+
+        def instant(value: datetime | None) -> object:
+            return None if value is None else at(value)
+
+        await dialects.upsert_rows(
+            conn,
+            self.dialect,
+            "location_states",
+            _CHECKPOINT_COLUMNS,
+            [
+                (
+                    c.monitor_id,
+                    c.location,
+                    c.confirmed.value,
+                    instant(c.since),
+                    c.run_state.value if c.run_state is not None else None,
+                    c.run_length,
+                    instant(c.run_start),
+                    instant(c.last_at),
+                    c.silenced,
+                )
+                for c in rows
+            ],
+            keys=("monitor_id", "location"),
+        )
 
     async def _insert_results(
         self, conn: AsyncConnection, batch: Sequence[Result]
@@ -399,23 +460,6 @@ class Store:
             async with self.engine.begin() as conn:
                 await self._apply_changes(conn, changes)
         return changes
-
-    async def interval_floors(self) -> dict[str, datetime]:
-        """Per monitor, the latest instant its stored intervals reach (start or end).
-
-        The engine stamps no new transition before it, so history never goes backwards.
-        """
-        stmt = select(
-            state_intervals.c.monitor_id,
-            func.max(state_intervals.c.start_at),
-            func.max(state_intervals.c.end_at),
-        ).group_by(state_intervals.c.monitor_id)
-        out = {}
-        async with self.engine.connect() as conn:
-            for monitor_id, start, end in await conn.execute(stmt):
-                times = [as_instant(t) for t in (start, end) if t is not None]
-                out[monitor_id] = max(times)
-        return out
 
     async def prune_results(self, before: datetime, chunk: int = 50_000) -> int:
         """Delete raw results older than ``before``, in chunks; return how many."""

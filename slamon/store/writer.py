@@ -16,11 +16,17 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from slamon.store.sql import IntervalChange, IntervalRevision, Rollup, Store, hour_of
+from slamon.store.sql import (
+    IntervalChange,
+    IntervalRevision,
+    LocationCheckpoint,
+    Rollup,
+    Store,
+    hour_of,
+)
 
 if TYPE_CHECKING:
     from probes.result import Result
-    from slamon.store.engine_state import LocationCheckpoint
 
 log = logging.getLogger("slamon.store.writer")
 
