@@ -129,8 +129,10 @@ class Engine:
         self.floor: dict[str, datetime] = {}
         self.listeners: list[Listener] = []
         self.in_maintenance: set[str] = set()
-        # Monitors showing the state the store last held, not yet measured since start.
+        # Monitors showing the state the store last held, not yet measured since start:
+        # that state, and until when it is shown (see ``last_known``).
         self.restored: set[str] = set()
+        self._last_known: dict[str, tuple[State, datetime]] = {}
         # What the store holds of each monitor's history (from its floor on), as points.
         self._written: dict[str, list[Point]] = {}
         self._spans: dict[str, list[Span]] = {}
@@ -149,6 +151,21 @@ class Engine:
         """The current state of ``monitor_id`` (unknown until confirmed)."""
         written = self._written.get(monitor_id)
         return written[-1][1] if written else UNKNOWN
+
+    def last_known(self, monitor_id: str) -> State | None:
+        """The state measured before a restart, while no check has confirmed one since.
+
+        After a clean stop the store holds the monitor as unknown from what its last
+        checks covered (provisionally); the state before that is the last known one.
+        It is shown as such until a result arrives, or the silence limit passes.
+        """
+        if monitor_id not in self.restored:
+            return None
+        state, until = self._last_known.get(monitor_id, (UNKNOWN, None))
+        if until is not None and self.clock() >= until:
+            self.restored.discard(monitor_id)
+            return None
+        return state
 
     def history(self, monitor_id: str) -> list[tuple[datetime, State]]:
         """The monitor's states as the store holds them, from the engine's floor on."""
@@ -538,6 +555,19 @@ class Engine:
         for monitor_id, t in sorted(changed.items()):
             self._derive(monitor_id, t, None)
         self._dirty.update(self.timelines)
+        for monitor_id in self.restored:
+            written = self._written[monitor_id]
+            silent = [
+                x.silenced
+                for loc in self.locations.get(monitor_id) or ()
+                if (x := self.timelines.get((monitor_id, loc))) is not None
+            ]
+            state = written[-1][1]
+            if state is UNKNOWN and len(written) > 1 and silent and all(silent):
+                state = written[-2][1]  # unknown only since the stop, provisionally
+            interval = self.intervals.get(monitor_id, DEFAULT_INTERVAL)
+            until = now + timedelta(seconds=max(self.silent_after, 1.0) * interval)
+            self._last_known[monitor_id] = (state, until)
 
     def _restore_history(self, monitor_id: str, intervals: Sequence[StateInterval]) -> None:
         points: list[Point] = []

@@ -206,3 +206,26 @@ async def test_a_restart_longer_than_the_silence_limit_is_unknown_from_the_last_
     ]
     assert history[1].start == first
     await client2.close()
+
+
+async def test_after_a_restart_the_api_shows_the_last_known_state_as_such(
+    targets: Targets, aiohttp_client, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    data = {
+        "store": {"url": f"sqlite+aiosqlite:///{tmp_path}/restart.db", "flush_interval": "50ms"},
+        "confirmation": {"down_after": 1, "up_after": 1},
+        "monitors": [{"id": "api", "type": "http", "target": targets.url("/ok"), "interval": "1s"}],
+    }
+    runtime = build_runtime(parse_config(data, {}))
+    client = await aiohttp_client(create_app(runtime))
+    await wait_for(lambda: runtime.engine.state("api") is State.UP)
+    await client.close()
+    # Started again, its first check hangs: nothing measured yet since the start.
+    data["monitors"][0].update(target=targets.url("/hang"), interval="20s", timeout="20s")  # type: ignore[index]
+    runtime2 = build_runtime(parse_config(data, {}))
+    client2 = await aiohttp_client(create_app(runtime2))
+    body = await (await client2.get("/api/v1/monitors")).json()
+    assert body["monitors"][0]["state"] == "up"
+    assert body["monitors"][0]["last_known"] is True
+    assert runtime2.engine.state("api") is State.UNKNOWN  # provisionally, since the stop
+    await client2.close()

@@ -113,7 +113,9 @@ async def test_a_clean_stop_is_undone_by_a_restart_within_the_silence_limit(
 
     e2 = await resumed(store, 30)
     assert e2.state("solo") is X
+    assert e2.last_known("solo") is U  # shown as such until a check says
     e2.ingest(res("solo", "a", 35, U))  # 15 s after the last check: within 30 s
+    assert e2.last_known("solo") is None
     await e2.writer.flush()
     assert await history(store, "solo") == [(U, at(0), None)]
 
@@ -166,3 +168,17 @@ async def test_results_replayed_at_start_are_not_stored_again(store: Store) -> N
     assert e2.timelines[("solo", "a")].last is not None
     assert e2.writer.pending == 0
     assert await store.count_results() == 3
+
+
+async def test_the_last_known_state_is_shown_at_most_a_silence_limit(store: Store) -> None:
+    e1 = engine(store)
+    for t in (0, 10, 20):
+        e1.ingest(res("solo", "a", t, D))
+    await e1.writer.flush()  # killed: the store still holds it down, open
+    e2 = await resumed(store, 30)
+    assert (e2.state("solo"), e2.last_known("solo")) == (D, D)
+    e2.clock = lambda: at(59)
+    assert e2.last_known("solo") is D
+    e2.clock = lambda: at(60)  # 3 intervals of 10 s after the start: no check came
+    assert e2.last_known("solo") is None
+    assert e2.restored == set()
