@@ -10,7 +10,7 @@ import itertools
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from sla_engine.accounting.confirmation import ConfirmPolicy
@@ -135,7 +135,13 @@ def test_any_arrival_order_gives_the_history_the_rules_give(
         arrivals.insert(at, c)
     # The engine may declare the location silent between any two arrivals.
     silences = data.draw(st.sets(st.integers(0, len(arrivals))))
-    tl = LocationTimeline(policy, cover=cover, silence=silence, keep=len(results))
+    tl = LocationTimeline(
+        policy,
+        cover=cover,
+        silence=silence,
+        keep=len(results),
+        mark_every=data.draw(st.integers(1, 6)),
+    )
     latest = None
     silent_end = False
     for i, (t, s) in enumerate(arrivals):
@@ -161,16 +167,46 @@ def test_any_arrival_order_gives_the_history_the_rules_give(
 
 
 @settings(max_examples=200, deadline=None)
-@given(location_results(max_size=60), rules(), st.integers(1, 6))
+@given(location_results(max_size=60), rules(), st.integers(1, 6), st.integers(1, 4))
 def test_in_order_with_a_short_memory_is_exact(
-    results: list[tuple[int, State]], rule: tuple[ConfirmPolicy, int, int], keep: int
+    results: list[tuple[int, State]],
+    rule: tuple[ConfirmPolicy, int, int],
+    keep: int,
+    mark_every: int,
 ) -> None:
     policy, cover, silence = rule
-    tl = LocationTimeline(policy, cover=cover, silence=silence, keep=keep)
+    tl = LocationTimeline(policy, cover=cover, silence=silence, keep=keep, mark_every=mark_every)
     for t, s in results:
         tl.add(t, s)
     check_against_reference(tl, results, policy, cover, silence, False)
     assert len(tl.ats) <= 2 * keep
+
+
+@settings(max_examples=300, deadline=None)
+@given(location_results(max_size=60), rules(), st.integers(4, 12), st.data())
+def test_results_late_by_less_than_what_is_kept_are_placed_exactly(
+    results: list[tuple[int, State]],
+    rule: tuple[ConfirmPolicy, int, int],
+    keep: int,
+    data: st.DataObject,
+) -> None:
+    """A short memory (folding, marks) and results each at most a few places late."""
+    policy, cover, silence = rule
+    arrivals = list(results)
+    for i in range(len(arrivals) - 1):
+        if data.draw(st.booleans()):
+            j = min(len(arrivals) - 1, i + data.draw(st.integers(1, keep // 2)))
+            arrivals[i], arrivals[j] = arrivals[j], arrivals[i]
+    # Late by at most keep - 1 places of its location, so never older than what is kept.
+    for i, (t, _) in enumerate(arrivals):
+        assume(sum(1 for u, _ in arrivals[:i] if u > t) < keep)
+    tl = LocationTimeline(
+        policy, cover=cover, silence=silence, keep=keep, mark_every=data.draw(st.integers(1, 5))
+    )
+    for t, s in arrivals:
+        tl.add(t, s)
+    assert tl.ignored == 0
+    check_against_reference(tl, results, policy, cover, silence, False)
 
 
 @settings(max_examples=200, deadline=None)

@@ -104,20 +104,25 @@ class Derivation:
         )
 
 
+_MARK_EVERY = 32
+
+
 class LocationTimeline:
     """One location of one monitor: its recent results and the states they confirm.
 
     ``points`` is the location's history as change points (state ``UNKNOWN`` before the
     first). The last ``keep`` to ``2 * keep`` results are kept; what came before them is
     summed up in the derivation they start from. A result older than that is too late
-    to place and changes nothing (``add`` returns None; the engine counts it).
+    to place and changes nothing (``add`` returns None; the engine counts it in
+    ``ignored``). Every ``mark_every`` kept results the derivation is marked, so that a
+    late result is placed by deriving again from the mark before it, not the oldest.
     """
 
     __slots__ = (
-        "_anchor",
-        "_anchor_points",
         "_down",
+        "_every",
         "_held",
+        "_marks",
         "_up",
         "ats",
         "codes",
@@ -139,6 +144,7 @@ class LocationTimeline:
         keep: int = 256,
         start: Derivation | None = None,
         points: Sequence[Point] = (),
+        mark_every: int = _MARK_EVERY,
     ) -> None:
         if cover <= 0 or silence < cover:
             raise ValueError("a check covers a positive time, no longer than the silence limit")
@@ -147,13 +153,15 @@ class LocationTimeline:
         self.cover = cover
         self.silence = silence
         self.keep = max(keep, 1)
-        # The derivation after the results no longer kept, and the points they made.
-        self._anchor = start.copy() if start is not None else Derivation()
+        self._every = max(1, min(mark_every, self.keep))
         self.points: list[Point] = list(points)
-        self._anchor_points = len(self.points)
+        anchor = start.copy() if start is not None else Derivation()
+        # _marks[k]: the derivation before ats[k * 32] and how many points came before
+        # it; _marks[0] sums up the results no longer kept.
+        self._marks: list[tuple[Derivation, int]] = [(anchor, len(self.points))]
         self.ats = array("q")
         self.codes = bytearray()
-        self.live = self._anchor.copy()
+        self.live = anchor.copy()
         self.silenced = False
         # Results that came again, or too late to place: stored, but no evidence here.
         self.ignored = 0
@@ -181,7 +189,7 @@ class LocationTimeline:
 
     def revisable_from(self) -> int | None:
         """The earliest time a late result can still change (None: any time)."""
-        anchor = self._anchor
+        anchor = self._marks[0][0]
         if anchor.last is None:
             return None
         # A late result can complete the anchor's unconfirmed run (a state from its
@@ -199,26 +207,35 @@ class LocationTimeline:
         if last is not None and at <= last:
             return self._place(at, state)
         changed: int | None = None
+        again: Point | None = None
         if self.silenced:
+            # Back to the derivation before the silence: a gap longer than the silence
+            # limit gives the same unknown again, a shorter one takes it back.
             held = self._held
             assert held is not None
             assert last is not None
             self.silenced = False
             self._held = None
-            if at - last <= self.silence:
-                # Not silent after all: the provisional unknown goes, the run goes on.
-                if held.confirmed is not UNKNOWN:
-                    changed = self.points.pop()[0]
-                live = self.live = held
-        self.ats.append(at)
+            if held.confirmed is not UNKNOWN:
+                again = self.points.pop()
+                if at - last <= self.silence:
+                    changed, again = again[0], None
+            live = self.live = held
+        ats = self.ats
+        if not len(ats) % self._every and ats:
+            self._marks.append((live.copy(), len(self.points)))
+        ats.append(at)
         self.codes.append(_CODE[state])
-        first = len(self.points)
-        self._step(live, at, state, self.points)
-        if len(self.points) > first:
-            t = self.points[first][0]
+        points = self.points
+        first = len(points)
+        self._step(live, at, state, points)
+        if again is not None and first < len(points) and points[first] == again:
+            first += 1
+        if len(points) > first:
+            t = points[first][0]
             changed = t if changed is None else min(changed, t)
-        if len(self.ats) > 2 * self.keep:
-            self._fold(len(self.ats) - self.keep)
+        if len(ats) > 2 * self.keep:
+            self._fold()
         return changed
 
     def declare_silent(self) -> int | None:
@@ -238,6 +255,18 @@ class LocationTimeline:
             self.points.append((changed, UNKNOWN))
         self.live = Derivation(UNKNOWN, None, 0, 0, live.last)
         return changed
+
+    def forget_before(self, at: int) -> None:
+        """Drop the points before ``at`` that no re-derivation can give back.
+
+        The state at ``at`` is kept (as the first point left, moved to no later time).
+        """
+        pts = self.points
+        i = min(bisect_right(pts, at, key=_time), self._marks[0][1])
+        if i <= 1:
+            return
+        del pts[: i - 1]
+        self._marks = [(d, n - (i - 1)) for d, n in self._marks]
 
     # -- internals -----------------------------------------------------------------
 
@@ -263,22 +292,29 @@ class LocationTimeline:
 
     def _place(self, at: int, state: State) -> int | None:
         """A result older than the latest: put it in its place and derive again."""
-        anchor_last = self._anchor.last
+        anchor_last = self._marks[0][0].last
         if anchor_last is not None and at <= anchor_last:
             self.ignored += 1  # before what is kept (or a repeat of its last): too late
             return None
-        ats = self.ats
+        ats, codes = self.ats, self.codes
         i = bisect_left(ats, at)
         if i < len(ats) and ats[i] == at:
             self.ignored += 1  # a repeat: one result per location and instant
             return None
         ats.insert(i, at)
-        self.codes.insert(i, _CODE[state])
+        codes.insert(i, _CODE[state])
+        # From the mark before it: what came before is as it was.
+        every = self._every
+        k = i // every
+        del self._marks[k + 1 :]
+        mark, count = self._marks[k]
         old = self.points
-        new = old[: self._anchor_points]
-        d = self._anchor.copy()
-        for t, code in zip(ats, self.codes, strict=True):
-            self._step(d, t, _CODES[code], new)
+        new = old[:count]
+        d = mark.copy()
+        for j in range(k * every, len(ats)):
+            if j > k * every and not j % every:
+                self._marks.append((d.copy(), len(new)))
+            self._step(d, ats[j], _CODES[codes[j]], new)
         if self.silenced:
             self._held = d.copy()
             if d.confirmed is not UNKNOWN:
@@ -287,36 +323,26 @@ class LocationTimeline:
         self.live = d
         self.points = new
         if len(ats) > 2 * self.keep:
-            self._fold(len(ats) - self.keep)
-        return first_difference(old, new)
+            self._fold()
+        before = old[count - 1][1] if count else UNKNOWN
+        return first_difference(old[count:], new[count:], before)
 
-    def _fold(self, n: int) -> None:
-        """Sum the oldest ``n`` kept results up into the anchor."""
-        scratch: list[Point] = []
-        anchor = self._anchor
-        codes = self.codes
-        for i in range(n):
-            self._step(anchor, self.ats[i], _CODES[codes[i]], scratch)
-        self._anchor_points += len(scratch)
-        del self.ats[:n]
-        del self.codes[:n]
-
-    def forget_before(self, at: int) -> None:
-        """Drop the points before ``at`` that no re-derivation can give back.
-
-        The state at ``at`` is kept (as the first point left, moved to no later time).
-        """
-        pts = self.points
-        i = min(bisect_right(pts, at, key=_time), self._anchor_points)
-        if i <= 1:
-            return
-        del pts[: i - 1]
-        self._anchor_points -= i - 1
+    def _fold(self) -> None:
+        """Sum the oldest kept results up into the anchor (a mark already does)."""
+        n = (len(self.ats) - self.keep) // self._every
+        del self._marks[:n]
+        del self.ats[: n * self._every]
+        del self.codes[: n * self._every]
 
 
-def first_difference(old: Sequence[Point], new: Sequence[Point]) -> int | None:
-    """The earliest time at which two histories of points say different states."""
-    old, new = normalized(old), normalized(new)
+def first_difference(
+    old: Sequence[Point], new: Sequence[Point], before: State = UNKNOWN
+) -> int | None:
+    """The earliest time at which two histories of points say different states.
+
+    ``before``: the state both say ahead of their first points.
+    """
+    old, new = normalized(old, before), normalized(new, before)
     for a, b in zip(old, new, strict=False):
         if a != b:
             return min(a[0], b[0])
