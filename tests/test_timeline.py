@@ -301,3 +301,9 @@ def test_first_difference() -> None:
 def test_a_check_covers_no_longer_than_the_silence_limit() -> None:
     with pytest.raises(ValueError, match="silence limit"):
         LocationTimeline(ConfirmPolicy(), cover=2 * S, silence=S)
+
+
+def test_a_check_is_up_degraded_or_down() -> None:
+    tl = LocationTimeline(ConfirmPolicy(), cover=S, silence=3 * S)
+    with pytest.raises(ValueError, match="up, degraded or down"):
+        tl.add(T0, State.MAINTENANCE)

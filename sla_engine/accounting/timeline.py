@@ -202,10 +202,13 @@ class LocationTimeline:
 
     def add(self, at: int, state: State) -> int | None:
         """Take one result; return the earliest time the location's history changed."""
+        code = _CODE.get(state)
+        if code is None:
+            raise ValueError(f"a check observes up, degraded or down, not {state}")
         live = self.live
         last = live.last
         if last is not None and at <= last:
-            return self._place(at, state)
+            return self._place(at, code)
         changed: int | None = None
         again: Point | None = None
         if self.silenced:
@@ -225,7 +228,7 @@ class LocationTimeline:
         if not len(ats) % self._every and ats:
             self._marks.append((live.copy(), len(self.points)))
         ats.append(at)
-        self.codes.append(_CODE[state])
+        self.codes.append(code)
         points = self.points
         first = len(points)
         self._step(live, at, state, points)
@@ -290,7 +293,7 @@ class LocationTimeline:
             d.confirmed = state
             out.append((d.run_start, state))
 
-    def _place(self, at: int, state: State) -> int | None:
+    def _place(self, at: int, code: int) -> int | None:
         """A result older than the latest: put it in its place and derive again."""
         anchor_last = self._marks[0][0].last
         if anchor_last is not None and at <= anchor_last:
@@ -302,7 +305,7 @@ class LocationTimeline:
             self.ignored += 1  # a repeat: one result per location and instant
             return None
         ats.insert(i, at)
-        codes.insert(i, _CODE[state])
+        codes.insert(i, code)
         # From the mark before it: what came before is as it was.
         every = self._every
         k = i // every
