@@ -12,8 +12,8 @@ import contextlib
 import gc
 import logging
 import sys
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from aiohttp import web
@@ -32,7 +32,7 @@ from slamon.metrics.locations import LocationCollector
 from slamon.runtime import Runtime
 from slamon.site.publisher import SitePublisher
 from slamon.site.worker import RenderWorker
-from slamon.store import migrate
+from slamon.store import engine_state, migrate
 from slamon.store.sql import Store
 from slamon.store.writer import Writer
 from slamon.web.admin import add_admin_routes
@@ -53,6 +53,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("slamon")
 
+# Each location's confirmation is checkpointed this often (a restart replays the
+# results stored since); a restart re-derives at most this much history.
+_CHECKPOINT_EVERY = 5.0
+_RESUME_HISTORY = timedelta(days=1)
+_TICK_PATIENCE = 60
+
 
 def build_runtime(config: Config, store: Store | None = None) -> Runtime:
     """Create (but do not start) everything ``config`` describes."""
@@ -68,7 +74,7 @@ def build_runtime(config: Config, store: Store | None = None) -> Runtime:
         writer,
         locations={m.id: config.locations_for(m) for m in config.monitors},
         quorum={m.id: config.quorum_for(m) for m in config.monitors},
-        intervals={m.id: m.interval for m in config.monitors},
+        intervals={m.id: m.covered_seconds for m in config.monitors},
         silent_after=config.bus.silent_after,
     )
     distributed = config.bus.kind == "mqtt"
@@ -170,24 +176,59 @@ async def _prune_forever(runtime: Runtime) -> None:
         await asyncio.sleep(600)
 
 
-async def _tick_forever(engine: Engine) -> None:
+async def _tick_forever(engine: Engine, busy: Callable[[], bool] | None) -> None:
+    waited = 0
     while True:
         await asyncio.sleep(1.0)
+        # Silence is judged by arrival: while ingestion is behind, results that cover
+        # the time may still be on their way. Wait for it (a minute at most); what it
+        # declares is provisional anyway, and undone by the results when they come.
+        if busy is not None and busy() and waited < _TICK_PATIENCE:
+            waited += 1
+            continue
+        waited = 0
         try:
             engine.tick()
         except Exception:
             log.exception("checking for silent locations failed; will try again")
 
 
+async def _checkpoint_forever(engine: Engine) -> None:
+    while True:
+        await asyncio.sleep(_CHECKPOINT_EVERY)
+        try:
+            engine.save()
+            engine.compact()
+        except Exception:
+            log.exception("checkpointing the engine failed; will try again")
+
+
+async def resume(runtime: Runtime) -> None:
+    """Give the engine back what it knew before a stop or a crash (from the store)."""
+    engine = runtime.engine
+    started = datetime.now(UTC)
+    monitors = sorted(engine.policies)
+    saved = await engine_state.load(runtime.store.engine, monitors, since=started - _RESUME_HISTORY)
+    engine.restore(saved, started)
+    # Intervals left open by monitors no longer configured end at their last result.
+    closed = await runtime.store.recover(resumed=set(monitors))
+    if closed:
+        log.warning("closed %d state intervals of monitors no longer configured", len(closed))
+    if saved.checkpoints or saved.evidence:
+        log.info(
+            "resumed %d locations from their checkpoints and %d results stored after them in %.1fs",
+            len(saved.checkpoints),
+            len(saved.evidence),
+            (datetime.now(UTC) - started).total_seconds(),
+        )
+
+
 async def start(
     runtime: Runtime, watcher: DiscoveryWatcher | None = None
 ) -> list[asyncio.Task[None]]:
-    """Migrate, recover; start the writer, consumer, scheduler, pruning, site rebuilds."""
+    """Migrate, resume; start the writer, consumer, scheduler, pruning, site rebuilds."""
     await migrate.upgrade(runtime.store.engine)
-    closed = await runtime.store.recover()
-    if closed:
-        log.warning("closed %d state intervals left open by an unclean stop", len(closed))
-    runtime.engine.floor.update(await runtime.store.interval_floors())
+    await resume(runtime)
     ops_tasks = await runtime.ops.start() if runtime.ops is not None else []
     tasks = [
         *ops_tasks,
@@ -195,6 +236,7 @@ async def start(
         asyncio.create_task(runtime.bus.consume(runtime.engine.ingest), name="ingest"),
         asyncio.create_task(runtime.scheduler.run(), name="scheduler"),
         asyncio.create_task(_prune_forever(runtime), name="prune"),
+        asyncio.create_task(_checkpoint_forever(runtime.engine), name="checkpoint"),
     ]
     if runtime.site is not None:
         if not runtime.config.statuspage.url:
@@ -212,9 +254,14 @@ async def start(
         tasks.append(asyncio.create_task(watcher.run(), name="discovery"))
     if runtime.ingest is not None:
         # Silence is a remote agent's failure mode; in one process the probes run as
-        # long as the engine does.
-        tasks.append(asyncio.create_task(_tick_forever(runtime.engine), name="tick"))
-        tasks.append(asyncio.create_task(runtime.ingest.run(), name="mqtt"))
+        # long as the engine does (a gap in their results is judged from their times).
+        ingest = runtime.ingest
+        tasks.append(
+            asyncio.create_task(
+                _tick_forever(runtime.engine, lambda: ingest.behind() > 1.0), name="tick"
+            )
+        )
+        tasks.append(asyncio.create_task(ingest.run(), name="mqtt"))
     return tasks
 
 
@@ -287,6 +334,7 @@ async def stop(
         "statuspage",
         "prune",
         "tick",
+        "checkpoint",
     ):
         task = by_name.get(name)
         if task is not None:

@@ -80,7 +80,7 @@ async def apply(runtime: Runtime, new: Config, at: datetime) -> Outcome:
         {m.id: new.policy_for(m) for m in new.monitors},
         locations={m.id: new.locations_for(m) for m in new.monitors},
         quorum={m.id: new.quorum_for(m) for m in new.monitors},
-        intervals={m.id: m.interval for m in new.monitors},
+        intervals={m.id: m.covered_seconds for m in new.monitors},
         at=at,
     )
     if old.bus.kind != "mqtt":  # with agents, they probe; this process only ingests

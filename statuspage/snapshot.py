@@ -62,7 +62,8 @@ class ComponentView:
     ``members_down`` of ``members`` monitors are down now: a component that is down
     while some of its monitors answer is a partial outage, not a major one.
     ``first_seen`` is the first instant the store has data for it (within the history
-    that was read); ``since`` when its current state began.
+    that was read); ``since`` when its current state began. ``last_known``: the state
+    is what was measured before the service restarted, not confirmed by a check since.
     """
 
     id: str
@@ -79,6 +80,7 @@ class ComponentView:
     members: int = 1
     members_down: int = 0
     first_seen: datetime | None = None
+    last_known: bool = False
 
     def __post_init__(self) -> None:
         check_public_id(self.id)

@@ -96,12 +96,17 @@ def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
         return False
 
 
-@pytest.fixture
-def refused_port() -> int:
-    """A loopback port with nothing listening on it."""
+def closed_port() -> int:
+    """A loopback port with nothing listening on it (a target that refuses)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def refused_port() -> int:
+    """A loopback port with nothing listening on it."""
+    return closed_port()
 
 
 @dataclass
@@ -212,3 +217,36 @@ async def store(store_url: str) -> AsyncIterator[Store]:
         yield s
     finally:
         await s.close()
+
+
+@pytest.fixture
+def private_broker(tmp_path):  # type: ignore[no-untyped-def]
+    """A Mosquitto of this test's own, to stop and start."""
+    from tests.brokers import PrivateBroker
+
+    require(os.path.exists("/usr/sbin/mosquitto"), "the mosquitto binary")
+    broker = PrivateBroker(tmp_path)
+    broker.start()
+    try:
+        yield broker
+    finally:
+        broker.stop()
+
+
+@pytest.fixture
+async def fresh_pg() -> AsyncIterator[str]:
+    """A new, empty PostgreSQL database for one test (for processes of its own)."""
+    import asyncpg
+
+    require(port_open("127.0.0.1", 5432), "PostgreSQL on 127.0.0.1:5432")
+    name = f"slamon_fault_{uuid.uuid4().hex[:10]}"
+    conn = await asyncpg.connect(PG_DSN)
+    await conn.execute(f'CREATE DATABASE "{name}"')
+    await conn.close()
+    base = PG_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
+    try:
+        yield f"{base}/{name}"
+    finally:
+        conn = await asyncpg.connect(PG_DSN)
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await conn.close()

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 
 import pytest
 
-from sla_engine.accounting.confirmation import ConfirmPolicy, Tracker, Transition, observe
+from sla_engine.accounting.confirmation import ConfirmPolicy, Transition
+from sla_engine.accounting.timeline import LocationTimeline, from_us, to_us
 from sla_engine.time.states import State
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
@@ -16,13 +18,11 @@ U, D, G = State.UP, State.DOWN, State.DEGRADED
 def run(states: str, policy: ConfirmPolicy) -> list[Transition]:
     """Feed checks one per 10 s ('u', 'd', 'g'); return the transitions."""
     code = {"u": U, "d": D, "g": G}
-    tracker = Tracker()
-    out = []
+    tl = LocationTimeline(policy, cover=10_000_000, silence=30_000_000)
     for i, ch in enumerate(states):
-        tracker, t = observe(tracker, code[ch], T0 + timedelta(seconds=10 * i), policy)
-        if t:
-            out.append(t)
-    return out
+        tl.add(to_us(T0 + timedelta(seconds=10 * i)), code[ch])
+    points = [(to_us(T0), State.UNKNOWN), *tl.points]
+    return [Transition(a[1], b[1], from_us(b[0])) for a, b in pairwise(points)]
 
 
 def at(i: int) -> datetime:
@@ -75,12 +75,12 @@ def test_confirmation(checks: str, policy: ConfirmPolicy, expected: list[Transit
     assert run(checks, policy) == expected
 
 
-def test_older_result_is_ignored() -> None:
-    policy = ConfirmPolicy(1, 1)
-    tracker, _ = observe(Tracker(), U, at(5), policy)
-    tracker2, t = observe(tracker, D, at(3), policy)
-    assert t is None
-    assert tracker2 == tracker
+def test_an_older_result_is_placed_by_its_time() -> None:
+    tl = LocationTimeline(ConfirmPolicy(2, 1), cover=10_000_000, silence=30_000_000)
+    tl.add(to_us(at(5)), D)
+    assert tl.points == []  # one failure: not confirmed
+    tl.add(to_us(at(4)), D)  # came later, measured earlier: two in a row
+    assert tl.points == [(to_us(at(4)), D)]
 
 
 def test_policy_validates() -> None:

@@ -14,6 +14,7 @@ from sla_engine.time.intervals import Interval
 from sla_engine.time.states import State
 from slamon.app import build_runtime, create_app
 from slamon.config.load import parse_config
+from slamon.store.sql import Store
 from slamon.web.keys import RUNTIME
 from tests.conftest import Targets
 
@@ -167,7 +168,7 @@ async def test_outage_and_recovery_flow_through_everything(
     assert health["status"] == "ok"
 
 
-async def test_a_restart_keeps_history_and_marks_the_gap_unknown(
+async def test_a_restart_within_the_silence_limit_leaves_no_unknown_gap(
     targets: Targets, aiohttp_client, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
     data = {
@@ -178,23 +179,77 @@ async def test_a_restart_keeps_history_and_marks_the_gap_unknown(
     runtime = build_runtime(parse_config(data, {}))
     client = await aiohttp_client(create_app(runtime))
     await wait_for(lambda: runtime.engine.state("api") is State.UP)
-    stopping = datetime.now(UTC)
-    await client.close()  # graceful stop: the open interval is closed, results written
-    stopped = datetime.now(UTC)
+    await client.close()  # graceful stop: provisionally unknown after the last check
 
     runtime2 = build_runtime(parse_config(data, {}))
     client2 = await aiohttp_client(create_app(runtime2))
+    # Resumed from the store, then measured again: the first check says it went on.
+    await wait_for(lambda: "api" not in runtime2.engine.restored)
     await wait_for(lambda: runtime2.engine.state("api") is State.UP)
     await runtime2.writer.flush()
     now = datetime.now(UTC)
     history = (await runtime2.store.intervals(Interval(now - timedelta(hours=1), now)))["api"]
-    results = sorted(r.at for r in await runtime2.store.recent_results("api", 100))
+    assert [(i.state, i.end) for i in history] == [(State.UP, None)]
+    assert runtime2.engine.revised >= 1  # the provisional unknown was taken back
     await client2.close()
-    assert [i.state for i in history] == [State.UP, State.UP]
-    first, second = history
-    # The first run's interval ends when it stopped; the second's starts at its first
-    # check (up_after = 1): nothing covers the time between, so it is unknown, not up.
-    assert first.end is not None and stopping <= first.end <= stopped
-    assert second.start == min(at for at in results if at > stopped)
-    assert second.start - first.end > timedelta(0)
-    assert all(not first.end <= at < second.start for at in results)
+
+
+async def test_a_restart_longer_than_the_silence_limit_is_unknown_from_the_last_check(
+    targets: Targets, aiohttp_client, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    data = {
+        "store": {"url": f"sqlite+aiosqlite:///{tmp_path}/restart.db", "flush_interval": "50ms"},
+        "confirmation": {"down_after": 1, "up_after": 1},
+        "bus": {"silent_after": 1},
+        "monitors": [{"id": "api", "type": "http", "target": targets.url("/ok"), "interval": "1s"}],
+    }
+    runtime = build_runtime(parse_config(data, {}))
+    client = await aiohttp_client(create_app(runtime))
+    await wait_for(lambda: runtime.engine.state("api") is State.UP)
+    await client.close()
+    store = Store.from_url(data["store"]["url"])
+    last = (await store.recent_results("api", 1))[0].at
+    await store.close()
+    # Down for longer than the silence limit (one interval here).
+    await asyncio.sleep(
+        max(0.0, (last + timedelta(seconds=2.5) - datetime.now(UTC)).total_seconds())
+    )
+
+    runtime2 = build_runtime(parse_config(data, {}))
+    client2 = await aiohttp_client(create_app(runtime2))
+    await wait_for(lambda: "api" not in runtime2.engine.restored)
+    await wait_for(lambda: runtime2.engine.state("api") is State.UP)
+    await runtime2.writer.flush()
+    first = min(r.at for r in await runtime2.store.recent_results("api", 50) if r.at > last)
+    now = datetime.now(UTC)
+    history = (await runtime2.store.intervals(Interval(now - timedelta(hours=1), now)))["api"]
+    # Up to what the last check covered, unknown until the first check after the start.
+    assert [(i.state, i.end) for i in history] == [
+        (State.UP, last + timedelta(seconds=1)),
+        (State.UP, None),
+    ]
+    assert history[1].start == first
+    await client2.close()
+
+
+async def test_after_a_restart_the_api_shows_the_last_known_state_as_such(
+    targets: Targets, aiohttp_client, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    data = {
+        "store": {"url": f"sqlite+aiosqlite:///{tmp_path}/restart.db", "flush_interval": "50ms"},
+        "confirmation": {"down_after": 1, "up_after": 1},
+        "monitors": [{"id": "api", "type": "http", "target": targets.url("/ok"), "interval": "1s"}],
+    }
+    runtime = build_runtime(parse_config(data, {}))
+    client = await aiohttp_client(create_app(runtime))
+    await wait_for(lambda: runtime.engine.state("api") is State.UP)
+    await client.close()
+    # Started again, its first check hangs: nothing measured yet since the start.
+    data["monitors"][0].update(target=targets.url("/hang"), interval="20s", timeout="20s")  # type: ignore[index]
+    runtime2 = build_runtime(parse_config(data, {}))
+    client2 = await aiohttp_client(create_app(runtime2))
+    body = await (await client2.get("/api/v1/monitors")).json()
+    assert body["monitors"][0]["state"] == "up"
+    assert body["monitors"][0]["last_known"] is True
+    assert runtime2.engine.state("api") is State.UNKNOWN  # provisionally, since the stop
+    await client2.close()

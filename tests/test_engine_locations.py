@@ -12,7 +12,7 @@ from probes.result import Result
 from sla_engine.accounting.confirmation import ConfirmPolicy
 from sla_engine.time.states import State
 from slamon.engine import Engine
-from slamon.store.sql import Store
+from slamon.store.sql import IntervalChange, IntervalRevision, Store
 from slamon.store.writer import Writer
 
 T0 = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
@@ -43,7 +43,7 @@ def engine(writer: Writer, locations: list[str], quorum: int | None = None) -> E
 
 
 def changes(writer: Writer) -> list[tuple[State, datetime]]:
-    return [(c.state, c.at) for c in writer._changes]
+    return [(c.state, c.at) for c in writer._changes if isinstance(c, IntervalChange)]
 
 
 def test_one_location_down_is_not_an_outage_two_are(writer: Writer) -> None:
@@ -87,37 +87,46 @@ def test_a_silent_location_becomes_unknown_and_never_decides(writer: Writer) -> 
     assert e.silenced == 1
 
 
-def test_duplicates_and_late_results_do_not_feed_confirmation(writer: Writer) -> None:
+def test_a_repeat_is_no_evidence_a_late_result_is_put_in_its_place(writer: Writer) -> None:
     e = engine(writer, ["a"])
     first = res("a", 0, State.DOWN)
     e.ingest(first)
     e.ingest(first)  # redelivered
     assert e.state("api") is State.UNKNOWN  # one failure, not two
-    e.ingest(res("a", -5, State.DOWN))  # older than what was seen
-    assert e.state("api") is State.UNKNOWN
+    assert e.too_late == 1
+    e.ingest(res("a", -5, State.DOWN))  # measured before, arrived after
+    # Two failures in a row (by their own times): down from the first of them.
+    assert e.state("api") is State.DOWN
+    assert changes(writer) == [(State.DOWN, T0 - timedelta(seconds=5))]
     assert e.out_of_order == 2
     assert len(writer._results) == 3  # all go to the store, which dedups by id
 
 
-def test_transitions_never_go_backwards(writer: Writer) -> None:
+def test_history_before_the_floor_is_kept_late_evidence_after_it_revises(
+    writer: Writer,
+) -> None:
     e = engine(writer, ["a", "b"], quorum=2)
     e.floor["api"] = T0 + timedelta(seconds=100)  # the store already has history to here
-    e.ingest(res("a", 50, State.UP))
+    e.ingest(res("a", 90, State.UP))
+    e.ingest(res("a", 100, State.UP))
     assert changes(writer) == [(State.UP, T0 + timedelta(seconds=100))]
     e.ingest(res("a", 110, State.DOWN))
     e.ingest(res("a", 120, State.DOWN))
-    # b's clock is behind: its down run starts "before" the monitor's last change.
-    e.ingest(res("b", 40, State.DOWN))
-    e.ingest(res("b", 45, State.DOWN))
+    # a alone cannot decide (b has said nothing yet): unknown.
+    assert changes(writer)[-1] == (State.UNKNOWN, T0 + timedelta(seconds=110))
+    # b's results come after a's: b was down from 105, so from 110 both were.
+    e.ingest(res("b", 105, State.DOWN))
+    e.ingest(res("b", 115, State.DOWN))
     assert e.state("api") is State.DOWN
-    # a alone could not decide (b had said nothing yet): unknown, then down with b.
-    assert changes(writer) == [
-        (State.UP, T0 + timedelta(seconds=100)),
-        (State.UNKNOWN, T0 + timedelta(seconds=110)),
-        (State.DOWN, T0 + timedelta(seconds=110)),
+    revision = writer._changes[-1]
+    assert isinstance(revision, IntervalRevision)
+    assert revision.since == T0 + timedelta(seconds=110)
+    assert revision.points == ((T0 + timedelta(seconds=110), State.DOWN),)
+    assert e.history("api") == [
+        (T0 + timedelta(seconds=100), State.UP),
+        (T0 + timedelta(seconds=110), State.DOWN),
     ]
-    times = [at for _, at in changes(writer)]
-    assert times == sorted(times)
+    assert e.revised == 1
 
 
 def test_correction_moves_times_onto_the_engine_clock(writer: Writer) -> None:
@@ -129,13 +138,18 @@ def test_correction_moves_times_onto_the_engine_clock(writer: Writer) -> None:
     assert e.location_views("api")[0].last_result_at == T0 + timedelta(seconds=100)
 
 
-def test_stop_closes_every_monitor_and_forgets_location_states(writer: Writer) -> None:
+def test_stop_makes_every_location_silent_after_its_last_check(writer: Writer) -> None:
     e = engine(writer, ["a"])
     e.ingest(res("a", 0, State.UP))
     e.stop(T0 + timedelta(seconds=5))
     assert e.state("api") is State.UNKNOWN
-    assert changes(writer)[-1] == (State.UNKNOWN, T0 + timedelta(seconds=5))
+    # What the last check (at 0, every 10 s) covers is up; after that nothing is known.
+    assert changes(writer)[-1] == (State.UNKNOWN, T0 + timedelta(seconds=10))
     assert e.location_views("api")[0].state is State.UNKNOWN
+    # Provisional: a check within the silence limit says the monitor went on.
+    e.ingest(res("a", 20, State.UP))
+    assert e.state("api") is State.UP
+    assert e.history("api") == [(T0, State.UP)]
 
 
 def test_a_location_that_is_not_the_monitors_has_no_say(writer: Writer) -> None:

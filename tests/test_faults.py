@@ -7,17 +7,14 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-import os
 import signal
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import asyncpg
 import pytest
 
 from probes.result import Result
@@ -28,38 +25,10 @@ from slamon.bus.agent import Agent, Spool
 from slamon.bus.wire import encode_result, envelope, results_topic
 from slamon.store.sql import Store
 from tests.brokers import PrivateBroker, TcpProxy, unique_prefix
-from tests.conftest import PG_DSN, Targets, port_open, require
+from tests.conftest import Targets, port_open, require
 from tests.distributed import distributed_config, mqtt_client, start_agent, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.mqtt, pytest.mark.postgres]
-
-
-@pytest.fixture
-def private_broker(tmp_path: Path) -> Iterator[PrivateBroker]:
-    require(os.path.exists("/usr/sbin/mosquitto"), "the mosquitto binary")
-    broker = PrivateBroker(tmp_path)
-    broker.start()
-    try:
-        yield broker
-    finally:
-        broker.stop()
-
-
-@pytest.fixture
-async def fresh_pg() -> AsyncIterator[str]:
-    """A new, empty PostgreSQL database for one test."""
-    require(port_open("127.0.0.1", 5432), "PostgreSQL on 127.0.0.1:5432")
-    name = f"slamon_fault_{uuid.uuid4().hex[:10]}"
-    conn = await asyncpg.connect(PG_DSN)
-    await conn.execute(f'CREATE DATABASE "{name}"')
-    await conn.close()
-    base = PG_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
-    try:
-        yield f"{base}/{name}"
-    finally:
-        conn = await asyncpg.connect(PG_DSN)
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await conn.close()
 
 
 def toml_config(

@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import pytest
 
+from sla_engine.time.intervals import Interval
 from slamon.reports.entries import sha256_of
 from slamon.reports.finalize import build_report, finalize
 from slamon.reports.gather import ReportError
@@ -224,3 +225,47 @@ async def store_replace_finalized(store: Store, content: str) -> None:
         await conn.execute(
             finalized_reports.update().values(content=content, sha256=sha256_of(content))
         )
+
+
+async def test_a_late_result_revises_a_finalized_period(world) -> None:  # type: ignore[no-untyped-def]
+    """Late evidence replaces stored intervals; the finalized report shows it moved."""
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    from probes.result import Result
+    from sla_engine.accounting.confirmation import ConfirmPolicy
+    from sla_engine.time.states import State
+    from slamon.engine import Engine
+    from slamon.metrics.locations import LocationCollector
+    from slamon.store import engine_state
+    from slamon.store.writer import Writer
+    from tests.report_fixtures import t
+
+    config, store = world
+    await finalize(config, store, "2026-06", NOW)
+    engine = Engine(
+        {"web": ConfirmPolicy(1, 1)},
+        Writer(store),
+        locations={"web": ["local"]},
+        intervals={"web": 60},
+        clock=lambda: t(25, 12, 30),
+    )
+    saved = await engine_state.load(store.engine, ["web"], since=t(20))
+    engine.restore(saved, t(25, 12))
+    for minute in range(11):
+        engine.ingest(Result("web", "local", t(25, 12, minute), State.UP, 0.1))
+    assert engine.revised == 0  # up, as the store already says
+    # Measured at 12:04:30 and 12:05:30, delivered late (an agent's spool): down.
+    engine.ingest(Result("web", "local", t(25, 12, 4, 30), State.DOWN, 0.1))
+    assert engine.revised == 1
+    await engine.writer.flush()
+    spans = await store.intervals(Interval(t(25, 12), t(25, 13)), ["web"])
+    assert [(i.state, i.start, i.end) for i in spans["web"]][-2:] == [
+        (State.DOWN, t(25, 12, 4, 30), t(25, 12, 5)),
+        (State.UP, t(25, 12, 5), None),
+    ]
+    report = await build_report(config, store, "credits", "2026-06", NOW)
+    web = {e.report.contract.id: e for e in report.entries}["globex-web"]
+    assert web.status == "changed since finalized"
+    registry = CollectorRegistry()
+    registry.register(LocationCollector(engine))
+    assert b"slamon_intervals_revised_total 1.0" in generate_latest(registry)

@@ -265,3 +265,16 @@ def test_unknown_is_never_operational() -> None:
     html = PageRenderer().render_index(s)
     row = html.split('id="component-mail"')[1].split("</li>")[0]
     assert "Operational" not in row
+
+
+def test_a_state_not_confirmed_since_a_restart_says_it_is_the_last_known() -> None:
+    from dataclasses import replace
+
+    s = snapshot()
+    components = tuple(replace(c, last_known=True) if c.id == "api" else c for c in s.components)
+    html = PageRenderer().render_index(replace(s, components=components))
+    row = html.split('id="component-api"')[1].split("</li>")[0]
+    assert "last known state; checks are resuming" in row
+    other = html.split('id="component-web"')[1].split("</li>")[0]
+    assert "last known" not in other
+    assert "last known" not in PageRenderer().render_index(s)

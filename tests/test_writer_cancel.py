@@ -19,7 +19,7 @@ class CommitsThenWaits:
         self.committed = asyncio.Event()
         self.release = asyncio.Event()
 
-    async def write_batch(self, batch, changes, rollups):  # type: ignore[no-untyped-def]
+    async def write_batch(self, batch, changes, rollups, checkpoints=()):  # type: ignore[no-untyped-def]
         self.batches.append(list(changes))
         self.committed.set()
         await self.release.wait()

@@ -87,6 +87,12 @@ class MonitorConfig(Section):
         return self.name or self.id
 
     @property
+    def covered_seconds(self) -> float:
+        """Seconds one result speaks for: the interval; a push heartbeat's adds its grace."""
+        grace = getattr(self.settings, "grace", None) if self.type == "push" else None
+        return self.interval + float(grace) if grace is not None else self.interval
+
+    @property
     def effective_timeout(self) -> float:
         """The timeout, defaulting to 10 s or the interval, whichever is shorter."""
         return self.timeout if self.timeout is not None else min(10.0, self.interval)

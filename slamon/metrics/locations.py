@@ -50,13 +50,24 @@ class LocationCollector(Collector):
         yield quorum
         yield CounterMetricFamily(
             "slamon_results_out_of_order",
-            "Results older than one already seen from their location (stored, not confirmed).",
+            "Results older than one already seen from their location (placed by their time).",
             value=self.engine.out_of_order,
         )
         yield CounterMetricFamily(
             "slamon_location_silences",
             "Times a location went silent and became unknown.",
             value=self.engine.silenced,
+        )
+        yield CounterMetricFamily(
+            "slamon_results_too_late",
+            "Results repeated, or older than what the engine keeps of their location "
+            "(stored, no say in its history).",
+            value=self.engine.too_late,
+        )
+        yield CounterMetricFamily(
+            "slamon_intervals_revised",
+            "Times late evidence changed a monitor's stored history (intervals replaced).",
+            value=self.engine.revised,
         )
         ingest = self.ingest
         if ingest is None:

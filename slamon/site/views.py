@@ -116,6 +116,7 @@ def component_view(
     window: Interval,
     now: datetime,
     maintenance: Sequence[MaintenanceWindow],
+    unconfirmed: frozenset[str] = frozenset(),
 ) -> ComponentView:
     """One component's view: live state, daily history, uptimes (response times later)."""
     combine = partial(component_state, quorum=component.quorum)
@@ -146,6 +147,7 @@ def component_view(
         members=len(states),
         members_down=sum(s is State.DOWN for s in states),
         first_seen=max(first_seen, window.start) if first_seen else None,
+        last_known=any(m in unconfirmed for m in component.monitors),
     )
 
 
@@ -164,6 +166,8 @@ class SnapshotInputs:
     means: Sequence[tuple[str, datetime, int, float]]
     incidents: Sequence[Incident]
     maintenance: Sequence[MaintenanceWindow]
+    # Monitors whose live state is the last known one (before a restart), unconfirmed.
+    unconfirmed: frozenset[str] = frozenset()
 
 
 async def read_snapshot_inputs(
@@ -192,8 +196,14 @@ async def read_snapshot_inputs(
     except BaseException:
         means_read.cancel()
         raise
+    unconfirmed: set[str] = set()
     if engine is not None:
-        live = {m: engine.state(m) for m in monitor_ids}
+        live = {}
+        for m in monitor_ids:
+            known = engine.last_known(m)
+            if known is not None:
+                unconfirmed.add(m)
+            live[m] = known or engine.state(m)
     else:
         live = live_states_from_store(history, monitor_ids)
     means = [tuple(row) for row in await means_read]
@@ -205,6 +215,7 @@ async def read_snapshot_inputs(
         means,  # type: ignore[arg-type]
         tuple(incidents),
         tuple(maintenance),
+        frozenset(unconfirmed),
     )
 
 
@@ -233,6 +244,7 @@ def snapshot_from(inputs: SnapshotInputs) -> PageSnapshot:
             window=window,
             now=now,
             maintenance=inputs.maintenance,
+            unconfirmed=inputs.unconfirmed,
         )
         for c in components
     ]

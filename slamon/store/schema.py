@@ -62,6 +62,13 @@ class Instant(TypeDecorator[datetime]):
         return _EPOCH + timedelta(microseconds=int(value))
 
 
+def as_instant(value: object) -> datetime:
+    """An Instant column's value read without the type's conversion (a bare MAX())."""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    return _EPOCH + timedelta(microseconds=int(str(value)))
+
+
 metadata = MetaData()
 
 results = Table(
@@ -106,6 +113,21 @@ rollups = Table(
     # Quality: checks that got no answer, and answered checks whose assertions failed.
     Column("unanswered", Integer, nullable=False, server_default="0"),
     Column("assertion_failed", Integer, nullable=False, server_default="0"),
+)
+
+# Each location's confirmation, for the engine to resume from (migration 0012).
+location_states = Table(
+    "location_states",
+    metadata,
+    Column("monitor_id", String(64), primary_key=True),
+    Column("location", String(64), primary_key=True),
+    Column("confirmed", String(12), nullable=False),
+    Column("since", Instant(), nullable=True),
+    Column("run_state", String(12), nullable=True),
+    Column("run_length", Integer, nullable=False),
+    Column("run_start", Instant(), nullable=True),
+    Column("last_at", Instant(), nullable=True),
+    Column("silenced", Boolean, nullable=False),
 )
 
 # Finalized reports are written once and never updated: a later run compares with them.
@@ -243,7 +265,7 @@ announcements = Table(
 # Added by migration 0008 (rollups by window across all monitors; tests/test_explain.py).
 Index("ix_rollups_hour", rollups.c.hour)
 
-# -- alerts that survive a restart, and what was told about them (migration 0010) ----
+# -- alerts that survive a restart, and what was told about them (migration 0011) ----
 #
 # ``active_alerts``: every alert firing now, so that a restart neither fires it again
 # nor forgets to resolve it. ``notification_outbox``: one row per notifier and message,

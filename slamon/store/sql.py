@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import (
@@ -25,7 +25,14 @@ from sla_engine.slis.sketch import LatencySketch
 from sla_engine.time.states import State, StateInterval
 from slamon.store import dialects
 from slamon.store.packing import pack_day, unpack_day, unpack_day_counts
-from slamon.store.schema import Instant, results, rollup_days, rollups, state_intervals
+from slamon.store.schema import (
+    Instant,
+    as_instant,
+    results,
+    rollup_days,
+    rollups,
+    state_intervals,
+)
 
 if TYPE_CHECKING:
     from sla_engine.time.intervals import Interval
@@ -102,6 +109,58 @@ class IntervalChange:
 
 
 @dataclass(frozen=True, slots=True)
+class IntervalRevision:
+    """Replace a monitor's intervals from ``since`` on: late evidence changed its history.
+
+    ``points`` are (time, state) from ``since`` on, in time order: each holds until the
+    next, the last stays open; unknown stretches have no interval.
+    """
+
+    monitor_id: str
+    since: datetime
+    points: tuple[tuple[datetime, State], ...]
+
+    def spans(self) -> list[tuple[State, datetime, datetime | None]]:
+        """The points as (state, start, end), end None for the last."""
+        ends: list[datetime | None] = [t for t, _ in self.points[1:]]
+        ends.append(None)
+        return [(s, t, end) for (t, s), end in zip(self.points, ends, strict=True)]
+
+
+@dataclass(frozen=True, slots=True)
+class LocationCheckpoint:
+    """Where one location of a monitor stood: its confirmed state and the run under way.
+
+    The engine writes one per location every few seconds and at a stop, and resumes
+    from them at start (``slamon.store.engine_state``). ``silenced`` says that it had
+    declared the location silent (provisionally unknown after its last check).
+    """
+
+    monitor_id: str
+    location: str
+    confirmed: State
+    since: datetime | None
+    run_state: State | None
+    run_length: int
+    run_start: datetime | None
+    last_at: datetime | None
+    silenced: bool
+
+
+_CHECKPOINT_COLUMNS = (
+    "monitor_id",
+    "location",
+    "confirmed",
+    "since",
+    "run_state",
+    "run_length",
+    "run_start",
+    "last_at",
+    "silenced",
+)
+
+
+@dataclass(frozen=True, slots=True)
 class StoredResult:
     """A raw result as read back from the store."""
 
@@ -136,10 +195,11 @@ class Store:
     async def write_batch(
         self,
         new_results: Sequence[Result],
-        changes: Sequence[IntervalChange],
+        changes: Sequence[IntervalChange | IntervalRevision],
         cached: dict[tuple[str, str, datetime], Rollup],
+        checkpoints: Sequence[LocationCheckpoint] = (),
     ) -> tuple[int, dict[tuple[str, str, datetime], Rollup]]:
-        """Store results, interval changes and the rollups they update, in one transaction.
+        """Store results, interval changes, rollups and checkpoints in one transaction.
 
         Results whose id is already stored are skipped, so a redelivered result is
         counted once; only the inserted ones update the rollups. ``cached`` holds the
@@ -152,7 +212,39 @@ class Store:
             updated = await self._update_rollups(conn, inserted, cached)
             if changes:
                 await self._apply_changes(conn, changes)
+            if checkpoints:
+                await self._write_checkpoints(conn, checkpoints)
         return len(inserted), updated
+
+    async def _write_checkpoints(
+        self, conn: AsyncConnection, rows: Sequence[LocationCheckpoint]
+    ) -> None:
+        at = dialects.instant(self.dialect)
+
+        def instant(value: datetime | None) -> object:
+            return None if value is None else at(value)
+
+        await dialects.upsert_rows(
+            conn,
+            self.dialect,
+            "location_states",
+            _CHECKPOINT_COLUMNS,
+            [
+                (
+                    c.monitor_id,
+                    c.location,
+                    c.confirmed.value,
+                    instant(c.since),
+                    c.run_state.value if c.run_state is not None else None,
+                    c.run_length,
+                    instant(c.run_start),
+                    instant(c.last_at),
+                    c.silenced,
+                )
+                for c in rows
+            ],
+            keys=("monitor_id", "location"),
+        )
 
     async def _insert_results(
         self, conn: AsyncConnection, batch: Sequence[Result]
@@ -264,31 +356,40 @@ class Store:
         return out
 
     async def _apply_changes(
-        self, conn: AsyncConnection, changes: Sequence[IntervalChange]
+        self, conn: AsyncConnection, changes: Sequence[IntervalChange | IntervalRevision]
     ) -> None:
-        """Close each monitor's open interval and open the next, in order.
+        """Apply each monitor's changes and revisions, in order.
 
-        In rounds with one change per monitor each, so that a storm of state changes
+        In rounds with one item per monitor each, so that a storm of state changes
         (every monitor at once) is a few statements, not two per change.
         """
         at = dialects.instant(self.dialect)
         pending = list(changes)
         while pending:
-            round_, later, seen = [], [], set()
+            round_: list[IntervalChange] = []
+            revisions: list[IntervalRevision] = []
+            later: list[IntervalChange | IntervalRevision] = []
+            seen: set[str] = set()
             for change in pending:
                 if change.monitor_id in seen:
                     later.append(change)
+                    continue
+                seen.add(change.monitor_id)
+                if isinstance(change, IntervalRevision):
+                    revisions.append(change)
                 else:
-                    seen.add(change.monitor_id)
                     round_.append(change)
-            # Never end an interval before its start (a late transition).
-            await dialects.execute_many(
-                conn,
-                self.dialect,
-                "UPDATE state_intervals SET end_at = CASE WHEN start_at > {} THEN start_at "
-                "ELSE {} END WHERE monitor_id = {} AND end_at IS NULL",
-                [(at(c.at), at(c.at), c.monitor_id) for c in round_],
-            )
+            if round_:
+                # Never end an interval before its start (a late transition).
+                await dialects.execute_many(
+                    conn,
+                    self.dialect,
+                    "UPDATE state_intervals SET end_at = CASE WHEN start_at > {} THEN start_at "
+                    "ELSE {} END WHERE monitor_id = {} AND end_at IS NULL",
+                    [(at(c.at), at(c.at), c.monitor_id) for c in round_],
+                )
+            if revisions:
+                await self._apply_revisions(conn, revisions)
             opened = [c for c in round_ if c.state is not State.UNKNOWN]
             if opened:
                 await dialects.execute_many(
@@ -300,11 +401,45 @@ class Store:
                 )
             pending = later
 
-    async def recover(self) -> list[IntervalChange]:
+    async def _apply_revisions(
+        self, conn: AsyncConnection, revisions: Sequence[IntervalRevision]
+    ) -> None:
+        """Replace each monitor's history from its revision's ``since`` on."""
+        at = dialects.instant(self.dialect)
+        await dialects.execute_many(
+            conn,
+            self.dialect,
+            "DELETE FROM state_intervals WHERE monitor_id = {} AND start_at >= {}",
+            [(r.monitor_id, at(r.since)) for r in revisions],
+        )
+        await dialects.execute_many(
+            conn,
+            self.dialect,
+            "UPDATE state_intervals SET end_at = {} WHERE monitor_id = {} AND start_at < {} "
+            "AND (end_at IS NULL OR end_at > {})",
+            [(at(r.since), r.monitor_id, at(r.since), at(r.since)) for r in revisions],
+        )
+        rows = [
+            (r.monitor_id, state.value, at(start), None if end is None else at(end))
+            for r in revisions
+            for state, start, end in r.spans()
+            if state is not State.UNKNOWN
+        ]
+        if rows:
+            await dialects.execute_many(
+                conn,
+                self.dialect,
+                "INSERT INTO state_intervals (monitor_id, state, start_at, end_at) "
+                "VALUES ({}, {}, {}, {})",
+                rows,
+            )
+
+    async def recover(self, resumed: Collection[str] = frozenset()) -> list[IntervalChange]:
         """Close intervals left open by a crash at the last result seen for the monitor.
 
         What happened after that result is not known; the gap until the engine
-        confirms a state again is unknown time, never silently up.
+        confirms a state again is unknown time, never silently up. Monitors in
+        ``resumed`` are left open: the engine goes on from where they were.
         """
         changes = []
         async with self.engine.connect() as conn:
@@ -316,34 +451,19 @@ class Store:
                 )
             ).all()
             for monitor_id, start in open_rows:
+                if monitor_id in resumed:
+                    continue
                 last = (
                     await conn.execute(
                         select(func.max(results.c.at)).where(results.c.monitor_id == monitor_id)
                     )
                 ).scalar()
-                last_at = _as_instant(last) if last is not None else start
+                last_at = as_instant(last) if last is not None else start
                 changes.append(IntervalChange(monitor_id, State.UNKNOWN, max(last_at, start)))
         if changes:
             async with self.engine.begin() as conn:
                 await self._apply_changes(conn, changes)
         return changes
-
-    async def interval_floors(self) -> dict[str, datetime]:
-        """Per monitor, the latest instant its stored intervals reach (start or end).
-
-        The engine stamps no new transition before it, so history never goes backwards.
-        """
-        stmt = select(
-            state_intervals.c.monitor_id,
-            func.max(state_intervals.c.start_at),
-            func.max(state_intervals.c.end_at),
-        ).group_by(state_intervals.c.monitor_id)
-        out = {}
-        async with self.engine.connect() as conn:
-            for monitor_id, start, end in await conn.execute(stmt):
-                times = [_as_instant(t) for t in (start, end) if t is not None]
-                out[monitor_id] = max(times)
-        return out
 
     async def prune_results(self, before: datetime, chunk: int = 50_000) -> int:
         """Delete raw results older than ``before``, in chunks; return how many."""
@@ -618,13 +738,6 @@ def _merge_into(into: Rollup, other: Rollup) -> None:
     into.sketch.merge(other.sketch)
     into.unanswered += other.unanswered
     into.assertion_failed += other.assertion_failed
-
-
-def _as_instant(value: object) -> datetime:
-    # A bare MAX() over an Instant column comes back without the type's conversion.
-    if isinstance(value, datetime):
-        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
-    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=int(str(value)))
 
 
 def _rollup_from_row(row: object) -> Rollup:

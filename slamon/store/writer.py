@@ -16,7 +16,14 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from slamon.store.sql import IntervalChange, Rollup, Store, hour_of
+from slamon.store.sql import (
+    IntervalChange,
+    IntervalRevision,
+    LocationCheckpoint,
+    Rollup,
+    Store,
+    hour_of,
+)
 
 if TYPE_CHECKING:
     from probes.result import Result
@@ -40,7 +47,9 @@ class Writer:
         self.flush_interval = flush_interval
         self.max_pending = max_pending
         self._results: deque[Result] = deque()
-        self._changes: deque[IntervalChange] = deque()
+        self._changes: deque[IntervalChange | IntervalRevision] = deque()
+        # The latest checkpoint of each location, written with the next batch.
+        self._checkpoints: dict[tuple[str, str], LocationCheckpoint] = {}
         self._rollups: dict[tuple[str, str, datetime], Rollup] = {}
         self._wake = asyncio.Event()
         self._lock = asyncio.Lock()
@@ -52,6 +61,7 @@ class Writer:
         self.results_duplicate = 0
         self.results_dropped = 0
         self.changes_written = 0
+        self.revisions_written = 0
         self.batches = 0
         self.errors = 0
         self.last_batch_seconds = 0.0
@@ -88,10 +98,15 @@ class Writer:
         if len(self._results) >= self.batch_size:
             self._wake.set()
 
-    def add_change(self, change: IntervalChange) -> None:
-        """Queue an interval change; these are never dropped."""
+    def add_change(self, change: IntervalChange | IntervalRevision) -> None:
+        """Queue an interval change or revision; these are never dropped."""
         self._changes.append(change)
         self._wake.set()
+
+    def add_checkpoints(self, checkpoints: Sequence[LocationCheckpoint]) -> None:
+        """Queue the engine's checkpoints (a newer one of a location replaces the older)."""
+        for c in checkpoints:
+            self._checkpoints[(c.monitor_id, c.location)] = c
 
     async def run(self) -> None:
         """Write until cancelled, then write what is left (best effort)."""
@@ -111,7 +126,7 @@ class Writer:
                 self._wake.clear()
                 started = time.monotonic()
                 try:
-                    while self.pending:
+                    while self.pending or self._checkpoints:
                         await self._write_once()
                         if len(self._results) < self.batch_size and not self._changes:
                             break
@@ -126,7 +141,7 @@ class Writer:
 
     async def flush(self) -> None:
         """Write everything queued so far; raise if the store fails."""
-        while self.pending:
+        while self.pending or self._checkpoints:
             await self._write_once()
 
     def _note_failure(self, exc: Exception) -> None:
@@ -160,12 +175,15 @@ class Writer:
             n = min(len(self._results), self.batch_size)
             batch = [self._results[i] for i in range(n)]
             changes = list(self._changes)
-            if not batch and not changes:
+            checkpoints = dict(self._checkpoints)
+            if not batch and not changes and not checkpoints:
                 return
             started = time.perf_counter()
             dropped_before = self._head_dropped
             try:
-                inserted, updated = await self.store.write_batch(batch, changes, self._rollups)
+                inserted, updated = await self.store.write_batch(
+                    batch, changes, self._rollups, list(checkpoints.values())
+                )
             except BaseException:
                 # Cached rollups may hold this batch's counts; the store has the truth.
                 self._rollups = {}
@@ -179,11 +197,15 @@ class Writer:
                 self._results.popleft()
             for _ in changes:
                 self._changes.popleft()
+            for key, c in checkpoints.items():
+                if self._checkpoints.get(key) is c:
+                    del self._checkpoints[key]
             self._rollups.update(updated)
             self._evict_rollups()
             self.results_written += inserted
             self.results_duplicate += n - inserted
             self.changes_written += len(changes)
+            self.revisions_written += sum(isinstance(c, IntervalRevision) for c in changes)
             self.batches += 1
             self.last_batch_seconds = time.perf_counter() - started
             if self.on_settled is not None and batch:

@@ -76,13 +76,16 @@ async def monitors(request: web.Request) -> web.Response:
         if not m.public:
             continue
         since = runtime.engine.state_since.get(m.id)
+        known = runtime.engine.last_known(m.id)
         out.append(
             {
                 "id": m.id,
                 "name": m.display_name,
                 "description": m.description,
-                "state": runtime.engine.state(m.id).value,
+                "state": (known or runtime.engine.state(m.id)).value,
                 "since": since.isoformat() if since else None,
+                # The state measured before a restart, not confirmed by a check since.
+                "last_known": known is not None,
             }
         )
     return web.json_response({"monitors": out})
