@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pydantic import BaseModel
 
 from probes.context import ProbeContext
-from probes.errors import classify
+from probes.errors import classify, release
 from probes.registry import PROBE_TYPES
 from probes.resources import ProbeResources
 from probes.result import ErrorClass, Result
@@ -52,4 +52,7 @@ async def run_check(check: Check, location: str, resources: ProbeResources) -> R
                 extra={"monitor": check.monitor_id, "location": location},
                 exc_info=exc,
             )
+        # The traceback's frames hold the exception again (futures, protocols, a kept
+        # OSError): break the cycle here rather than leave it to a rarely-run collector.
+        release(exc)
         return ctx.down(error, detail)

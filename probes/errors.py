@@ -65,6 +65,40 @@ def _mqtt_class(exc: aiomqtt.MqttError) -> ErrorClass:
     return ErrorClass.PROTOCOL
 
 
+def release(exc: BaseException) -> None:
+    """Drop the tracebacks of ``exc`` and of every exception it was raised from.
+
+    A traceback holds the frames the exception passed through, and their locals often
+    hold the exception again: the future it was set on, the protocol whose buffer was
+    being parsed (a megabyte of header), an ``OSError`` kept to re-raise after trying
+    every address. That is a reference cycle, freed only by the cyclic collector,
+    which ``slamon run`` tunes to run rarely; so a failed check must not leave one.
+    Frames are not cleared (``traceback.clear_frames``): a frame in a chain may belong
+    to a coroutine that is still suspended, and clearing it would close that coroutine.
+    """
+    pending: list[BaseException] = [exc]
+    seen: set[int] = set()
+    while pending:
+        item = pending.pop()
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        item.__traceback__ = None
+        if isinstance(item, BaseExceptionGroup):
+            pending.extend(item.exceptions)
+        for linked in (item.__cause__, item.__context__):
+            if linked is not None:
+                pending.append(linked)
+
+
+def describe(exc: BaseException) -> tuple[ErrorClass, str]:
+    """The error class and detail of ``exc`` (``classify``), then ``release`` it."""
+    try:
+        return classify(exc)
+    finally:
+        release(exc)
+
+
 def classify(exc: BaseException) -> tuple[ErrorClass, str]:
     """The error class and a short detail for ``exc``; never raises."""
     detail = f"{type(exc).__name__}: {exc}".strip().rstrip(":")[:300]

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import cast
 from urllib.parse import SplitResult, urljoin, urlsplit
 
-from probes.errors import ProbeError
+from probes.errors import ProbeError, release
 from probes.result import ErrorClass
 
 MAX_HEAD_BYTES = 64 * 1024
@@ -178,6 +178,9 @@ class _Exchange(asyncio.Protocol):
     # -- parsing -------------------------------------------------------------------
 
     def _fail(self, exc: BaseException) -> None:
+        # Raised in a callback of this protocol, its traceback holds this protocol,
+        # whose future would hold it back: drop it (the class and message are the news).
+        release(exc)
         if not self.done.done():
             self.done.set_exception(exc)
             # Retrieve it here as well: a failure after the caller stopped waiting
@@ -540,10 +543,11 @@ class HttpClient:
             transport.write(head)
             try:
                 await exchange.done
-            except (OSError, ProbeError):
+            except (OSError, ProbeError) as exc:
                 transport.abort()
                 if exchange.wire:
                     raise
+                release(exc)
                 transport = None  # the server closed it while idle: once more, fresh
             except BaseException:
                 transport.abort()
@@ -621,10 +625,16 @@ class HttpClient:
                 )
                 break
             except OSError as exc:
+                # Kept to re-raise once every address failed; without its traceback,
+                # which holds this frame and so ``last`` itself (a cycle).
+                release(exc)
                 last = exc
         if transport is None:
             assert last is not None
-            raise last
+            try:
+                raise last
+            finally:
+                del last
         t2 = time.perf_counter()
         timings.connect += t2 - t1
         if not secure:

@@ -235,3 +235,52 @@ async def dns_server() -> AsyncIterator[tuple[DnsServer, int]]:
         yield protocol, int(transport.get_extra_info("sockname")[1])
     finally:
         transport.close()
+
+
+def free_port() -> int:
+    """A local TCP port where nothing listens (bound, then released): connects are refused."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def _serve(ca_pem: str) -> None:
+    import json
+    import sys
+
+    ca = trustme.CA()
+    ca.cert_pem.write_to_path(ca_pem)
+    loop = asyncio.get_running_loop()
+    stdin_closed = loop.create_future()
+    reader = asyncio.StreamReader()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+
+    async def watch_stdin() -> None:
+        await reader.read()
+        stdin_closed.set_result(None)
+
+    async with hostile_servers(ca) as hostile, dns_server() as (_dns, dns_port):
+        ports = {name: hostile.port(name) for name in hostile.servers}
+        ports["refused"] = free_port()
+        print(json.dumps({"ports": ports, "dns": dns_port}), flush=True)
+        watcher = asyncio.create_task(watch_stdin())
+        await stdin_closed
+        watcher.cancel()
+
+
+def main() -> None:
+    """Serve every hostile target in this process until stdin closes.
+
+    Prints one JSON line: ``{"ports": {name: port}, "dns": port}``. Probing from another
+    process keeps the servers' own garbage and memory out of what the prober measures
+    (tests/test_probe_cycles.py, bench/failing_targets.py).
+    """
+    import argparse
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--ca-pem", required=True, help="where to write the CA certificate")
+    asyncio.run(_serve(parser.parse_args().ca_pem))
+
+
+if __name__ == "__main__":
+    main()
