@@ -6,7 +6,7 @@ CONFIG ?= config.toml
 
 BROWSER := tests/browser
 
-.PHONY: run test lint install install-dev browser-deps clean
+.PHONY: run test lint install install-dev browser-deps bench bench-tools clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,16 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+
+# The benches in their quick modes (about ten minutes), a ledger in bench/results/, the
+# comparison with the previous ledger and README's performance table. Not part of `test`.
+bench-tools:
+	.ci/install-bench-tools
+
+bench: $(VENV)/.installed-dev bench-tools
+	$(BIN)/python bench/run_all.py
+	$(BIN)/python bench/compare.py
+	$(BIN)/python bench/readme_table.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache $(BROWSER)/node_modules test-artifacts
