@@ -52,8 +52,10 @@ def table(ledger: Ledger, name: str) -> str:
         f"python_ms {cal.get('python_ms')}, sqlite_ms {cal.get('sqlite_ms')}; "
         f"load average before {before}, after {after}."
     )
+    if ledger.get("missing"):
+        lines.append("")
     for item in ledger.get("missing", []):
-        lines.append(f"Not in this ledger: {item['bench']} ({item['why']}).")
+        lines.append(f"- not in this ledger: {item['bench']} ({item['why']}).")
     return "\n".join(lines)
 
 

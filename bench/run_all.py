@@ -41,7 +41,9 @@ class Bench:
     script: str
     args: tuple[str, ...] = ()
     without_quick: tuple[str, ...] = ()
-    """Arguments used instead of ``--quick`` when the script has no such option."""
+    """Arguments used instead of ``--quick`` when the script has no such option.
+
+    A script without ``--ledger`` is not run at all: its figures could not be kept."""
     timeout: float = 180.0
     env: dict[str, str] = field(default_factory=dict)
 
@@ -125,10 +127,11 @@ def run_one(bench: Bench, lines: Path) -> tuple[list[dict[str, object]], str | N
     if not script.exists():
         return [], f"bench/{bench.script} does not exist", 0.0
     help_text = options(script)
+    if "--ledger" not in help_text:
+        # Its figures could not be recorded: not worth minutes of the ten make bench has.
+        return [], f"bench/{bench.script} has no --ledger option (not run)", 0.0
     args = [*bench.args, *(("--quick",) if "--quick" in help_text else bench.without_quick)]
-    records = "--ledger" in help_text
-    if records:
-        args += ["--ledger", str(lines)]
+    args += ["--ledger", str(lines)]
     command = [sys.executable, str(script), *args]
     print(f"\n=== {bench.name}: {' '.join(['bench/' + bench.script, *args])}", flush=True)
     started = time.monotonic()
@@ -161,8 +164,6 @@ def run_one(bench: Bench, lines: Path) -> tuple[list[dict[str, object]], str | N
     elif rc != 0:
         tail = [line for line in text.strip().splitlines() if line.strip()][-1:] or [""]
         why = f"exit status {rc}: {tail[0][:300]}"
-    elif not records:
-        why = "has no --ledger option: figures printed, not recorded"
     elif not figures:
         why = "ran but recorded no figure"
     print(f"=== {bench.name}: {took:.0f} s" + (f", MISSING: {why}" if why else ""), flush=True)

@@ -39,6 +39,8 @@ from probes.resources import ProbeResources
 from probes.result import ErrorClass
 
 ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.slow
+
 N = 12
 """Checks per case: enough that a per-check cycle stands far above any one-off."""
 HANG = 0.3
