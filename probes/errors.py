@@ -91,14 +91,6 @@ def release(exc: BaseException) -> None:
                 pending.append(linked)
 
 
-def describe(exc: BaseException) -> tuple[ErrorClass, str]:
-    """The error class and detail of ``exc`` (``classify``), then ``release`` it."""
-    try:
-        return classify(exc)
-    finally:
-        release(exc)
-
-
 def classify(exc: BaseException) -> tuple[ErrorClass, str]:
     """The error class and a short detail for ``exc``; never raises."""
     detail = f"{type(exc).__name__}: {exc}".strip().rstrip(":")[:300]
