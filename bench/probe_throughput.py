@@ -120,6 +120,16 @@ http {{
         proc_.join(10)
 
 
+def _rss_parts() -> dict[str, float]:
+    """This process's resident memory now by kind (MB): RssAnon (heap), RssFile (mapped)."""
+    out = {}
+    for line in Path("/proc/self/status").read_text().splitlines():
+        key, _, rest = line.partition(":")
+        if key in ("RssAnon", "RssFile", "RssShmem"):
+            out[key] = int(rest.split()[0]) / 1024
+    return out
+
+
 def percentile(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -150,6 +160,11 @@ async def run_slamon(args: argparse.Namespace, url: str, tmp: str) -> dict[str, 
         {},
     )
     runtime = build_runtime(config)
+    if args.site == "off":
+        # Without the status site (its rebuilds are measured by bench/statuspage.py).
+        if runtime.site is not None and runtime.site.worker is not None:
+            runtime.site.worker.close()
+        runtime.site = None
     lateness: list[float] = []
     measuring = False
     observe = runtime.scheduler_metrics.lateness.observe
@@ -214,6 +229,7 @@ async def run_slamon(args: argparse.Namespace, url: str, tmp: str) -> dict[str, 
         n1 = runtime.engine.ingested
         w1 = runtime.writer.results_written
         measuring = False
+        rss_parts = _rss_parts()
         not_up = sum(1 for r in runtime.engine.latest.values() if r.state.value != "up")
         sample = next(iter(runtime.engine.latest.values()), None)
     finally:
@@ -242,6 +258,8 @@ async def run_slamon(args: argparse.Namespace, url: str, tmp: str) -> dict[str, 
         "gc_max_ms": max((p for _, p in gc_pauses), default=0.0) * 1000,
         "gc2": sum(1 for g, _ in gc_pauses if g == 2),
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "rss_anon_mb": rss_parts.get("RssAnon", 0.0),
+        "rss_file_mb": rss_parts.get("RssFile", 0.0),
         "not_up": not_up,
         "skipped": runtime.scheduler_metrics.skipped._value.get(),
         "bus_dropped": runtime.bus.dropped,
@@ -328,6 +346,9 @@ def main() -> None:
     parser.add_argument("--target", choices=["auto", "nginx", "aiohttp"], default="auto")
     parser.add_argument("--no-blackbox", action="store_true")
     parser.add_argument(
+        "--site", choices=["on", "off"], default="on", help="the status site's rebuilds"
+    )
+    parser.add_argument(
         "--host", default="127.0.0.1", help="host name in the URL (localhost: resolve per check)"
     )
     args = parser.parse_args()
@@ -350,6 +371,10 @@ def main() -> None:
             f"CPU {s['cpu_ms_per_check']:.3f} ms/check ({s['cpu_share']:.0%} of a core), "
             f"lateness p50 {s['lateness_p50_ms']:.1f} ms p99 {s['lateness_p99_ms']:.1f} ms "
             f"max {s['lateness_max_ms']:.1f} ms, peak RSS {s['peak_rss_mb']:.0f} MB"
+        )
+        print(
+            f"        RSS at the end of the measurement: {s['rss_anon_mb']:.0f} MB anonymous, "
+            f"{s['rss_file_mb']:.0f} MB file-backed (SQLite's memory map, libraries)"
         )
         print(
             f"        not up at the end: {s['not_up']}, skipped wake-ups {s['skipped']:.0f}, "
