@@ -39,7 +39,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
+# At the end: bench/statuspage.py would hide the statuspage package.
+sys.path.append(str(ROOT / "bench"))
 
 import aiohttp  # noqa: E402
 import uvloop  # noqa: E402
