@@ -63,6 +63,12 @@ class LocationCollector(Collector):
             (((monitor,), float(engine.quorum(monitor))) for monitor, _ in locations),
         )
 
+    def describe(self) -> Iterable[Metric]:
+        """The families without their samples (what a registry asks at registration)."""
+        yield from self._scalars()
+        for rows in self.rows():
+            yield GaugeMetricFamily(rows.name, rows.help, labels=list(rows.labels))
+
     def collect(self) -> Iterable[Metric]:
         """Yield every metric family from current state.
 
