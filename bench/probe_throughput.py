@@ -361,16 +361,16 @@ def main() -> None:
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="for make bench: 10,000 monitors every 5s for 30s, blackbox for 10s (~80s)",
+        help="for make bench: 10,000 monitors every 5s for 25s, blackbox for 8s (~90s)",
     )
     parser.add_argument("--ledger", default=None, help="append the figures to this file")
     args = parser.parse_args()
     command = "bench/probe_throughput.py " + " ".join(sys.argv[1:])
     blackbox_seconds = min(args.duration, 20)
     if args.quick:
-        args.monitors, args.interval, args.duration = 10_000, 5.0, 30.0
-        args.warmup = 10.0 if args.warmup is None else args.warmup
-        blackbox_seconds = 10
+        args.monitors, args.interval, args.duration = 10_000, 5.0, 25.0
+        args.warmup = 8.0 if args.warmup is None else args.warmup
+        blackbox_seconds = 8
     if args.warmup is None:
         args.warmup = max(2 * args.interval, 3.0)
     if args.loop == "uvloop":
