@@ -10,6 +10,10 @@ prints its CPU per probe (from /proc/<pid>/stat) and the ratio.
 
     .venv/bin/python bench/probe_throughput.py --monitors 2000 --interval 1 --duration 30
     .venv/bin/python bench/probe_throughput.py --monitors 10000 --interval 5 --duration 60
+    .venv/bin/python bench/probe_throughput.py --quick --ledger FILE   # for make bench
+
+``--site off`` leaves the status site out (its rebuilds are bench/statuspage.py's), to
+tell its share of memory and lateness from the probing pipeline's.
 
 Not a test: it asserts nothing, it prints figures. Run it on a quiet machine and
 quote ``uptime`` next to them.
@@ -35,10 +39,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+# At the end: bench/statuspage.py would hide the statuspage package.
+sys.path.append(str(ROOT / "bench"))
 
 import aiohttp  # noqa: E402
 import uvloop  # noqa: E402
 from aiohttp import web  # noqa: E402
+from ledger import record  # noqa: E402
 
 from slamon.app import build_runtime, start, stop, tune_gc  # noqa: E402
 from slamon.config.load import parse_config  # noqa: E402
@@ -120,6 +127,16 @@ http {{
         proc_.join(10)
 
 
+def _rss_parts() -> dict[str, float]:
+    """This process's resident memory now by kind (MB): RssAnon (heap), RssFile (mapped)."""
+    out = {}
+    for line in Path("/proc/self/status").read_text().splitlines():
+        key, _, rest = line.partition(":")
+        if key in ("RssAnon", "RssFile", "RssShmem"):
+            out[key] = int(rest.split()[0]) / 1024
+    return out
+
+
 def percentile(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -150,6 +167,11 @@ async def run_slamon(args: argparse.Namespace, url: str, tmp: str) -> dict[str, 
         {},
     )
     runtime = build_runtime(config)
+    if args.site == "off":
+        # Without the status site (its rebuilds are measured by bench/statuspage.py).
+        if runtime.site is not None and runtime.site.worker is not None:
+            runtime.site.worker.close()
+        runtime.site = None
     lateness: list[float] = []
     measuring = False
     observe = runtime.scheduler_metrics.lateness.observe
@@ -214,6 +236,7 @@ async def run_slamon(args: argparse.Namespace, url: str, tmp: str) -> dict[str, 
         n1 = runtime.engine.ingested
         w1 = runtime.writer.results_written
         measuring = False
+        rss_parts = _rss_parts()
         not_up = sum(1 for r in runtime.engine.latest.values() if r.state.value != "up")
         sample = next(iter(runtime.engine.latest.values()), None)
     finally:
@@ -242,6 +265,8 @@ async def run_slamon(args: argparse.Namespace, url: str, tmp: str) -> dict[str, 
         "gc_max_ms": max((p for _, p in gc_pauses), default=0.0) * 1000,
         "gc2": sum(1 for g, _ in gc_pauses if g == 2),
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "rss_anon_mb": rss_parts.get("RssAnon", 0.0),
+        "rss_file_mb": rss_parts.get("RssFile", 0.0),
         "not_up": not_up,
         "skipped": runtime.scheduler_metrics.skipped._value.get(),
         "bus_dropped": runtime.bus.dropped,
@@ -328,9 +353,24 @@ def main() -> None:
     parser.add_argument("--target", choices=["auto", "nginx", "aiohttp"], default="auto")
     parser.add_argument("--no-blackbox", action="store_true")
     parser.add_argument(
+        "--site", choices=["on", "off"], default="on", help="the status site's rebuilds"
+    )
+    parser.add_argument(
         "--host", default="127.0.0.1", help="host name in the URL (localhost: resolve per check)"
     )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="for make bench: 10,000 monitors every 5s for 25s, blackbox for 8s (~90s)",
+    )
+    parser.add_argument("--ledger", default=None, help="append the figures to this file")
     args = parser.parse_args()
+    command = "bench/probe_throughput.py " + " ".join(sys.argv[1:])
+    blackbox_seconds = min(args.duration, 20)
+    if args.quick:
+        args.monitors, args.interval, args.duration = 10_000, 5.0, 25.0
+        args.warmup = 8.0 if args.warmup is None else args.warmup
+        blackbox_seconds = 8
     if args.warmup is None:
         args.warmup = max(2 * args.interval, 3.0)
     if args.loop == "uvloop":
@@ -352,6 +392,10 @@ def main() -> None:
             f"max {s['lateness_max_ms']:.1f} ms, peak RSS {s['peak_rss_mb']:.0f} MB"
         )
         print(
+            f"        RSS at the end of the measurement: {s['rss_anon_mb']:.0f} MB anonymous, "
+            f"{s['rss_file_mb']:.0f} MB file-backed (SQLite's memory map, libraries)"
+        )
+        print(
             f"        not up at the end: {s['not_up']}, skipped wake-ups {s['skipped']:.0f}, "
             f"bus dropped {s['bus_dropped']}, store dropped {s['store_dropped']}, "
             f"{s['scrapes']} scrapes of {s['scrape_bytes'] / 1e6:.1f} MB"
@@ -361,20 +405,49 @@ def main() -> None:
             f"last store batch {s['last_batch_ms']:.0f} ms, longest GC pause "
             f"{s['gc_max_ms']:.0f} ms ({s['gc2']:.0f} full collections)"
         )
+        ratio = None
         if not args.no_blackbox and shutil.which("prometheus-blackbox-exporter"):
-            b = asyncio.run(drive_blackbox(url, s["rate"], min(args.duration, 20), 3))
+            b = asyncio.run(drive_blackbox(url, s["rate"], blackbox_seconds, 3))
+            ratio = s["cpu_ms_per_check"] / b["cpu_ms_per_probe"]
             print(
                 f"blackbox_exporter: {b['rate']:.0f} probes/s, CPU {b['cpu_ms_per_probe']:.3f} "
                 f"ms/probe ({b['failures']} failed)"
             )
-            print(
-                f"ratio slamon/blackbox CPU per check: "
-                f"{s['cpu_ms_per_check'] / b['cpu_ms_per_probe']:.2f} (goal <= 0.5)"
-            )
+            print(f"ratio slamon/blackbox CPU per check: {ratio:.2f} (goal <= 0.5)")
         elif not args.no_blackbox:
             print("blackbox_exporter: not installed (apt-get install prometheus-blackbox-exporter)")
     load = os.getloadavg()
     print(f"load average after {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    if args.ledger:
+        _record(args, s, ratio, command)
+
+
+def _record(
+    args: argparse.Namespace, s: dict[str, float], ratio: float | None, command: str
+) -> None:
+    """The figures in the ledger: probe_throughput.<monitors>[.nosite].<figure>."""
+    prefix = f"probe_throughput.{args.monitors}" + (".nosite" if args.site == "off" else "")
+    # The goals of issue 14 are set at 10,000 monitors every 5 s (RSS, lateness) and at
+    # 2,000 every second and 10,000 every 5 s (the ratio to blackbox_exporter).
+    at_10k = args.monitors >= 10_000
+    figures: list[tuple[str, float, str, str | None, str]] = [
+        ("rss_peak_mb", s["peak_rss_mb"], "MB", "<= 300" if at_10k else None, "none"),
+        ("lateness_p99_ms", s["lateness_p99_ms"], "ms", "<= 100" if at_10k else None, "cpu"),
+        ("cpu_per_check_ms", s["cpu_ms_per_check"], "ms", None, "cpu"),
+    ]
+    if ratio is not None:
+        figures.append(("blackbox_ratio", ratio, "ratio", "<= 0.5", "none"))
+    for name, value, unit, goal, scales in figures:
+        record(
+            args.ledger,
+            f"{prefix}.{name}",
+            value,
+            unit=unit,
+            goal=goal,
+            better="lower",
+            scales=scales,
+            command=command,
+        )
 
 
 if __name__ == "__main__":

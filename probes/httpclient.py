@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import ipaddress
 import re
 import socket
@@ -389,7 +390,9 @@ class _Idle(asyncio.Protocol):
         return None
 
 
+@functools.lru_cache(maxsize=4096)
 def _is_ip(host: str) -> bool:
+    # Cached: parsing the address cost more than the rest of a check's resolution.
     try:
         ipaddress.ip_address(host)
     except ValueError:

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -509,10 +509,23 @@ class Engine:
 
     # -- surviving a restart ---------------------------------------------------------
 
-    def checkpoints(self, *, everything: bool = False) -> list[LocationCheckpoint]:
-        """Where each location stands (those changed since the last call, or all)."""
-        keys = list(self.timelines) if everything else list(self._dirty)
-        self._dirty.clear()
+    def checkpoints(
+        self, *, everything: bool = False, limit: int | None = None
+    ) -> list[LocationCheckpoint]:
+        """Where each location stands (those changed since the last call, or all).
+
+        With ``limit``, at most that many of the changed ones; the others stay for the
+        next call (see ``dirty``).
+        """
+        dirty = self._dirty
+        if everything:
+            keys = list(self.timelines)
+            dirty.clear()
+        elif limit is None or limit >= len(dirty):
+            keys = list(dirty)
+            dirty.clear()
+        else:
+            keys = [dirty.pop() for _ in range(limit)]
         out = []
         for key in keys:
             tl = self.timelines.get(key)
@@ -537,9 +550,18 @@ class Engine:
             )
         return out
 
-    def save(self, *, everything: bool = False) -> None:
-        """Queue the locations' checkpoints for the writer's next transaction."""
-        self.writer.add_checkpoints(self.checkpoints(everything=everything))
+    @property
+    def dirty(self) -> int:
+        """How many locations changed since their last checkpoint."""
+        return len(self._dirty)
+
+    def save(self, *, everything: bool = False, limit: int | None = None) -> None:
+        """Queue the locations' checkpoints for the writer's next transaction.
+
+        ``limit``: at most that many locations (the rest at the next call), so that a
+        caller on the event loop can save ten thousand in slices.
+        """
+        self.writer.add_checkpoints(self.checkpoints(everything=everything, limit=limit))
 
     def restore(self, saved: EngineState, now: datetime | None = None) -> None:
         """Resume from the store's checkpoints, the results after them, recent intervals.
@@ -654,9 +676,17 @@ class Engine:
             if spans[-1][1] is None:
                 self.in_maintenance.add(monitor_id)
 
-    def compact(self) -> None:
-        """Forget the history no late result can change any more (memory stays bounded)."""
-        for monitor_id, written in self._written.items():
+    def compact(self, monitor_ids: Iterable[str] | None = None) -> None:
+        """Forget the history no late result can change any more (memory stays bounded).
+
+        ``monitor_ids``: only these monitors (a slice of them at a time keeps the event
+        loop free at ten thousand monitors); all by default.
+        """
+        if monitor_ids is None:
+            items: Iterable[tuple[str, list[Point]]] = self._written.items()
+        else:
+            items = [(m, w) for m in monitor_ids if (w := self._written.get(m)) is not None]
+        for monitor_id, written in items:
             tls = [
                 tl
                 for loc in self.locations.get(monitor_id) or ()

@@ -185,3 +185,34 @@ def test_fast_metrics_text_matches_the_exposition_with_location_metrics(tmp_path
     # LiveCollector, so the order of families differs; Prometheus does not mind).
     assert sorted(fast.splitlines()) == sorted(generate_latest(runtime.registry).splitlines())
     assert b'slamon_location_state{location="oslo",monitor="api",state="up"} 1.0' in fast
+
+
+def test_location_families_render_off_the_loop_byte_for_byte(tmp_path: Path) -> None:
+    from prometheus_client import generate_latest
+
+    from slamon.app import build_runtime
+    from slamon.config.load import parse_config
+
+    config = parse_config(
+        {
+            "store": {"url": f"sqlite+aiosqlite:///{tmp_path}/m.db"},
+            "bus": {"kind": "mqtt", "locations": ["oslo", "paris"]},
+            "monitors": [
+                {"id": "api", "type": "tcp", "target": "127.0.0.1:9"},
+                {"id": "db", "type": "tcp", "target": "127.0.0.1:9", "locations": ["paris"]},
+            ],
+        },
+        {},
+    )
+    runtime = build_runtime(config)
+    runtime.engine.ingest(res("oslo", 0, State.UP))
+    runtime.engine.ingest(res("oslo", 10, State.DOWN))
+    assert runtime.live is not None
+    around = runtime.live.render_around(runtime.registry)
+    # The per-monitor location families are left to render_own (run in a thread).
+    assert b"slamon_location_state{" not in around
+    assert b"slamon_monitor_quorum{" not in around
+    fast = runtime.live.render_own(around)
+    assert fast == generate_latest(runtime.registry)
+    assert b'slamon_location_state{location="paris",monitor="db",state="unknown"} 1.0' in fast
+    assert b'slamon_monitor_quorum{monitor="api"} 2.0' in fast

@@ -182,3 +182,22 @@ async def test_the_last_known_state_is_shown_at_most_a_silence_limit(store: Stor
     e2.clock = lambda: at(60)  # 3 intervals of 10 s after the start: no check came
     assert e2.last_known("solo") is None
     assert e2.restored == set()
+
+
+async def test_checkpoints_saved_in_slices_are_those_saved_at_once(store: Store) -> None:
+    e = engine(store)
+    for t in (0, 10, 20, 30):
+        e.ingest(res("api", "a", t, U))
+        e.ingest(res("api", "b", t, D))
+        e.ingest(res("solo", "a", t, U))
+    assert e.dirty == 3
+    sliced = []
+    for _ in range(3):
+        sliced += e.checkpoints(limit=1)
+    assert e.dirty == 0
+    assert e.checkpoints(limit=1) == []
+    at_once = e.checkpoints(everything=True)
+    assert len(sliced) == 3
+    assert {(c.monitor_id, c.location): c for c in sliced} == {
+        (c.monitor_id, c.location): c for c in at_once
+    }

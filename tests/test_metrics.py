@@ -219,3 +219,40 @@ def test_fast_render_of_the_whole_runtime_registry(tmp_path: Path) -> None:
     )
     assert runtime.live is not None
     assert runtime.live.render_text(runtime.registry) == generate_latest(runtime.registry)
+
+
+async def test_prometheus_accept_header_gets_the_text_format(
+    aiohttp_client, tmp_path: Path, targets
+) -> None:  # type: ignore[no-untyped-def]
+    # Prometheus asks for OpenMetrics first and takes text/plain too: it gets the text
+    # format, which renders off the event loop. Asking for OpenMetrics only gets it.
+    from slamon.app import build_runtime, create_app
+    from slamon.config.load import parse_config
+    from slamon.web.public import accepts_text
+
+    prometheus = (
+        "application/openmetrics-text;version=1.0.0,application/openmetrics-text;"
+        "version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
+    )
+    assert accepts_text(prometheus)
+    assert accepts_text("*/*")
+    assert not accepts_text("application/openmetrics-text; version=1.0.0")
+    assert not accepts_text("text/plain;q=0")
+    config = parse_config(
+        {
+            "store": {"url": f"sqlite+aiosqlite:///{tmp_path}/accept.db"},
+            "monitors": [
+                {"id": "api", "type": "http", "target": targets.url("/ok"), "interval": "1s"}
+            ],
+        },
+        {},
+    )
+    client = await aiohttp_client(create_app(build_runtime(config)))
+    resp = await client.get("/metrics", headers={"Accept": prometheus})
+    assert resp.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+    assert b"# EOF" not in await resp.read()
+    resp = await client.get(
+        "/metrics", headers={"Accept": "application/openmetrics-text; version=1.0.0"}
+    )
+    assert resp.headers["Content-Type"].startswith("application/openmetrics-text")
+    assert (await resp.read()).endswith(b"# EOF\n")

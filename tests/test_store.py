@@ -269,3 +269,20 @@ async def test_rollups_count_unanswered_and_failed_assertions(store: Store) -> N
     [rollup] = await store.rollups(Interval(T0, T0 + timedelta(hours=1)))
     assert (rollup.checks, rollup.down, rollup.degraded) == (6, 3, 2)
     assert (rollup.unanswered, rollup.assertion_failed) == (1, 3)
+
+
+async def test_a_batch_of_any_size_is_inserted_once_in_power_of_two_statements(
+    store: Store,
+) -> None:
+    # 1,000 new results and 37 stored before, in one batch of 1,037: on SQLite, four
+    # statements of 1,024, 8, 4 and 1 rows (one statement text per size).
+    writer = Writer(store, batch_size=5000)
+    for i in range(37):
+        writer.add_result(result(i))
+    await writer.flush()
+    for i in range(1037):
+        writer.add_result(result(i))
+    await writer.flush()
+    assert await store.count_results("api") == 1037
+    assert writer.results_written == 1037
+    assert writer.results_duplicate == 37

@@ -164,9 +164,20 @@ def evaluate_certificates(
         if expiry is not None:
             earliest[monitor_id] = min(expiry, earliest.get(monitor_id, expiry))
     monitors = {m for m, _ in engine.latest}
+    # The monitors with a certificate alert active: only they have one to clear. The
+    # others, at ten thousand monitors, made twenty thousand fingerprints a round.
+    active = {
+        a.labels.get("monitor")
+        for a in list(alerts.active.values())
+        if a.labels.get("alertname") == AlertName.CERTIFICATE_EXPIRY.value
+    }
+    timestamp = now.timestamp()
+    soonest = max(warning, critical).total_seconds()
     for monitor_id in sorted(monitors):
         expiry = earliest.get(monitor_id)
-        left = None if expiry is None else timedelta(seconds=expiry - now.timestamp())
+        if monitor_id not in active and (expiry is None or expiry - timestamp >= soonest):
+            continue  # nothing fires, nothing to clear
+        left = None if expiry is None else timedelta(seconds=expiry - timestamp)
         in_maintenance = engine.state(monitor_id) is State.MAINTENANCE
         for severity, limit in (("warning", warning), ("critical", critical)):
             labels = _labels(AlertName.CERTIFICATE_EXPIRY, severity, monitor=monitor_id)

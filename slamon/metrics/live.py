@@ -8,10 +8,11 @@ database.
 
 from __future__ import annotations
 
+import itertools
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Protocol, cast
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
@@ -51,7 +52,7 @@ PHASE_GAUGES = {
 
 
 @dataclass(slots=True)
-class _Rows:
+class Rows:
     """A gauge family as plain rows: label values and a value each."""
 
     name: str
@@ -97,6 +98,18 @@ _PLACEHOLDER_TEXT = f"# HELP {_PLACEHOLDER} placeholder\n# TYPE {_PLACEHOLDER} g
 _go_float = cast("Callable[[float], str]", floatToGoString)
 
 
+# The values most samples have, formatted as floatToGoString formats them.
+_COMMON_FLOATS = {0.0: "0.0", 1.0: "1.0"}
+
+
+class RowSource(Protocol):
+    """A collector whose per-monitor families the LiveCollector can render (``rows``)."""
+
+    def rows(self) -> Iterable[Rows]:
+        """Its per-monitor families, safe to read in a thread."""
+        ...
+
+
 def _escape_help(text: str) -> str:
     return text.replace("\\", r"\\").replace("\n", r"\n")
 
@@ -131,14 +144,23 @@ class LiveCollector(Collector):
         writer: Writer,
         bus: InProcessBus,
         monitor_names: dict[str, str],
+        *,
+        before: Sequence[RowSource] = (),
     ) -> None:
         self.engine = engine
         self.writer = writer
         self.bus = bus
         self.monitor_names = monitor_names
+        # Collectors registered just before this one whose per-monitor families this
+        # one renders in render_own (they leave them out while rendering_around()).
+        self.before = tuple(before)
         self._rendering = threading.local()
 
-    def _per_monitor(self) -> Iterator[_Rows]:
+    def rendering_around(self) -> bool:
+        """Whether render_around() runs in this thread (its placeholder is being made)."""
+        return bool(getattr(self._rendering, "active", False))
+
+    def _per_monitor(self) -> Iterator[Rows]:
         """The families with a sample per monitor (and location), one at a time.
 
         Rows are produced lazily, family by family, so that a scrape of ten thousand
@@ -146,24 +168,24 @@ class LiveCollector(Collector):
         """
         labels = ("monitor", "location")
         latest = sorted(self.engine.latest.items())
-        yield _Rows(
+        yield Rows(
             "probe_success",
             "Whether the last check succeeded (1) or failed (0).",
             labels,
             ((ml, 1.0 if r.ok else 0.0) for ml, r in latest),
         )
-        yield _Rows(
+        yield Rows(
             "probe_duration_seconds",
             "How long the last check took, in seconds.",
             labels,
             ((ml, r.latency) for ml, r in latest),
         )
         for key, text in PROBE_GAUGES.items():
-            yield _Rows(f"probe_{key}", text, labels, _plain(latest, key))
+            yield Rows(f"probe_{key}", text, labels, _plain(latest, key))
         for key, text in PHASE_GAUGES.items():
-            yield _Rows(f"probe_{key}", text, (*labels, "phase"), _phased(latest, key))
+            yield Rows(f"probe_{key}", text, (*labels, "phase"), _phased(latest, key))
         monitors = sorted(self.engine.policies)
-        yield _Rows(
+        yield Rows(
             "slamon_monitor_state",
             "The confirmed state of each monitor: 1 for the state it is in, 0 for the others.",
             ("monitor", "state"),
@@ -175,16 +197,26 @@ class LiveCollector(Collector):
             ),
         )
         since = self.engine.state_since
-        yield _Rows(
+        yield Rows(
             "slamon_monitor_state_since_timestamp_seconds",
             "When the monitor entered its confirmed state, in unixtime.",
             ("monitor",),
             (((m,), since[m].timestamp()) for m in monitors if m in since),
         )
 
+    def describe(self) -> Iterable[Metric]:
+        """The families without their samples (what a registry asks at registration).
+
+        Without it the registry would collect every sample to learn the names: at ten
+        thousand monitors, a hundred thousand samples made and dropped at start.
+        """
+        for rows in self._per_monitor():
+            yield GaugeMetricFamily(rows.name, rows.help, labels=list(rows.labels))
+        yield from self._scalars()
+
     def collect(self) -> Iterable[Metric]:
         """Yield every metric family from current state."""
-        if getattr(self._rendering, "active", False):
+        if self.rendering_around():
             # render_text() writes these itself, where this placeholder lands.
             yield GaugeMetricFamily(_PLACEHOLDER, "placeholder")
             return
@@ -228,10 +260,16 @@ class LiveCollector(Collector):
         chunks = [before]
         # The label text of each (monitor, location), made once per scrape.
         where: dict[tuple[str, ...], str] = {}
-        for rows in self._per_monitor():
+        go_float = _go_float
+        common = _COMMON_FLOATS
+        for rows in itertools.chain(*(c.rows() for c in self.before), self._per_monitor()):
             name = rows.name
             lines = [f"# HELP {name} {_escape_help(rows.help)}\n# TYPE {name} gauge\n"]
-            probe_labels = rows.labels[:2] == ("monitor", "location")
+            # (monitor, location[, third]): labels sort as location, monitor, third.
+            probe_labels = rows.labels[:2] == ("monitor", "location") and (
+                len(rows.labels) == 2 or rows.labels[2] > "monitor"
+            )
+            third = rows.labels[2] if len(rows.labels) == 3 else ""
             order = sorted(range(len(rows.labels)), key=rows.labels.__getitem__)
             for values, value in rows.rows:
                 if probe_labels:
@@ -242,10 +280,10 @@ class LiveCollector(Collector):
                             f'location="{_escape_label(ml[1])}",monitor="{_escape_label(ml[0])}"'
                         )
                     if len(values) == 3:
-                        text = f'{text},phase="{_escape_label(values[2])}"'
+                        text = f'{text},{third}="{_escape_label(values[2])}"'
                 else:
                     text = ",".join(f'{rows.labels[i]}="{_escape_label(values[i])}"' for i in order)
-                lines.append(f"{name}{{{text}}} {_go_float(value)}\n")
+                lines.append(f"{name}{{{text}}} {common.get(value) or go_float(value)}\n")
             chunks.append("".join(lines).encode())
         chunks.append(generate_latest(_Families(list(self._scalars()))))
         chunks.append(after)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
@@ -10,14 +10,20 @@ from prometheus_client.registry import Collector
 
 from sla_engine.time.states import State
 from slamon.bus.wire import Reject
+from slamon.metrics.live import Rows
 
 if TYPE_CHECKING:
     from prometheus_client.metrics_core import Metric
 
+    from sla_engine.accounting.timeline import LocationTimeline
     from slamon.bus.ingest import MqttIngest
     from slamon.engine import Engine
 
 _LOCATION_STATES = (State.UP, State.DEGRADED, State.DOWN, State.UNKNOWN)
+
+
+def _state_of(timeline: LocationTimeline | None) -> State:
+    return timeline.state if timeline is not None else State.UNKNOWN
 
 
 class LocationCollector(Collector):
@@ -26,28 +32,60 @@ class LocationCollector(Collector):
     def __init__(self, engine: Engine, ingest: MqttIngest | None = None) -> None:
         self.engine = engine
         self.ingest = ingest
+        # True while the live collector renders this collector's per-monitor rows.
+        self.deferred: Callable[[], bool] | None = None
 
-    def collect(self) -> Iterable[Metric]:
-        """Yield every metric family from current state."""
-        state = GaugeMetricFamily(
+    def rows(self) -> Iterator[Rows]:
+        """The families with a sample per monitor (and location), as plain rows.
+
+        Safe in a thread, like the live collector's own rows: the engine's dicts and
+        lists are copied in one C call each before they are read.
+        """
+        engine = self.engine
+        locations = sorted(engine.locations.items())
+        timelines = engine.timelines
+        yield Rows(
             "slamon_location_state",
             "The confirmed state of each monitor at each location: 1 for the state it is in.",
-            labels=["monitor", "location", "state"],
+            ("monitor", "location", "state"),
+            (
+                ((monitor, location, s.value), 1.0 if s is current else 0.0)
+                for monitor, locs in locations
+                for location in list(locs)
+                for current in (_state_of(timelines.get((monitor, location))),)
+                for s in _LOCATION_STATES
+            ),
         )
-        quorum = GaugeMetricFamily(
+        yield Rows(
             "slamon_monitor_quorum",
             "How many locations must agree for the monitor's state.",
-            labels=["monitor"],
+            ("monitor",),
+            (((monitor,), float(engine.quorum(monitor))) for monitor, _ in locations),
         )
-        for monitor in sorted(self.engine.locations):
-            quorum.add_metric([monitor], self.engine.quorum(monitor))
-            for view in self.engine.location_views(monitor):
-                for s in _LOCATION_STATES:
-                    state.add_metric(
-                        [monitor, view.location, s.value], 1.0 if s is view.state else 0.0
-                    )
-        yield state
-        yield quorum
+
+    def describe(self) -> Iterable[Metric]:
+        """The families without their samples (what a registry asks at registration)."""
+        yield from self._scalars()
+        for rows in self.rows():
+            yield GaugeMetricFamily(rows.name, rows.help, labels=list(rows.labels))
+
+    def collect(self) -> Iterable[Metric]:
+        """Yield every metric family from current state.
+
+        The per-monitor families come last; while the live collector renders the
+        exposition itself (``LiveCollector.render_text``) they are left to it, which
+        writes them in their place, off the event loop.
+        """
+        yield from self._scalars()
+        if self.deferred is not None and self.deferred():
+            return
+        for rows in self.rows():
+            family = GaugeMetricFamily(rows.name, rows.help, labels=list(rows.labels))
+            for values, value in rows.rows:
+                family.add_metric(list(values), value)
+            yield family
+
+    def _scalars(self) -> Iterable[Metric]:
         yield CounterMetricFamily(
             "slamon_results_out_of_order",
             "Results older than one already seen from their location (placed by their time).",

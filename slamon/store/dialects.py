@@ -142,15 +142,31 @@ async def insert_new(
             r[0] for r in await conn.exec_driver_sql(_pg_unnest(table, columns, tail), arrays)
         )
         return inserted
-    # Multi-row VALUES: executemany cannot return the inserted keys.
-    chunk = _SQLITE_PARAMS // len(columns)
-    for i in range(0, len(rows), chunk):
-        part = rows[i : i + chunk]
-        sql = _sqlite_values(table, columns, len(part), tail)
+    # Multi-row VALUES: executemany cannot return the inserted keys. In chunks of
+    # power-of-two sizes: SQLite compiles each distinct statement text (a few ms for
+    # hundreds of rows), and sqlite3's statement cache keeps only the recent ones, so a
+    # statement per batch size compiled anew for almost every batch.
+    i, n = 0, len(rows)
+    for size in _chunk_sizes(n, _SQLITE_PARAMS // len(columns)):
+        part = rows[i : i + size]
+        i += size
+        sql = _sqlite_values(table, columns, size, tail)
         inserted.update(
             r[0] for r in await conn.exec_driver_sql(sql, tuple(v for row in part for v in row))
         )
     return inserted
+
+
+def _chunk_sizes(n: int, most: int) -> list[int]:
+    """``n`` as a sum of powers of two no larger than ``most``, largest first."""
+    top = 1 << (max(most, 1).bit_length() - 1)
+    sizes = [top] * (n // top)
+    rest = n % top
+    while rest:
+        size = 1 << (rest.bit_length() - 1)
+        sizes.append(size)
+        rest -= size
+    return sizes
 
 
 async def upsert_rows(

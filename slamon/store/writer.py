@@ -12,7 +12,7 @@ import contextlib
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -51,6 +51,8 @@ class Writer:
         # The latest checkpoint of each location, written with the next batch.
         self._checkpoints: dict[tuple[str, str], LocationCheckpoint] = {}
         self._rollups: dict[tuple[str, str, datetime], Rollup] = {}
+        # The cutoff _rollups was last evicted against.
+        self._cutoff: datetime | None = None
         self._wake = asyncio.Event()
         self._lock = asyncio.Lock()
         self._failing_since: float | None = None
@@ -201,7 +203,7 @@ class Writer:
                 if self._checkpoints.get(key) is c:
                     del self._checkpoints[key]
             self._rollups.update(updated)
-            self._evict_rollups()
+            self._evict_rollups(updated)
             self.results_written += inserted
             self.results_duplicate += n - inserted
             self.changes_written += len(changes)
@@ -218,9 +220,13 @@ class Writer:
                 )
                 self._failing_since = None
 
-    def _evict_rollups(self) -> None:
+    def _evict_rollups(self, updated: Mapping[tuple[str, str, datetime], Rollup]) -> None:
         # Keep the current and previous hour in memory; late results for older hours
-        # read their row back from the store.
+        # read their row back from the store. Every cached rollup is looked at only
+        # when the hour turns (ten thousand of them, at every batch, cost the event
+        # loop more than the batch's own rollups); in between only the batch's can be
+        # older than the cutoff.
         cutoff = hour_of(datetime.now(UTC)) - timedelta(hours=1)
-        if len(self._rollups) and any(k[2] < cutoff for k in self._rollups):
+        if cutoff != self._cutoff or any(k[2] < cutoff for k in updated):
+            self._cutoff = cutoff
             self._rollups = {k: v for k, v in self._rollups.items() if k[2] >= cutoff}

@@ -6,7 +6,7 @@ import asyncio
 import logging
 
 from aiohttp import web
-from prometheus_client.exposition import choose_encoder, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, choose_encoder, generate_latest
 
 from slamon.web import auth
 from slamon.web.keys import RUNTIME
@@ -44,11 +44,32 @@ async def site_file(request: web.Request) -> web.Response:
     return web.Response(body=body, headers=headers)
 
 
+def accepts_text(accept: str) -> bool:
+    """Whether an Accept header takes Prometheus' text format (``text/plain``) at all."""
+    for item in accept.split(","):
+        media, *params = (p.strip() for p in item.split(";"))
+        if media.lower() not in ("text/plain", "text/*", "*/*"):
+            continue
+        q = next((p.partition("=")[2] for p in params if p.lower().startswith("q=")), "1")
+        try:
+            if float(q) > 0:
+                return True
+        except ValueError:
+            continue
+    return False
+
+
 async def metrics(request: web.Request) -> web.Response:
     """Prometheus exposition from the app's own registry, in the format the scraper asks for."""
-    encoder, content_type = choose_encoder(request.headers.get("Accept", ""))
+    accept = request.headers.get("Accept", "")
+    encoder, content_type = choose_encoder(accept)
     runtime = request.app[RUNTIME]
     registry, live = runtime.registry, runtime.live
+    if encoder is not generate_latest and live is not None and accepts_text(accept):
+        # Prometheus asks for OpenMetrics first and accepts the text format too. Only
+        # the text format renders off the event loop: OpenMetrics of ten thousand
+        # monitors held the loop for seconds, and checks due meanwhile waited.
+        encoder, content_type = generate_latest, CONTENT_TYPE_PLAIN_0_0_4
     if encoder is generate_latest and live is not None:
         # Ten thousand monitors are 13 MB of text: the per-monitor part renders in a
         # thread so that the event loop keeps waking checks on time; the rest (other
