@@ -249,6 +249,11 @@ class Member:
         finally:
             await cancel_quietly(mirror)
 
+    async def step(self) -> None:
+        """One round of ``run``'s loop (tests step members by hand with it)."""
+        async with self._lock:
+            await self._round()
+
     def _fence_if_stale(self) -> None:
         # No renewal for a lease's time: another engine may hold them now.
         if time.monotonic() - self._renewed < self.ttl:
