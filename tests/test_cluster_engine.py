@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import itertools
 import os
 import re
 import signal
@@ -27,7 +28,7 @@ import pytest
 from aiohttp import web
 from sqlalchemy import select
 
-from slamon.store.schema import results
+from slamon.store.schema import results, state_intervals
 from slamon.store.sql import Store
 from tests.brokers import unique_prefix
 from tests.conftest import Targets, port_open, require
@@ -180,6 +181,30 @@ def _config(
     return write_config(path, sections, monitors)
 
 
+async def _gaps(url: str) -> list[str]:
+    """Each place a monitor's stored intervals leave time unknown between two of them."""
+    store = Store.from_url(url)
+    try:
+        async with store.engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    select(
+                        state_intervals.c.monitor_id,
+                        state_intervals.c.state,
+                        state_intervals.c.start_at,
+                        state_intervals.c.end_at,
+                    ).order_by(state_intervals.c.monitor_id, state_intervals.c.start_at)
+                )
+            ).all()
+    finally:
+        await store.close()
+    gaps = []
+    for before, after in itertools.pairwise(rows):
+        if before.monitor_id == after.monitor_id and before.end_at != after.start_at:
+            gaps.append(f"{before.monitor_id}: {before.end_at} to {after.start_at}")
+    return gaps
+
+
 async def _stored_ids(url: str) -> list[str]:
     store = Store.from_url(url)
     try:
@@ -303,6 +328,9 @@ async def test_sigterm_hands_over_sigkill_fails_over_and_the_leader_notifies_onc
         assert len(stored) == len(set(stored))
         assert len(produced) == len(set(produced))
         assert len(produced) > 50
+
+        # Neither the handover nor the failover left a monitor unknown for a while.
+        assert await _gaps(fresh_pg) == []
 
         await asyncio.sleep(2)  # nothing more is told
         assert sink.statuses() == ["firing", "resolved"]
