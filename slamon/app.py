@@ -51,6 +51,7 @@ from slamon.web.reports import add_report_routes
 from slamon.web.subscriptions import add_subscription_routes
 
 if TYPE_CHECKING:
+    from probes.result import Result
     from slamon.config.model import Config
     from slamon.reload import Reloader
 
@@ -324,14 +325,21 @@ def _start_member(
 
     Nothing is resumed here: each shard's monitors are restored when it is taken.
     """
+    engine, forward = runtime.engine, runtime.ingest
+
+    def take(result: Result) -> None:
+        # A push heartbeat may reach any engine: the shard's owner ingests it.
+        if engine.owned is not None and result.monitor_id in engine.owned:
+            engine.ingest(result)
+        elif forward is not None and result.monitor_id in engine.policies:
+            forward.forward(result)
+
     tasks = [
         asyncio.create_task(runtime.writer.run(), name="writer"),
-        asyncio.create_task(runtime.bus.consume(runtime.engine.ingest), name="ingest"),
+        asyncio.create_task(runtime.bus.consume(take), name="ingest"),
         asyncio.create_task(runtime.scheduler.run(), name="scheduler"),
-        asyncio.create_task(_checkpoint_forever(runtime.engine), name="checkpoint"),
-        asyncio.create_task(
-            _tick_forever(runtime.engine, lambda: member.behind() > 1.0), name="tick"
-        ),
+        asyncio.create_task(_checkpoint_forever(engine), name="checkpoint"),
+        asyncio.create_task(_tick_forever(engine, lambda: member.behind() > 1.0), name="tick"),
     ]
     if runtime.ingest is not None:
         tasks.append(asyncio.create_task(runtime.ingest.run(), name="mqtt"))
