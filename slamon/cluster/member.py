@@ -311,9 +311,19 @@ class Member:
                 return
             if n in self.shards or shard_lease(n) in taken:
                 continue
+            if time.monotonic() - self._renewed > self.ttl / 2:
+                return  # renew first: the next round takes the rest
             got = await self.leases.acquire(shard_lease(n))
-            if got is not None:
+            if got is None:
+                continue
+            try:
                 await self._take(n, got)
+            except Exception:
+                log.exception("shard %d: restoring its monitors failed; letting it go", n)
+                if n in self.shards:
+                    self._lose(n, "not restored")
+                with contextlib.suppress(Exception):
+                    await self.leases.release(got.name, got.epoch, "released")
 
     async def _take(self, n: int, got: Acquired) -> None:
         started = time.monotonic()
