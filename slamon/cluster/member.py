@@ -42,6 +42,7 @@ import os
 import signal
 import time
 import zlib
+from collections import Counter as CounterOf
 from collections.abc import Callable, Coroutine, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -61,6 +62,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
 
     from probes.result import Result
+    from slamon.bus.skew import ClockSkew
     from slamon.config.model import Config
     from slamon.engine import Engine
     from slamon.store.sql import Store
@@ -151,6 +153,98 @@ class _Gauges:
         )
 
 
+class ShardIngests:
+    """The shards' consumers read as one ingest by /metrics; counters survive handovers."""
+
+    def __init__(self, member: Member, publisher: MqttIngest | None) -> None:
+        self.member = member
+        self.publisher = publisher
+        self._received = 0
+        self._results_received = 0
+        self._paused = 0
+        self._internal_errors = 0
+        self._rejected: CounterOf[str] = CounterOf()
+        self._results_rejected: CounterOf[str] = CounterOf()
+        self._skews: dict[str, ClockSkew] = {}
+
+    def _live(self) -> list[MqttIngest]:
+        return [s.consumer for s in self.member.shards.values() if s.consumer is not None]
+
+    def retire(self, consumer: MqttIngest) -> None:
+        """Keep what a consumer of a shard given up counted."""
+        self._received += consumer.received
+        self._results_received += consumer.results_received
+        self._paused += consumer.paused
+        self._internal_errors += consumer.internal_errors
+        self._rejected.update(consumer.rejected)
+        self._results_rejected.update(consumer.results_rejected)
+        self._skews.update(consumer.skews)
+
+    @property
+    def skews(self) -> dict[str, ClockSkew]:
+        """Each location's clock, as the shard that heard from it last measured it."""
+        out = dict(self._skews)
+        for consumer in self._live():
+            out.update(consumer.skews)
+        return out
+
+    @property
+    def received(self) -> int:
+        """Messages received on every shard."""
+        return self._received + sum(c.received for c in self._live())
+
+    @property
+    def rejected(self) -> CounterOf[str]:
+        """Messages rejected, by reason."""
+        out = CounterOf(self._rejected)
+        for c in self._live():
+            out.update(c.rejected)
+        return out
+
+    @property
+    def results_received(self) -> int:
+        """Results received on every shard."""
+        return self._results_received + sum(c.results_received for c in self._live())
+
+    @property
+    def results_rejected(self) -> CounterOf[str]:
+        """Results rejected inside accepted batches, by reason."""
+        out = CounterOf(self._results_rejected)
+        for c in self._live():
+            out.update(c.results_rejected)
+        return out
+
+    @property
+    def paused(self) -> int:
+        """Times a shard's reading stopped for the writer."""
+        return self._paused + sum(c.paused for c in self._live())
+
+    @property
+    def internal_errors(self) -> int:
+        """Messages whose ingestion failed on a bug."""
+        return self._internal_errors + sum(c.internal_errors for c in self._live())
+
+    @property
+    def connected(self) -> bool:
+        """The publisher and every held shard's session are connected."""
+        publisher = self.publisher is None or self.publisher.connected
+        return publisher and all(c.connected for c in self._live())
+
+    @property
+    def unacked(self) -> int:
+        """Messages received and not yet acknowledged, over every shard."""
+        return sum(c.unacked for c in self._live())
+
+    @property
+    def events_dropped(self) -> int:
+        """State and event messages the broker refused or the outbox dropped."""
+        return self.publisher.events_dropped if self.publisher is not None else 0
+
+    def behind(self) -> float:
+        """How far behind the slowest shard is."""
+        return self.member.behind()
+
+
 class Member:
     """This engine's part in the cluster (see the module's docstring)."""
 
@@ -161,6 +255,8 @@ class Member:
         engine: Engine,
         writer: Writer,
         registry: CollectorRegistry,
+        *,
+        publisher: MqttIngest | None = None,
     ) -> None:
         self.config = config
         self.store = store
@@ -188,6 +284,7 @@ class Member:
         self._stopping = False
         self._background: set[asyncio.Task[None]] = set()
         self.metrics = ClusterMetrics(self, registry)
+        self.ingests = ShardIngests(self, publisher)
         engine.owned = set()
         writer.lease_of = self.lease_of
         writer.on_fenced = self._fenced
@@ -408,6 +505,8 @@ class Member:
 
     def _forget(self, n: int) -> None:
         shard = self.shards.pop(n)
+        if shard.consumer is not None:
+            self.ingests.retire(shard.consumer)
         name = shard_lease(n)
         self.engine.drop(shard.monitors)
         self.writer.forget(shard.monitors)
