@@ -16,7 +16,7 @@ import pytest
 from probes.result import Result
 from sla_engine.time.states import State
 from slamon.app import build_runtime
-from slamon.cluster.leases import LEADER, Leases, shard_lease, target
+from slamon.cluster.leases import LEADER, Leases, over_share, shard_lease, target
 from slamon.config.load import parse_config
 from slamon.config.model import Config
 from slamon.runtime import Runtime
@@ -165,6 +165,23 @@ async def test_store_refuses_a_stale_epoch_in_the_transaction(pg_store: Store) -
 
 def test_target_is_an_even_share() -> None:
     assert [target(16, n) for n in (0, 1, 2, 3, 4, 16, 17)] == [16, 16, 8, 6, 4, 1, 1]
+
+
+@pytest.mark.parametrize(
+    ("shards", "holding", "me", "gives"),
+    [
+        (4, {"a": 4}, "a", 0),
+        (4, {"a": 4, "b": 0}, "a", 2),
+        (4, {"a": 2, "b": 2, "c": 0}, "a", 1),  # 4 on 3 ends 2, 1, 1, never 2, 2, 0
+        (4, {"a": 1, "b": 1, "c": 2}, "c", 0),
+        (4, {"a": 2, "b": 1, "c": 1}, "a", 0),
+        (16, {"a": 6, "b": 5, "c": 5}, "a", 0),
+        (16, {"a": 8, "b": 8, "c": 0}, "b", 2),
+    ],
+    ids=["alone", "one-joins", "uneven-floor", "uneven-stable", "uneven-kept", "16-on-3", "joins"],
+)
+def test_over_share(shards: int, holding: dict[str, int], me: str, gives: int) -> None:
+    assert over_share(shards, holding, me) == gives
 
 
 # -- members in one process ------------------------------------------------------------

@@ -15,8 +15,8 @@ disagree still agree on who holds what:
 The store's writer fences every write of a shard by the lease (``Store.write_batch``
 reads owner and epoch ``FOR SHARE`` in the same transaction): a taker's UPDATE waits
 for such a write to commit, and a write after the taking is refused. ``cluster_members``
-holds each engine's heartbeat; the members seen within a lease's time share the shards
-evenly (``target``).
+holds each engine's heartbeat and how many shards it holds; the members seen within a
+lease's time share the shards evenly (``target``, ``over_share``).
 """
 
 from __future__ import annotations
@@ -40,6 +40,24 @@ def shard_lease(shard: int) -> str:
 def target(shards: int, members: int) -> int:
     """How many shards each of ``members`` live engines should hold (at most)."""
     return math.ceil(shards / max(1, members))
+
+
+def over_share(shards: int, holding: dict[str, int], me: str) -> int:
+    """How many shards ``me`` should give up for an even spread over ``holding``'s engines.
+
+    Above ``target`` (the ceiling of an even share) always; above the floor too while
+    another live engine holds less than the floor (one that just joined), so that an
+    uneven count (4 shards on 3 engines) ends 2, 1, 1 and never 2, 2, 0.
+    """
+    members = max(1, len(holding))
+    mine = holding.get(me, 0)
+    ceiling = target(shards, members)
+    if mine > ceiling:
+        return mine - ceiling
+    floor = shards // members
+    if mine > floor and any(n < floor for engine, n in holding.items() if engine != me):
+        return 1
+    return 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +115,7 @@ _HEARTBEAT = text(
 
 _MEMBERS = text(
     """
-    SELECT engine_id FROM cluster_members
+    SELECT engine_id, shards_wanted FROM cluster_members
     WHERE seen_at > now() - make_interval(secs => :ttl) ORDER BY engine_id
     """
 )
@@ -156,12 +174,16 @@ class Leases:
             )
         return bool(result.rowcount)
 
-    async def heartbeat(self, wanted: int) -> list[str]:
-        """Say this engine is alive; return the engines seen alive within a lease's time."""
+    async def heartbeat(self, held: int) -> dict[str, int]:
+        """Say this engine is alive and holds ``held`` shards.
+
+        Returns the engines seen alive within a lease's time, with the shards each held
+        at its last heartbeat.
+        """
         async with self.engine.begin() as conn:
-            await conn.execute(_HEARTBEAT, {"engine": self.owner, "wanted": wanted})
+            await conn.execute(_HEARTBEAT, {"engine": self.owner, "wanted": held})
             rows = await conn.execute(_MEMBERS, {"ttl": self.ttl})
-            return [r[0] for r in rows]
+            return {r[0]: int(r[1]) for r in rows}
 
     async def leave(self) -> None:
         """Forget this engine's heartbeat (a clean stop): the others rebalance at once."""

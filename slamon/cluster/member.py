@@ -6,9 +6,10 @@ Every ``renew_every`` seconds the member, in one loop (``run``):
 2. renews every lease it holds in one statement; a shard whose lease it no longer
    holds at its epoch is dropped at once (``_lose``), and so is everything when no
    renewal succeeded for a lease's time (self-fencing: another engine may hold it now);
-3. gives up the shards above its share (``ceil(shards / members)``; a joining member
-   makes the others hand over, reason ``rebalance``), or takes free and expired ones
-   up to its share, in an order rotated by its id so that members do not collide;
+3. gives up the shards above its share (``ceil(shards / members)``, or above the floor
+   while another member is below it: ``over_share``; a joining member makes the others
+   hand over, reason ``rebalance``), or takes free and expired ones up to its share, in
+   an order rotated by its id so that members do not collide;
 4. takes the ``leader`` lease if it is free.
 
 Taking a shard (``_take``): its writes are fenced by the new epoch from now on, each
@@ -55,7 +56,7 @@ from sla_engine.time.states import State
 from slamon.bus.ingest import MqttIngest
 from slamon.bus.mqtt import cancel_quietly
 from slamon.bus.wire import shard_of
-from slamon.cluster.leases import LEADER, Acquired, Leases, shard_lease, target
+from slamon.cluster.leases import LEADER, Acquired, Leases, over_share, shard_lease, target
 from slamon.store import engine_state
 
 if TYPE_CHECKING:
@@ -297,9 +298,20 @@ class Member:
             self.by_shard.setdefault(n, set()).add(monitor_id)
 
     def reconfigure(self, config: Config) -> None:
-        """Follow a reloaded config's monitors (their shards follow from their ids)."""
+        """Follow a reloaded config's monitors (their shards follow from their ids).
+
+        A monitor added to a held shard is this engine's from now on (it starts unknown,
+        as any new monitor); one removed was closed by ``Engine.reconfigure``.
+        """
         self.config = config
         self._assign(config)
+        owned = self.engine.owned if self.engine.owned is not None else set()
+        for n, shard in self.shards.items():
+            shard.monitors = set(self.by_shard.get(n, ()))
+            owned.update(shard.monitors)
+            if shard.consumer is not None:
+                shard.consumer.reconfigure(config)
+        owned.intersection_update(self._shard_of)
 
     @property
     def leading(self) -> bool:
@@ -376,7 +388,9 @@ class Member:
             self._lose_leadership()
 
     async def _round(self) -> None:
-        self.members = await self.leases.heartbeat(len(self.shards))
+        holding = await self.leases.heartbeat(len(self.shards))
+        holding[self.engine_id] = len(self.shards)
+        self.members = sorted(holding)
         held = {shard_lease(n): s.epoch for n, s in self.shards.items()}
         if self.leader_epoch is not None:
             held[LEADER] = self.leader_epoch
@@ -387,8 +401,9 @@ class Member:
         if self.leading and LEADER not in still:
             self._lose_leadership()
         share = target(self.count, len(self.members))
-        if len(self.shards) > share:
-            for n in sorted(self.shards, key=self._order, reverse=True)[: len(self.shards) - share]:
+        extra = over_share(self.count, holding, self.engine_id)
+        if extra:
+            for n in sorted(self.shards, key=self._order, reverse=True)[:extra]:
                 await self._give_up(n, "rebalance")
         elif len(self.shards) < share:
             await self._take_free(share)
