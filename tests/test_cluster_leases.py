@@ -187,7 +187,11 @@ def test_over_share(shards: int, holding: dict[str, int], me: str, gives: int) -
 # -- members in one process ------------------------------------------------------------
 
 
-def _cluster_config(url: str, prefix: str, engine_id: str, shards: int) -> Config:
+def _cluster_config(
+    url: str, prefix: str, engine_id: str, shards: int, *, ttl: float = 30
+) -> Config:
+    # Members stepped by hand: a long lease, so that a slow step on a loaded machine
+    # does not let a member's heartbeat lapse between the steps of the others.
     run = prefix.split("/", 1)[0]
     data: dict[str, Any] = {
         "store": {"url": url, "flush_interval": "50ms"},
@@ -199,7 +203,12 @@ def _cluster_config(url: str, prefix: str, engine_id: str, shards: int) -> Confi
             "session_expiry": "2m",
             "shards": shards,
         },
-        "cluster": {"enabled": True, "engine_id": engine_id, "lease_ttl": 2, "renew_every": 0.5},
+        "cluster": {
+            "enabled": True,
+            "engine_id": engine_id,
+            "lease_ttl": ttl,
+            "renew_every": ttl / 4,
+        },
         "monitors": [
             {"id": f"m{i}", "type": "tcp", "target": "127.0.0.1:9", "interval": "1s"}
             for i in range(24)
@@ -321,7 +330,7 @@ async def test_an_engine_that_cannot_renew_stops_consuming_after_the_lease_time(
     store = Store.from_url(fresh_pg)
     await migrate.upgrade(store.engine)
     await store.close()
-    runtime = build_runtime(_cluster_config(fresh_pg, unique_prefix(), "lonely", 3))
+    runtime = build_runtime(_cluster_config(fresh_pg, unique_prefix(), "lonely", 3, ttl=2))
     member = runtime.member
     assert member is not None
     stepped_down: list[bool] = []

@@ -21,8 +21,9 @@ lease's time share the shards evenly (``target``, ``over_share``).
 
 from __future__ import annotations
 
+import asyncio
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -105,6 +106,10 @@ _RELEASE = text(
     """
 )
 
+# Released leases and members joining or leaving are told on this channel.
+CHANNEL = "slamon_cluster"
+_NOTIFY = text(f"SELECT pg_notify('{CHANNEL}', :what)")
+
 _HEARTBEAT = text(
     """
     INSERT INTO cluster_members (engine_id, seen_at, shards_wanted)
@@ -167,12 +172,46 @@ class Leases:
         return {name: epoch for name, epoch in renewed.items() if held.get(name) == epoch}
 
     async def release(self, name: str, epoch: int, why: str = "released") -> bool:
-        """Give up ``name`` at once; False if it was no longer ours at ``epoch``."""
+        """Give up ``name`` at once; False if it was no longer ours at ``epoch``.
+
+        The other engines hear of it (``NOTIFY``) and take it without waiting for
+        their next round.
+        """
         async with self.engine.begin() as conn:
             result = await conn.execute(
                 _RELEASE, {"name": name, "owner": self.owner, "epoch": epoch, "why": why}
             )
+            if result.rowcount:
+                await conn.execute(_NOTIFY, {"what": f"released {name}"})
         return bool(result.rowcount)
+
+    async def notify(self, what: str) -> None:
+        """Wake the other engines' rounds (a member joined or left)."""
+        async with self.engine.begin() as conn:
+            await conn.execute(_NOTIFY, {"what": what})
+
+    async def listen(self, wake: Callable[[], None]) -> None:
+        """Call ``wake`` on every notification until cancelled or the connection is lost.
+
+        One connection of the pool is held for it (PostgreSQL delivers notifications
+        on the session that listens).
+        """
+        async with self.engine.connect() as conn:
+            raw = await conn.get_raw_connection()
+            driver = raw.driver_connection
+            assert driver is not None
+
+            def heard(*_args: object) -> None:
+                wake()
+
+            closed = asyncio.Event()
+            driver.add_termination_listener(lambda *_args: closed.set())
+            await driver.add_listener(CHANNEL, heard)
+            try:
+                await closed.wait()
+            finally:
+                if not driver.is_closed():
+                    await driver.remove_listener(CHANNEL, heard)
 
     async def heartbeat(self, held: int) -> dict[str, int]:
         """Say this engine is alive and holds ``held`` shards.
@@ -192,6 +231,7 @@ class Leases:
                 text("DELETE FROM cluster_members WHERE engine_id = :engine"),
                 {"engine": self.owner},
             )
+            await conn.execute(_NOTIFY, {"what": f"left {self.owner}"})
 
     async def taken(self, names: Iterable[str]) -> set[str]:
         """Of ``names``, those some engine holds now (unexpired)."""
