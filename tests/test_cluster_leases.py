@@ -358,3 +358,16 @@ async def test_an_engine_that_cannot_renew_stops_consuming_after_the_lease_time(
         assert stepped_down == [True]
     finally:
         await runtime.store.close()
+
+
+async def test_engines_starting_together_migrate_once(fresh_pg: str) -> None:
+    """Three engines upgrade a fresh database at once: the advisory lock serialises them."""
+    stores = [Store.from_url(fresh_pg) for _ in range(3)]
+    try:
+        async with asyncio.timeout(120):  # without the lock they deadlock
+            await asyncio.gather(*(migrate.upgrade(s.engine) for s in stores))
+        heads = {await migrate.current_revision(s.engine) for s in stores}
+        assert heads == {"0013"}
+    finally:
+        for s in stores:
+            await s.close()
