@@ -62,6 +62,15 @@ def over_share(shards: int, holding: dict[str, int], me: str) -> int:
 
 
 @dataclass(frozen=True, slots=True)
+class Members:
+    """The engines alive: shards each held at its last heartbeat, and when one lapses."""
+
+    holding: dict[str, int]
+    # Seconds until the oldest heartbeat of another engine is too old (None: alone).
+    next_lapse: float | None
+
+
+@dataclass(frozen=True, slots=True)
 class Acquired:
     """A lease just taken: its epoch, and how the previous owner let it go."""
 
@@ -120,14 +129,14 @@ _HEARTBEAT = text(
 
 _MEMBERS = text(
     """
-    SELECT engine_id, shards_wanted FROM cluster_members
+    SELECT engine_id, shards_wanted, extract(epoch FROM now() - seen_at) FROM cluster_members
     WHERE seen_at > now() - make_interval(secs => :ttl) ORDER BY engine_id
     """
 )
 
 _FREE = text(
     """
-    SELECT name FROM leases
+    SELECT name, extract(epoch FROM expires_at - now()) FROM leases
     WHERE name = ANY(:names) AND owner IS NOT NULL AND expires_at > now()
     """
 )
@@ -213,16 +222,13 @@ class Leases:
                 if not driver.is_closed():
                     await driver.remove_listener(CHANNEL, heard)
 
-    async def heartbeat(self, held: int) -> dict[str, int]:
-        """Say this engine is alive and holds ``held`` shards.
-
-        Returns the engines seen alive within a lease's time, with the shards each held
-        at its last heartbeat.
-        """
+    async def heartbeat(self, held: int) -> Members:
+        """Say this engine is alive and holds ``held`` shards; who else is alive."""
         async with self.engine.begin() as conn:
             await conn.execute(_HEARTBEAT, {"engine": self.owner, "wanted": held})
-            rows = await conn.execute(_MEMBERS, {"ttl": self.ttl})
-            return {r[0]: int(r[1]) for r in rows}
+            rows = (await conn.execute(_MEMBERS, {"ttl": self.ttl})).all()
+        lapses = [self.ttl - float(age) for engine, _, age in rows if engine != self.owner]
+        return Members({r[0]: int(r[1]) for r in rows}, min(lapses, default=None))
 
     async def leave(self) -> None:
         """Forget this engine's heartbeat (a clean stop): the others rebalance at once."""
@@ -233,11 +239,11 @@ class Leases:
             )
             await conn.execute(_NOTIFY, {"what": f"left {self.owner}"})
 
-    async def taken(self, names: Iterable[str]) -> set[str]:
-        """Of ``names``, those some engine holds now (unexpired)."""
+    async def taken(self, names: Iterable[str]) -> dict[str, float]:
+        """Of ``names``, those some engine holds now, with the seconds until they expire."""
         async with self.engine.connect() as conn:
             rows = await conn.execute(_FREE, {"names": list(names)})
-            return {r[0] for r in rows}
+            return {r[0]: float(r[1]) for r in rows}
 
     async def ages(self) -> dict[str, tuple[str | None, int, float]]:
         """Every lease: owner, epoch, seconds since it was taken."""

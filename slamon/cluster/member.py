@@ -15,6 +15,9 @@ Every ``renew_every`` seconds the member, in one loop (``run``):
 A released lease, and a member joining or leaving, is told to the others by
 PostgreSQL's ``NOTIFY``; their loop then runs at once instead of at its next tick, so
 that a SIGTERM's handover takes a fraction of a second whatever ``renew_every`` is.
+A killed engine tells nothing: the others look again the moment its heartbeat and its
+leases lapse (they know when from the database), so that a failover takes
+``lease_ttl`` and little more.
 
 Taking a shard (``_take``): its writes are fenced by the new epoch from now on, each
 of its monitors' confirmation, quorum and history is restored from the store (the
@@ -288,6 +291,7 @@ class Member:
         self._lock = asyncio.Lock()
         self._stopping = False
         self._joined = False
+        self._next_look = float("inf")  # when a lease or heartbeat of another lapses
         self._wake = asyncio.Event()
         self._background: set[asyncio.Task[None]] = set()
         self.metrics = ClusterMetrics(self, registry)
@@ -367,7 +371,9 @@ class Member:
                         self._joined = True
                         with contextlib.suppress(Exception):  # the others rebalance now
                             await self.leases.notify(f"joined {self.engine_id}")
-                wait = max(0.05, self.renew_every - (time.monotonic() - started))
+                now = time.monotonic()
+                wait = max(0.05, min(self.renew_every - (now - started), self._next_look - now))
+                self._next_look = float("inf")
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(wait):
                         await self._wake.wait()
@@ -439,8 +445,11 @@ class Member:
             self._lose_leadership()
 
     async def _round(self) -> None:
-        holding = await self.leases.heartbeat(len(self.shards))
+        members = await self.leases.heartbeat(len(self.shards))
+        holding = dict(members.holding)
         holding[self.engine_id] = len(self.shards)
+        # Look again as soon as a silent engine counts as gone (its shards come free).
+        self._look_again(members.next_lapse)
         self.members = sorted(holding)
         share = target(self.count, len(self.members))
         extra = over_share(self.count, holding, self.engine_id)
@@ -455,12 +464,19 @@ class Member:
             if got is not None:
                 self._lead(got)
 
+    def _look_again(self, seconds: float | None) -> None:
+        if seconds is not None:
+            at = time.monotonic() + max(0.0, seconds) + 0.02
+            self._next_look = min(self._next_look, at)
+
     def _order(self, n: int) -> int:
         return (n - self._rotation) % self.count
 
     async def _take_free(self, share: int) -> None:
         names = [shard_lease(n) for n in range(self.count)]
         taken = await self.leases.taken(names)
+        # ...and as soon as another engine's lease expires, if it is not renewed.
+        self._look_again(min(taken.values(), default=None))
         for n in sorted(range(self.count), key=self._order):
             if len(self.shards) >= share:
                 return
