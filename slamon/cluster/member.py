@@ -276,6 +276,7 @@ class Member:
         self.renew_every = float(cluster.renew_every)
         self.count = config.bus.shards
         self.leases = Leases(store.engine, self.engine_id, self.ttl)
+        self._lease_names = [shard_lease(n) for n in range(self.count)]
         self._shard_of: dict[str, int] = {}
         self.by_shard: dict[int, set[str]] = {}
         self._assign(config)
@@ -333,7 +334,7 @@ class Member:
         n = self._shard_of.get(monitor_id)
         if n is None:
             n = self._shard_of[monitor_id] = shard_of(monitor_id, self.count)
-        return shard_lease(n)
+        return self._lease_names[n]
 
     def behind(self) -> float:
         """How far behind the shards' consumers are (see ``MqttIngest.behind``)."""
