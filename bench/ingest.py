@@ -68,7 +68,7 @@ def make_config(
         "agent": {"client_id": "bench-agent-{location}"},
     }
     for section, values in extra.items():
-        data[section].update(values)
+        data.setdefault(section, {}).update(values)
     return parse_config(
         {
             **data,
@@ -110,7 +110,7 @@ def agent_main(args: dict[str, object]) -> None:
             int(args["port"]),
             int(args["monitors"]),
             str(args["prefix"]),
-            args["extra"],  # type: ignore[arg-type]
+            {k: v for k, v in args["extra"].items() if k != "cluster"},  # type: ignore[attr-defined]
         )  # type: ignore[arg-type]
         location = str(args["location"])
         spool = Spool(Path(str(args["spool"])), 10_000_000)
@@ -168,6 +168,8 @@ async def run(opts: argparse.Namespace, workdir: Path) -> None:
         extra["bus"]["shards"] = opts.shards
     if opts.batch_size is not None:
         extra["agent"]["batch_size"] = opts.batch_size
+    if opts.cluster:  # one cluster member holding every shard (leases, fenced writes)
+        extra["cluster"] = {"enabled": True, "engine_id": "bench", "lease_ttl": 10}
     config = make_config(store_url, broker.port, opts.monitors, prefix, extra)
     runtime = slamon_app.build_runtime(config)
     latencies: list[float] = []
@@ -226,6 +228,12 @@ async def run(opts: argparse.Namespace, workdir: Path) -> None:
     # The agents start as soon as the engine is subscribed (its first status-site
     # build, in the render worker process, may still be running).
     while not ingest.connected:
+        await asyncio.sleep(0.05)
+    member = runtime.member
+    while member is not None and not (
+        len(member.shards) == config.bus.shards
+        and all(s.consumer and s.consumer.subscribed.is_set() for s in member.shards.values())
+    ):
         await asyncio.sleep(0.05)
     per_agent = opts.rate / 2
     ctx = multiprocessing.get_context("spawn")
@@ -527,6 +535,7 @@ def main() -> None:
         help="agents publish everything first, then the engine drains its session alone",
     )
     parser.add_argument("--batch-size", type=int, help="[agent] batch_size (default: the config's)")
+    parser.add_argument("--cluster", action="store_true", help="[cluster] enabled (postgres)")
     opts = parser.parse_args()
     # uvloop, as `slamon engine` and `slamon agent` run.
     with (

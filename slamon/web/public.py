@@ -126,7 +126,9 @@ async def monitor_locations(request: web.Request) -> web.Response:
         auth.require(request, runtime.config, auth.Role.ADMIN)
     engine = runtime.engine
     since = engine.state_since.get(monitor_id)
-    skews = runtime.ingest.skews if runtime.ingest is not None else {}
+    # In a cluster, the clocks as the shards' consumers measured them.
+    counters = runtime.member.ingests if runtime.member is not None else runtime.ingest
+    skews = counters.skews if counters is not None else {}
     locations = []
     for view in engine.location_views(monitor_id):
         skew = skews.get(view.location)
