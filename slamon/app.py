@@ -20,12 +20,15 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry
 
 from probes.scheduler import Scheduler
+from sla_engine.time.states import State
 from slamon.alerting.operations import Operations
 from slamon.alerting.subscribers import Subscriptions
 from slamon.bus.ingest import MqttIngest
 from slamon.bus.inprocess import InProcessBus
+from slamon.cluster.member import Member
 from slamon.discovery.watch import DiscoveryWatcher
 from slamon.engine import Engine
+from slamon.events import StateChange
 from slamon.metrics.config import ConfigCollector
 from slamon.metrics.live import LiveCollector, SchedulerMetrics
 from slamon.metrics.locations import LocationCollector
@@ -78,9 +81,24 @@ def build_runtime(config: Config, store: Store | None = None) -> Runtime:
         silent_after=config.bus.silent_after,
     )
     distributed = config.bus.kind == "mqtt"
-    ingest = MqttIngest(config, engine, writer) if distributed else None
+    clustered = config.cluster.enabled
+    ingest: MqttIngest | None = None
+    if clustered:
+        # The shards' consumers are the member's; this one only publishes the states
+        # and events of this engine's monitors, under a client id of its own.
+        ingest = MqttIngest(
+            config,
+            engine,
+            writer,
+            client_id=f"{config.bus.client_id}-{config.cluster.engine_id}",
+            topics=[],
+            shared_writer=True,
+        )
+    elif distributed:
+        ingest = MqttIngest(config, engine, writer)
     bus = InProcessBus()
     registry = CollectorRegistry(auto_describe=True)
+    member = Member(config, store, engine, writer, registry) if clustered else None
     sched_metrics = SchedulerMetrics(registry)
     scheduler = Scheduler(
         # With MQTT, agents probe; this process only ingests (and takes push heartbeats).
@@ -92,7 +110,16 @@ def build_runtime(config: Config, store: Store | None = None) -> Runtime:
         on_skip=lambda _check: sched_metrics.skipped.inc(),
     )
     runtime = Runtime(
-        config, store, writer, engine, bus, scheduler, registry, sched_metrics, ingest=ingest
+        config,
+        store,
+        writer,
+        engine,
+        bus,
+        scheduler,
+        registry,
+        sched_metrics,
+        ingest=ingest,
+        member=member,
     )
     # Before the LiveCollector: its fast text rendering expects to be registered last.
     registry.register(LocationCollector(engine, ingest))
@@ -124,7 +151,30 @@ def build_runtime(config: Config, store: Store | None = None) -> Runtime:
         runtime.ops.breach_listeners.append(
             lambda b: ingest.publish_event("breach", b.id, b.event())
         )
+    if member is not None:
+        _lead_only(runtime, member)
     return runtime
+
+
+def _lead_only(runtime: Runtime, member: Member) -> None:
+    """In a cluster, incidents and alerts follow state changes only on the leader."""
+    ops = runtime.ops
+    assert ops is not None
+    gated = {ops.incidents.on_state_change, ops.state_alerts.on_state_change}
+    listeners = runtime.engine.listeners
+    for i, listener in enumerate(listeners):
+        if listener in gated:
+            listeners[i] = _when_leading(member, listener)
+
+
+def _when_leading(
+    member: Member, listener: Callable[[StateChange], None]
+) -> Callable[[StateChange], None]:
+    def gated(change: StateChange) -> None:
+        if member.leading:
+            listener(change)
+
+    return gated
 
 
 def _subscriptions(runtime: Runtime) -> Subscriptions:
@@ -228,6 +278,8 @@ async def start(
 ) -> list[asyncio.Task[None]]:
     """Migrate, resume; start the writer, consumer, scheduler, pruning, site rebuilds."""
     await migrate.upgrade(runtime.store.engine)
+    if runtime.member is not None:
+        return _start_member(runtime, runtime.member, watcher)
     await resume(runtime)
     ops_tasks = await runtime.ops.start() if runtime.ops is not None else []
     tasks = [
@@ -262,6 +314,54 @@ async def start(
             )
         )
         tasks.append(asyncio.create_task(ingest.run(), name="mqtt"))
+    return tasks
+
+
+def _start_member(
+    runtime: Runtime, member: Member, watcher: DiscoveryWatcher | None
+) -> list[asyncio.Task[None]]:
+    """A cluster member: shards come and go by lease; the leader's work waits to lead.
+
+    Nothing is resumed here: each shard's monitors are restored when it is taken.
+    """
+    tasks = [
+        asyncio.create_task(runtime.writer.run(), name="writer"),
+        asyncio.create_task(runtime.bus.consume(runtime.engine.ingest), name="ingest"),
+        asyncio.create_task(runtime.scheduler.run(), name="scheduler"),
+        asyncio.create_task(_checkpoint_forever(runtime.engine), name="checkpoint"),
+        asyncio.create_task(
+            _tick_forever(runtime.engine, lambda: member.behind() > 1.0), name="tick"
+        ),
+    ]
+    if runtime.ingest is not None:
+        tasks.append(asyncio.create_task(runtime.ingest.run(), name="mqtt"))
+    if runtime.push is not None:
+        tasks.append(asyncio.create_task(runtime.push.watch(), name="push"))
+    if watcher is not None:
+        tasks.append(asyncio.create_task(watcher.run(), name="discovery"))
+
+    async def lead() -> None:
+        # Alert state, open incidents and the outbox come from the store (ops.start);
+        # then what the current states say that they do not is told, once.
+        if runtime.ops is not None:
+            tasks.extend(await runtime.ops.start())
+            runtime.ops_started = True
+            now = datetime.now(UTC)
+            runtime.ops.incidents.reconfigure(runtime.config, now)
+            engine = runtime.engine
+            for monitor_id in sorted(engine.policies):
+                state = engine.state(monitor_id)
+                since = engine.state_since.get(monitor_id, now)
+                change = StateChange(monitor_id, State.UNKNOWN, state, since, None)
+                runtime.ops.state_alerts.on_state_change(change)
+        tasks.append(asyncio.create_task(_prune_forever(runtime), name="prune"))
+        if runtime.site is not None:
+            tasks.append(asyncio.create_task(runtime.site.run(), name="statuspage"))
+        if runtime.subscriptions is not None:
+            tasks.append(asyncio.create_task(runtime.subscriptions.run(), name="subscriptions"))
+
+    member.lead = lead
+    tasks.append(asyncio.create_task(member.run(), name="cluster"))
     return tasks
 
 
@@ -320,6 +420,10 @@ async def stop(
 
     Checks in flight get ``STOP_CHECKS_GRACE`` seconds to finish and be ingested.
     """
+    member = runtime.member
+    if member is not None:
+        # At once: the other engines take the shards while this one stops.
+        await member.hand_over()
     by_name = {t.get_name(): t for t in tasks}
     if watcher is not None:
         watcher.stop()
@@ -343,8 +447,13 @@ async def stop(
     if ingest is not None:
         await _cancel_and_wait(ingest)
     await runtime.bus.drain(runtime.engine.ingest)
-    if runtime.ops is not None:
+    if runtime.ops is not None and (member is None or runtime.ops_started):
         await runtime.ops.stop(STOP_OPERATIONS_GRACE)
+    if member is not None:
+        cluster = by_name.get("cluster")
+        if cluster is not None:
+            await _cancel_and_wait(cluster)
+        await member.resign()
     runtime.engine.stop(datetime.now(UTC))
     writer = by_name.get("writer")
     if writer is not None:

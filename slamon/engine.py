@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -144,6 +144,11 @@ class Engine:
         self.foreign_location = 0
         self.silenced = 0
         self.revised = 0
+        # In a cluster: the monitors of the shards this engine holds (None: all of
+        # them). Results of other monitors are not taken; their states are mirrored
+        # from the store (``mirror``) for the page, the APIs and the leader's alerts.
+        self.owned: set[str] | None = None
+        self.not_owned = 0
 
     # -- reading ---------------------------------------------------------------------
 
@@ -210,6 +215,11 @@ class Engine:
         policy = self.policies.get(monitor_id)
         if policy is None:
             self.unknown_monitor += 1
+            return None
+        if self.owned is not None and monitor_id not in self.owned:
+            # Its shard was given up: neither stored nor acknowledged, its new owner
+            # gets it from the shard's MQTT session.
+            self.not_owned += 1
             return None
         if correction:
             result = replace(result, at=result.at + timedelta(seconds=correction))
@@ -537,18 +547,37 @@ class Engine:
             )
         return out
 
+    def save_monitors(self, monitors: Collection[str]) -> None:
+        """Queue the checkpoints of every location of ``monitors`` (a shard handed over)."""
+        keys = [k for k in self.timelines if k[0] in monitors]
+        dirty = self._dirty
+        self._dirty = set(keys)
+        try:
+            rows = self.checkpoints()
+        finally:
+            self._dirty = dirty - set(keys)
+        self.writer.add_checkpoints(rows)
+
     def save(self, *, everything: bool = False) -> None:
         """Queue the locations' checkpoints for the writer's next transaction."""
         self.writer.add_checkpoints(self.checkpoints(everything=everything))
 
-    def restore(self, saved: EngineState, now: datetime | None = None) -> None:
+    def restore(
+        self,
+        saved: EngineState,
+        now: datetime | None = None,
+        *,
+        monitors: Collection[str] | None = None,
+    ) -> None:
         """Resume from the store's checkpoints, the results after them, recent intervals.
 
         (See ``slamon.store.engine_state``.) Each monitor shows the state the store last
         held (``restored``) until a result measured since arrives; a location is silent
-        only once it has sent nothing for its silence limit from now.
+        only once it has sent nothing for its silence limit from now. ``monitors``: only
+        these (a shard taken over in a cluster; ``saved`` holds only theirs).
         """
         now = now or self.clock()
+        scope = self.policies if monitors is None else [m for m in monitors if m in self.policies]
         known_from: dict[str, int] = {}
         for c in saved.checkpoints:
             if c.monitor_id not in self.policies:
@@ -577,7 +606,7 @@ class Engine:
             self.last_received[key] = now
             if since is not None:
                 known_from[c.monitor_id] = max(known_from.get(c.monitor_id, since), since)
-        for monitor_id in self.policies:
+        for monitor_id in scope:
             self._restore_history(monitor_id, saved.intervals.get(monitor_id, []))
         # The results stored after the checkpoints (or, without one, the last ones).
         fresh: set[tuple[str, str]] = set()
@@ -605,7 +634,7 @@ class Engine:
                 t = tl.points[0][0]
                 known_from[monitor_id] = max(known_from.get(monitor_id, t), t)
         horizon = to_us(saved.since) if saved.since is not None else None
-        for monitor_id in self.policies:
+        for monitor_id in scope:
             written = self._written.get(monitor_id)
             floor = known_from.get(monitor_id)
             if floor is None and written:
@@ -616,8 +645,9 @@ class Engine:
                 self.floor[monitor_id] = from_us(floor)
         for monitor_id, t in sorted(changed.items()):
             self._derive(monitor_id, t, None)
-        self._dirty.update(self.timelines)
-        for monitor_id in self.restored:
+        in_scope = set(scope)
+        self._dirty.update(k for k in self.timelines if k[0] in in_scope)
+        for monitor_id in self.restored & in_scope:
             written = self._written[monitor_id]
             silent = [
                 x.silenced
@@ -630,6 +660,59 @@ class Engine:
             interval = self.intervals.get(monitor_id, DEFAULT_INTERVAL)
             until = now + timedelta(seconds=max(self.silent_after, 1.0) * interval)
             self._last_known[monitor_id] = (state, until)
+
+    # -- shards of a cluster ------------------------------------------------------------
+
+    def adopt(self, saved: EngineState, monitors: Collection[str], now: datetime) -> None:
+        """Take over ``monitors`` (a shard): their state from the store, then their results.
+
+        What was mirrored of them is forgotten first; ``saved`` is what
+        ``engine_state.load`` read for them after the shard's lease was taken.
+        """
+        self.drop(monitors, keep_state=False)
+        if self.owned is not None:
+            self.owned.update(monitors)
+        self.restore(saved, now, monitors=monitors)
+
+    def drop(self, monitors: Collection[str], *, keep_state: bool = True) -> None:
+        """Give up ``monitors`` (a shard handed over): forget their locations' histories.
+
+        Nothing is written: the shard's next owner resumes from what is stored. With
+        ``keep_state`` their current state stays shown (mirrored) until the store says
+        otherwise.
+        """
+        if self.owned is not None:
+            self.owned.difference_update(monitors)
+        for monitor_id in monitors:
+            for location in self.locations.get(monitor_id, ()):
+                self._forget_location(monitor_id, location)
+            written = self._written.get(monitor_id)
+            if keep_state and written:
+                self._written[monitor_id] = written[-1:]
+                self.state_since[monitor_id] = from_us(written[-1][0])
+            else:
+                self._written.pop(monitor_id, None)
+                self.state_since.pop(monitor_id, None)
+            for table in (self._spans, self._last_known, self.floor):
+                table.pop(monitor_id, None)
+            self.restored.discard(monitor_id)
+            self.in_maintenance.discard(monitor_id)
+
+    def mirror(self, monitor_id: str, state: State, since: datetime) -> None:
+        """The state another engine's shard has for ``monitor_id`` (read from the store).
+
+        Listeners hear a change as from this engine's own monitors.
+        """
+        if monitor_id not in self.policies or (self.owned is not None and monitor_id in self.owned):
+            return
+        written = self._written.get(monitor_id)
+        previous = written[-1][1] if written else UNKNOWN
+        if written and previous is state and written[-1][0] == to_us(since):
+            return
+        self._written[monitor_id] = [(to_us(since), state)]
+        self.state_since[monitor_id] = since
+        if previous is not state:
+            self._tell(monitor_id, Transition(previous, state, since), None)
 
     def _restore_history(self, monitor_id: str, intervals: Sequence[StateInterval]) -> None:
         points: list[Point] = []

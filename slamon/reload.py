@@ -99,6 +99,8 @@ async def apply(runtime: Runtime, new: Config, at: datetime) -> Outcome:
         runtime.live.monitor_names.update((m.id, m.display_name) for m in new.monitors)
     if runtime.ingest is not None:
         runtime.ingest.reconfigure(new)
+    if runtime.member is not None:
+        runtime.member.reconfigure(new)
     if runtime.ops is not None:
         await runtime.ops.reconfigure(new, at)
     if runtime.site is not None:

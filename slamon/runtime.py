@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from slamon.alerting.subscribers import Subscriptions
     from slamon.bus.ingest import MqttIngest
     from slamon.bus.inprocess import InProcessBus
+    from slamon.cluster.member import Member
     from slamon.config.model import Config
     from slamon.discovery.catalog import Catalog
     from slamon.engine import Engine
@@ -64,6 +65,9 @@ class Runtime:
     ops: Operations | None = None
     ingest: MqttIngest | None = None
     subscriptions: Subscriptions | None = None
+    # In a cluster ([cluster] enabled): this engine's leases, shards and leadership.
+    member: Member | None = None
+    ops_started: bool = False
     reload_status: ReloadStatus = field(default_factory=ReloadStatus)
     # The discovery sources' files (set when the config came from a file).
     catalog: Catalog | None = None

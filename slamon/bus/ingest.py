@@ -62,8 +62,37 @@ class _Pending:
 class MqttIngest:
     """Subscribes to results, feeds the engine, acknowledges, publishes state."""
 
-    def __init__(self, config: Config, engine: Engine, writer: Writer) -> None:
+    def __init__(
+        self,
+        config: Config,
+        engine: Engine,
+        writer: Writer,
+        *,
+        client_id: str | None = None,
+        topics: Sequence[str] | None = None,
+        shared_writer: bool = False,
+        publish_states: bool = True,
+    ) -> None:
+        """Subscribe as ``client_id`` to ``topics`` (default: every result topic).
+
+        ``shared_writer``: several ingests (a cluster's shards) share the writer; the
+        caller hands each one its settled results (``settled``). ``publish_states``:
+        publish the engine's state changes (one ingest per engine does).
+        """
         self.config = config
+        self.client_id = client_id or config.bus.client_id
+        prefix = config.bus.topic_prefix
+        # Batches by shard (slamon.results/2), and single results from agents not yet
+        # upgraded (slamon.result/1): the two never match the same topic.
+        self.topics = (
+            list(topics)
+            if topics is not None
+            else [f"{prefix}/results/+/shard/+", f"{prefix}/results/+/+"]
+        )
+        # Set once subscribed (a cluster measures a shard's failover to here).
+        self.subscribed = asyncio.Event()
+        # A shard being handed over: reading stays stopped until the end.
+        self.holding = False
         self.settings = config.bus
         self.prefix = config.bus.topic_prefix
         self.engine = engine
@@ -93,15 +122,17 @@ class MqttIngest:
         self._states: dict[str, bytes] = {}
         self._events: deque[tuple[str, bytes]] = deque()
         self._outbox_ready = asyncio.Event()
-        previous = writer.on_settled
+        if not shared_writer:
+            previous = writer.on_settled
 
-        def settled(results: Sequence[Result]) -> None:
-            if previous is not None:
-                previous(results)
-            self._settled(results)
+            def settled(results: Sequence[Result]) -> None:
+                if previous is not None:
+                    previous(results)
+                self._settled(results)
 
-        writer.on_settled = settled
-        engine.listeners.append(self._state_changed)
+            writer.on_settled = settled
+        if publish_states:
+            engine.listeners.append(self._state_changed)
 
     def reconfigure(self, config: Config) -> None:
         """Follow a reloaded config's monitors (the broker settings wait for a restart)."""
@@ -135,7 +166,7 @@ class MqttIngest:
         """Stay subscribed until cancelled, reconnecting as needed."""
         await run_sessions(
             self.settings,
-            self.settings.client_id,
+            self.client_id,
             self._session,
             manual_ack=True,
             on_message=self.handle,
@@ -150,6 +181,8 @@ class MqttIngest:
         self._by_id.clear()
         self._unsettled = 0
         self._conn = conn
+        if self.holding:
+            conn.pause_reading()
 
     def _on_state(self, connected: bool) -> None:
         self.connected = connected
@@ -160,10 +193,9 @@ class MqttIngest:
         publisher = asyncio.create_task(self._publish_outbox(conn), name="mqtt-outbox")
         flow = asyncio.create_task(self._watch_flow(conn), name="mqtt-flow")
         try:
-            # Batches by shard (slamon.results/2), and single results from agents
-            # not yet upgraded (slamon.result/1): the two never match the same topic.
-            await conn.subscribe(f"{self.prefix}/results/+/shard/+", qos=1)
-            await conn.subscribe(f"{self.prefix}/results/+/+", qos=1)
+            for topic in self.topics:
+                await conn.subscribe(topic, qos=1)
+            self.subscribed.set()
             await conn.wait_closed()
         finally:
             self._conn = None
@@ -298,6 +330,16 @@ class MqttIngest:
                 exc.reason,
             )
 
+    def hold(self) -> None:
+        """Stop reading for good (a shard handed over): what is read is still settled."""
+        self.holding = True
+        if self._conn is not None:
+            self._conn.pause_reading()
+
+    def settled(self, results: Sequence[Result]) -> None:
+        """These results are committed (or dropped for good): acknowledge their messages."""
+        self._settled(results)
+
     def _settled(self, results: Sequence[Result]) -> None:
         by_id = self._by_id
         if not by_id:
@@ -323,7 +365,7 @@ class MqttIngest:
         # engine goes on confirming states, and the writer drops raw results (counted)
         # past its bound.
         conn = self._conn
-        if conn is None:
+        if conn is None or self.holding:
             return
         if conn.reading:
             if self._unsettled >= self._max_unsettled and self.writer.healthy:
@@ -354,6 +396,9 @@ class MqttIngest:
 
     def _state_changed(self, change: StateChange) -> None:
         monitor_id = change.monitor_id
+        owned = self.engine.owned
+        if owned is not None and monitor_id not in owned:
+            return  # another engine's shard: that engine publishes it
         locations = {v.location: v.state.value for v in self.engine.location_views(monitor_id)}
         state = {
             "monitor": monitor_id,

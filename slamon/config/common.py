@@ -135,6 +135,7 @@ _FIELD_PREFIXES = frozenset(
         "from",
         "smtp",
         "token",
+        "renew_every",
     }
 )
 

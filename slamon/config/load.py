@@ -79,6 +79,7 @@ def _checked(
         if checked is not None:
             monitors.append(checked)
     _check_templates(config, errors)
+    _check_cluster(config, errors)
     notifiers = _check_notifiers(config, errors)
     if errors:
         raise ConfigError(errors)
@@ -126,6 +127,22 @@ def with_monitors(config: Config, extra: Sequence[MonitorConfig]) -> Config:
     if errors:
         raise ConfigError(errors)
     return merged
+
+
+def _check_cluster(config: Config, errors: list[str]) -> None:
+    """A cluster keeps its leases in PostgreSQL and its shards as MQTT sessions."""
+    if not config.cluster.enabled:
+        return
+    if not config.store.url.startswith("postgresql"):
+        errors.append(
+            'cluster.enabled: needs PostgreSQL (store.url = "postgresql+asyncpg://..."): '
+            "the engines' leases live in the database"
+        )
+    if config.bus.kind != "mqtt":
+        errors.append(
+            'cluster.enabled: needs the MQTT bus (bus.kind = "mqtt"): each shard is a '
+            "persistent MQTT session that any engine can take over"
+        )
 
 
 def _check_templates(config: Config, errors: list[str]) -> None:

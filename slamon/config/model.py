@@ -17,6 +17,7 @@ from sla_engine.accounting.confirmation import ConfirmPolicy
 from sla_engine.accounting.quorum import default_quorum
 from slamon.config.alerts import AlertsConfig
 from slamon.config.bus import AgentConfig, BusConfig
+from slamon.config.cluster import ClusterConfig
 from slamon.config.common import Section
 from slamon.config.components import ComponentConfig
 from slamon.config.contracts import ContractConfig, CustomerConfig
@@ -41,6 +42,7 @@ class Config(Section):
     confirmation: ConfirmationConfig = ConfirmationConfig()
     bus: BusConfig = BusConfig()
     agent: AgentConfig = AgentConfig()
+    cluster: ClusterConfig = ClusterConfig()
     statuspage: StatusPageConfig = StatusPageConfig()
     monitors: list[MonitorConfig] = Field(default_factory=list)
     components: list[ComponentConfig] = Field(default_factory=list)

@@ -7,10 +7,16 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+
+# Engines of a cluster start together: on PostgreSQL the upgrade runs under this
+# advisory lock (a transaction-level one, released at commit), so that one migrates
+# and the others then find the database at head.
+_MIGRATION_LOCK = 0x5E1A_0017
 
 
 def alembic_config(url: str) -> AlembicConfig:
@@ -22,7 +28,7 @@ def alembic_config(url: str) -> AlembicConfig:
 
 
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
-    """Bring the database behind ``engine`` to ``revision``."""
+    """Bring the database behind ``engine`` to ``revision`` (one migrator at a time)."""
     cfg = alembic_config(engine.url.render_as_string(hide_password=False))
 
     def run(connection: Connection) -> None:
@@ -30,6 +36,8 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
         command.upgrade(cfg, revision)
 
     async with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
         await conn.run_sync(run)
 
 

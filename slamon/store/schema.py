@@ -130,6 +130,28 @@ location_states = Table(
     Column("silenced", Boolean, nullable=False),
 )
 
+# Which engine holds each shard ("shard/<n>") and the leader role ("leader"); see
+# slamon.cluster.leases.
+leases = Table(
+    "leases",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("owner", String(64), nullable=True),
+    Column("epoch", BigInteger, nullable=False),
+    Column("expires_at", Instant(), nullable=True),
+    Column("acquired_at", Instant(), nullable=True),
+    Column("released_by", String(64), nullable=True),
+    Column("released_why", String(32), nullable=True),
+)
+
+cluster_members = Table(
+    "cluster_members",
+    metadata,
+    Column("engine_id", String(64), primary_key=True),
+    Column("seen_at", Instant(), nullable=False),
+    Column("shards_wanted", Integer, nullable=False),
+)
+
 # Finalized reports are written once and never updated: a later run compares with them.
 finalized_reports = Table(
     "finalized_reports",

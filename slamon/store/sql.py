@@ -14,6 +14,7 @@ from sqlalchemy import (
     func,
     or_,
     select,
+    text,
     tuple_,
     type_coerce,
 )
@@ -130,6 +131,17 @@ class Rollup:
             self.sketch.add_all(latencies)
 
 
+class Fenced(Exception):
+    """A write of shards whose lease this engine no longer holds at its epoch: rolled back."""
+
+    def __init__(self, names: Collection[str]) -> None:
+        super().__init__(f"fenced: {', '.join(sorted(names))} no longer held at our epoch")
+        self.names = frozenset(names)
+
+
+_FENCE = text("SELECT name, owner, epoch FROM leases WHERE name = ANY(:names) FOR SHARE")
+
+
 @dataclass(frozen=True, slots=True)
 class IntervalChange:
     """Close a monitor's open interval at ``at`` and open one in ``state`` (unless unknown)."""
@@ -229,6 +241,7 @@ class Store:
         changes: Sequence[IntervalChange | IntervalRevision],
         cached: dict[tuple[str, str, datetime], Rollup],
         checkpoints: Sequence[LocationCheckpoint] = (),
+        fences: dict[str, tuple[str, int]] | None = None,
     ) -> tuple[int, dict[tuple[str, str, datetime], Rollup]]:
         """Store results, interval changes, rollups and checkpoints in one transaction.
 
@@ -237,8 +250,20 @@ class Store:
         current rollups the caller knows, and they are updated in place: if this
         raises, the caller must forget them (the store has the committed ones). The
         rollups written are returned.
+
+        With ``fences`` (lease name: (owner, epoch), PostgreSQL), the leases are read
+        ``FOR SHARE`` first in the same transaction; if any is no longer held by that
+        owner at that epoch, nothing is written and ``Fenced`` names them. The share lock
+        makes a taker wait until this transaction ends, so a write is never interleaved
+        with a takeover.
         """
         async with self.engine.begin() as conn:
+            if fences:
+                rows = await conn.execute(_FENCE, {"names": list(fences)})
+                held = {name: (owner, int(epoch)) for name, owner, epoch in rows}
+                lost = [name for name, mine in fences.items() if held.get(name) != mine]
+                if lost:
+                    raise Fenced(lost)
             inserted = await self._insert_results(conn, new_results) if new_results else []
             updated = await self._update_rollups(conn, inserted, cached)
             if changes:

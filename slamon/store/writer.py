@@ -12,11 +12,12 @@ import contextlib
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from slamon.store.sql import (
+    Fenced,
     IntervalChange,
     IntervalRevision,
     LocationCheckpoint,
@@ -68,6 +69,15 @@ class Writer:
         # Told of every result once it is committed, or dropped for good (the MQTT
         # ingest acknowledges a message to the broker only then).
         self.on_settled: Callable[[Sequence[Result]], None] | None = None
+        # In a cluster (slamon.cluster): the lease each monitor's writes are fenced by,
+        # and the leases this engine holds (name: (owner, epoch)). Items of a monitor
+        # whose lease is not held, or is refused by the store, are dropped unsettled
+        # (their MQTT messages stay unacknowledged for the shard's next owner), and
+        # ``on_fenced`` hears which leases were refused.
+        self.lease_of: Callable[[str], str] | None = None
+        self.fences: dict[str, tuple[str, int]] = {}
+        self.on_fenced: Callable[[frozenset[str]], None] | None = None
+        self.fence_refusals = 0
 
     @property
     def pending(self) -> int:
@@ -170,6 +180,57 @@ class Writer:
         # interval change applied twice leaves a zero-length interval behind.
         await asyncio.shield(self._write_locked())
 
+    def forget(self, monitors: Collection[str]) -> int:
+        """Drop, unsettled, what waits for ``monitors`` (a shard given up); return how many.
+
+        Their cached rollups go too: the shard's next owner writes them, and this
+        engine reads them back from the store if the shard comes back.
+        """
+        if not monitors:
+            return 0
+        before = self.pending + len(self._checkpoints)
+        self._results = deque(r for r in self._results if r.monitor_id not in monitors)
+        self._changes = deque(c for c in self._changes if c.monitor_id not in monitors)
+        self._checkpoints = {k: c for k, c in self._checkpoints.items() if k[0] not in monitors}
+        self._rollups = {k: v for k, v in self._rollups.items() if k[0] not in monitors}
+        return before - self.pending - len(self._checkpoints)
+
+    def _fences_for(
+        self,
+        batch: Sequence[Result],
+        changes: Sequence[IntervalChange | IntervalRevision],
+        checkpoints: Collection[tuple[str, str]],
+    ) -> dict[str, tuple[str, int]] | None:
+        lease_of = self.lease_of
+        if lease_of is None:
+            return None
+        names = {lease_of(r.monitor_id) for r in batch}
+        names.update(lease_of(c.monitor_id) for c in changes)
+        names.update(lease_of(k[0]) for k in checkpoints)
+        unheld = frozenset(n for n in names if n not in self.fences)
+        if unheld:
+            raise Fenced(unheld)
+        return {n: self.fences[n] for n in names}
+
+    def _fenced(self, names: frozenset[str]) -> None:
+        lease_of = self.lease_of
+        assert lease_of is not None
+        monitors = {r.monitor_id for r in self._results if lease_of(r.monitor_id) in names}
+        monitors.update(c.monitor_id for c in self._changes if lease_of(c.monitor_id) in names)
+        monitors.update(k[0] for k in self._checkpoints if lease_of(k[0]) in names)
+        dropped = self.forget(monitors)
+        self.fence_refusals += 1
+        for name in names:
+            self.fences.pop(name, None)
+        log.error(
+            "write refused: %s no longer held by this engine at its epoch; dropped %d "
+            "waiting writes of it (their messages go to the new owner)",
+            ", ".join(sorted(names)),
+            dropped,
+        )
+        if self.on_fenced is not None:
+            self.on_fenced(names)
+
     async def _write_locked(self) -> None:
         async with self._lock:
             n = min(len(self._results), self.batch_size)
@@ -181,9 +242,20 @@ class Writer:
             started = time.perf_counter()
             dropped_before = self._head_dropped
             try:
-                inserted, updated = await self.store.write_batch(
-                    batch, changes, self._rollups, list(checkpoints.values())
-                )
+                fences = self._fences_for(batch, changes, checkpoints)
+                rows = list(checkpoints.values())
+                if fences is None:
+                    inserted, updated = await self.store.write_batch(
+                        batch, changes, self._rollups, rows
+                    )
+                else:
+                    inserted, updated = await self.store.write_batch(
+                        batch, changes, self._rollups, rows, fences=fences
+                    )
+            except Fenced as exc:
+                self._rollups = {}
+                self._fenced(exc.names)
+                return
             except BaseException:
                 # Cached rollups may hold this batch's counts; the store has the truth.
                 self._rollups = {}

@@ -19,11 +19,11 @@ class JsonPoster:
         self.headers = dict(headers or {})
         self._session: aiohttp.ClientSession | None = None
 
-    async def post(self, url: str, body: Any) -> None:
-        """POST ``body`` as JSON to ``url``."""
+    async def post(self, url: str, body: Any, headers: Mapping[str, str] | None = None) -> None:
+        """POST ``body`` as JSON to ``url`` (with ``headers`` besides the session's)."""
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(headers={"User-Agent": "slamon", **self.headers})
-        async with self._session.post(url, json=body) as resp:
+        async with self._session.post(url, json=body, headers=headers) as resp:
             if resp.status >= 300:
                 text = (await resp.text())[:200]
                 raise ReceiverError(f"{url} answered {resp.status}: {text}")

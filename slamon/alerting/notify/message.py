@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +41,15 @@ class Notification:
         assert self.incident is not None
         i = self.incident.incident
         return f"incident:{i.id}:{self.incident.kind}:{len(i.updates)}:{i.status}"
+
+    @property
+    def idempotency_key(self) -> str:
+        """``dedup_key`` hashed: the same for a notification sent again by another engine.
+
+        Webhooks carry it as ``Idempotency-Key``: a receiver that keeps the keys it saw
+        can drop what a new leader sends again (alert id, status, its transition time).
+        """
+        return hashlib.sha256(self.dedup_key.encode()).hexdigest()[:32]
 
     @property
     def status(self) -> str:

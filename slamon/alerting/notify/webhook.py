@@ -1,4 +1,9 @@
-"""A generic JSON webhook: ``Notification.payload()`` POSTed as it is."""
+"""A generic JSON webhook: ``Notification.payload()`` POSTed as it is.
+
+Each POST carries ``Idempotency-Key`` (``Notification.idempotency_key``): after a
+failover a new leader may send again what the old one sent but had not yet recorded
+as sent; the key lets the receiver tell.
+"""
 
 from __future__ import annotations
 
@@ -21,8 +26,10 @@ class WebhookNotifier:
         self.poster = JsonPoster(settings.headers)
 
     async def send(self, message: Notification) -> None:
-        """POST the payload."""
-        await self.poster.post(self.url, message.payload())
+        """POST the payload, with a key that is the same whichever engine sends it."""
+        await self.poster.post(
+            self.url, message.payload(), {"Idempotency-Key": message.idempotency_key}
+        )
 
     async def close(self) -> None:
         """Close the HTTP session."""
