@@ -400,8 +400,10 @@ async def run(opts: argparse.Namespace, workdir: Path) -> dict[str, float]:
         "load": load_after[0],
         "engine_us": engine_cpu / max(committed, 1) * 1e6,
     }
-    if committed < expected:
-        figures["results_per_s"] = 0.0  # not everything arrived: no rate to speak of
+    if stored < expected:
+        # Not everything was stored within the run (the rest at the engine's stop):
+        # no rate to speak of.
+        figures["results_per_s"] = 0.0
     if opts.timeline:
         # Per second of creation: how many, and their latency (where the p99 comes from).
         by_second: dict[int, list[float]] = {}
