@@ -81,7 +81,7 @@ def make_config(
         "agent": {"client_id": "bench-agent-{location}"},
     }
     for section, values in extra.items():
-        data[section].update(values)
+        data.setdefault(section, {}).update(values)
     return parse_config(
         {
             **data,
@@ -123,7 +123,7 @@ def agent_main(args: dict[str, object]) -> None:
             int(args["port"]),
             int(args["monitors"]),
             str(args["prefix"]),
-            args["extra"],  # type: ignore[arg-type]
+            {k: v for k, v in args["extra"].items() if k != "cluster"},  # type: ignore[attr-defined]
         )  # type: ignore[arg-type]
         location = str(args["location"])
         spool = Spool(Path(str(args["spool"])), 10_000_000)
@@ -181,6 +181,8 @@ async def run(opts: argparse.Namespace, workdir: Path) -> dict[str, float]:
         extra["bus"]["shards"] = opts.shards
     if opts.batch_size is not None:
         extra["agent"]["batch_size"] = opts.batch_size
+    if opts.cluster:  # one cluster member holding every shard (leases, fenced writes)
+        extra["cluster"] = {"enabled": True, "engine_id": "bench", "lease_ttl": 10}
     config = make_config(store_url, broker.port, opts.monitors, prefix, extra)
     runtime = slamon_app.build_runtime(config)
     latencies: list[float] = []
@@ -239,6 +241,12 @@ async def run(opts: argparse.Namespace, workdir: Path) -> dict[str, float]:
     # The agents start as soon as the engine is subscribed (its first status-site
     # build, in the render worker process, may still be running).
     while not ingest.connected:
+        await asyncio.sleep(0.05)
+    member = runtime.member
+    while member is not None and not (
+        len(member.shards) == config.bus.shards
+        and all(s.consumer and s.consumer.subscribed.is_set() for s in member.shards.values())
+    ):
         await asyncio.sleep(0.05)
     per_agent = opts.rate / 2
     ctx = multiprocessing.get_context("spawn")
@@ -742,6 +750,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=1, help="runs; the best is recorded")
     parser.add_argument("--ledger", help="append the figures to this ledger file")
     parser.add_argument("--quick", action="store_true", help="a short run (for make bench)")
+    parser.add_argument("--cluster", action="store_true", help="[cluster] enabled (postgres)")
     opts = parser.parse_args()
     if opts.quick:
         opts.seconds, opts.warmup, opts.grace, opts.runs = min(opts.seconds, 10), 3, 20, 1
@@ -764,12 +773,14 @@ def main() -> None:
             best = figures
     if best is None:
         return
-    name = f"ingest.{opts.store}" + (f".engines{opts.engines}" if opts.engines else "")
+    name = f"ingest.{opts.store}" + (
+        f".engines{opts.engines}" if opts.engines else ".cluster" if opts.cluster else ""
+    )
     print(
         f"best of {opts.runs}: {best['results_per_s']:,.0f} results/s, p99 "
         f"{best['p99_s']:.2f} s (load average {best['load']:.2f})"
     )
-    one_pg = opts.store == "postgres" and not opts.engines
+    one_pg = opts.store == "postgres" and not opts.engines and not opts.cluster
     command = "bench/ingest.py " + " ".join(sys.argv[1:])
     record(
         opts.ledger,
