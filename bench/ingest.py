@@ -667,6 +667,8 @@ async def run_cluster(opts: argparse.Namespace, workdir: Path) -> dict[str, floa
         held = await conn.fetch(
             "SELECT owner, count(*) AS n FROM leases WHERE name LIKE 'shard/%' GROUP BY owner"
         )
+        # The agents' first result: when creation began (they take a while to start).
+        first_at = await conn.fetchval("SELECT min(at) FROM results")
         await conn.close()
     finally:
         for p in engines:
@@ -684,14 +686,16 @@ async def run_cluster(opts: argparse.Namespace, workdir: Path) -> dict[str, floa
     last = next((t for t, n in polls if n >= stored), started)
     span = max(last - first, 1e-9)
     # The k-th result stored (at the first poll that counts k) against the k-th created
-    # (at the agents' rate from the start): a FIFO view, at the polls' resolution.
+    # (at the agents' rate from their first result): a FIFO view, at the polls'
+    # resolution.
+    created_from = first_at.timestamp() if first_at is not None else started
     lat = []
     step = max(1, expected // 2000)
     i = 0
     for k in range(1, min(stored, expected) + 1, step):
         while polls[i][1] < k:
             i += 1
-        lat.append(polls[i][0] - (started + k / opts.rate))
+        lat.append(polls[i][0] - (created_from + k / opts.rate))
     lat.sort()
     p99 = lat[int(0.99 * (len(lat) - 1))] if lat else float("nan")
     rate = stored / span if stored >= expected else 0.0
