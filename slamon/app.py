@@ -51,6 +51,7 @@ from slamon.web.reports import add_report_routes
 from slamon.web.subscriptions import add_subscription_routes
 
 if TYPE_CHECKING:
+    from probes.result import Result
     from slamon.config.model import Config
     from slamon.reload import Reloader
 
@@ -324,14 +325,21 @@ def _start_member(
 
     Nothing is resumed here: each shard's monitors are restored when it is taken.
     """
+    engine, forward = runtime.engine, runtime.ingest
+
+    def take(result: Result) -> None:
+        # A push heartbeat may reach any engine: the shard's owner ingests it.
+        if engine.owned is not None and result.monitor_id in engine.owned:
+            engine.ingest(result)
+        elif forward is not None and result.monitor_id in engine.policies:
+            forward.forward(result)
+
     tasks = [
         asyncio.create_task(runtime.writer.run(), name="writer"),
-        asyncio.create_task(runtime.bus.consume(runtime.engine.ingest), name="ingest"),
+        asyncio.create_task(runtime.bus.consume(take), name="ingest"),
         asyncio.create_task(runtime.scheduler.run(), name="scheduler"),
-        asyncio.create_task(_checkpoint_forever(runtime.engine), name="checkpoint"),
-        asyncio.create_task(
-            _tick_forever(runtime.engine, lambda: member.behind() > 1.0), name="tick"
-        ),
+        asyncio.create_task(_checkpoint_forever(engine), name="checkpoint"),
+        asyncio.create_task(_tick_forever(engine, lambda: member.behind() > 1.0), name="tick"),
     ]
     if runtime.ingest is not None:
         tasks.append(asyncio.create_task(runtime.ingest.run(), name="mqtt"))
@@ -339,30 +347,49 @@ def _start_member(
         tasks.append(asyncio.create_task(runtime.push.watch(), name="push"))
     if watcher is not None:
         tasks.append(asyncio.create_task(watcher.run(), name="discovery"))
+    if runtime.ops is not None:  # each engine puts its own shards' monitors in maintenance
+        tasks.append(asyncio.create_task(runtime.ops.maintenance.run(), name="shard-maintenance"))
 
     async def lead() -> None:
-        # Alert state, open incidents and the outbox come from the store (ops.start);
-        # then what the current states say that they do not is told, once.
-        if runtime.ops is not None:
-            tasks.extend(await runtime.ops.start())
-            runtime.ops_started = True
-            now = datetime.now(UTC)
-            runtime.ops.incidents.reconfigure(runtime.config, now)
-            engine = runtime.engine
-            for monitor_id in sorted(engine.policies):
-                state = engine.state(monitor_id)
-                since = engine.state_since.get(monitor_id, now)
-                change = StateChange(monitor_id, State.UNKNOWN, state, since, None)
-                runtime.ops.state_alerts.on_state_change(change)
-        tasks.append(asyncio.create_task(_prune_forever(runtime), name="prune"))
-        if runtime.site is not None:
-            tasks.append(asyncio.create_task(runtime.site.run(), name="statuspage"))
-        if runtime.subscriptions is not None:
-            tasks.append(asyncio.create_task(runtime.subscriptions.run(), name="subscriptions"))
+        try:
+            await _lead(runtime, tasks)
+        except Exception:
+            log.exception("starting the leader's work failed; stopping this engine")
+            member.on_lost_leadership()
 
     member.lead = lead
     tasks.append(asyncio.create_task(member.run(), name="cluster"))
     return tasks
+
+
+async def _lead(runtime: Runtime, tasks: list[asyncio.Task[None]]) -> None:
+    """Start what only the leader does; its tasks join ``tasks`` (stopped by ``stop``).
+
+    Alert state, open incidents and the notification outbox come from the store
+    (``Operations.start``); then what the current states say that they do not is told,
+    once: a monitor down with no active alert fires, an active alert of a monitor now
+    up resolves, one already active is not told again.
+    """
+    engine = runtime.engine
+    if runtime.ops is not None:
+        tasks.extend(await runtime.ops.start(maintenance=False))
+        runtime.ops_started = True
+        now = datetime.now(UTC)
+        runtime.ops.incidents.reconfigure(runtime.config, now)
+        for monitor_id in sorted(engine.policies):
+            state = engine.state(monitor_id)
+            since = engine.state_since.get(monitor_id, now)
+            change = StateChange(monitor_id, State.UNKNOWN, state, since, None)
+            runtime.ops.state_alerts.on_state_change(change)
+    # Intervals left open by monitors no longer configured end at their last result.
+    closed = await runtime.store.recover(resumed=set(engine.policies))
+    if closed:
+        log.warning("closed %d state intervals of monitors no longer configured", len(closed))
+    tasks.append(asyncio.create_task(_prune_forever(runtime), name="prune"))
+    if runtime.site is not None:
+        tasks.append(asyncio.create_task(runtime.site.run(), name="statuspage"))
+    if runtime.subscriptions is not None:
+        tasks.append(asyncio.create_task(runtime.subscriptions.run(), name="subscriptions"))
 
 
 _STOP_WARN_AFTER = 10.0
@@ -439,6 +466,7 @@ async def stop(
         "prune",
         "tick",
         "checkpoint",
+        "shard-maintenance",
     ):
         task = by_name.get(name)
         if task is not None:

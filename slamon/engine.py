@@ -298,6 +298,8 @@ class Engine:
         """Put ``monitor_id`` in maintenance from ``at`` (no-op if it already is)."""
         if monitor_id not in self.policies or monitor_id in self.in_maintenance:
             return
+        if self.owned is not None and monitor_id not in self.owned:
+            return  # another engine's shard: that engine applies its windows
         self.in_maintenance.add(monitor_id)
         t = to_us(at)
         self._spans.setdefault(monitor_id, []).append((t, None))
@@ -485,7 +487,7 @@ class Engine:
             for location in gone:
                 self._forget_location(monitor_id, location)
             self.locations[monitor_id] = list(locs)
-            if gone and monitor_id not in removed:
+            if gone and monitor_id not in removed and self._owns(monitor_id):
                 self._derive(monitor_id, to_us(at), None)  # the rest decide from now on
         self._configured = set(locations)
         return removed
@@ -494,12 +496,15 @@ class Engine:
         """End what the store holds open for ``monitor_id`` at ``at``: unknown from then."""
         previous = self.state(monitor_id)
         self.in_maintenance.discard(monitor_id)
-        if previous is UNKNOWN:
+        if previous is UNKNOWN or not self._owns(monitor_id):
             return
         written = self._written.get(monitor_id) or []
         at = max(at, from_us(written[-1][0])) if written else at
         self.writer.add_change(IntervalChange(monitor_id, UNKNOWN, at))
         self._tell(monitor_id, Transition(previous, UNKNOWN, at), None)
+
+    def _owns(self, monitor_id: str) -> bool:
+        return self.owned is None or monitor_id in self.owned
 
     def _forget_location(self, monitor_id: str, location: str) -> None:
         key = (monitor_id, location)

@@ -211,7 +211,10 @@ async def test_shards_spread_evenly_and_move_back_when_an_engine_joins(fresh_pg:
     runtimes: list[Runtime] = []
     try:
         for i, expected in enumerate(([6], [3, 3], [2, 2, 2])):
-            runtimes.append(build_runtime(_cluster_config(fresh_pg, prefix, f"e{i}", 6)))
+            runtime = build_runtime(_cluster_config(fresh_pg, prefix, f"e{i}", 6))
+            assert runtime.member is not None
+            runtime.member.on_lost_leadership = lambda: None  # not this test's process
+            runtimes.append(runtime)
             await _rounds(runtimes)
             assert sorted(_held(runtimes)) == expected
             owners = [n for r in runtimes if r.member for n in r.member.shards]
@@ -291,3 +294,41 @@ def test_config_errors_exit_2_naming_the_path(
     line = next(x for x in done.stderr.splitlines() if path in x)
     assert says in line
     assert "Traceback" not in done.stderr
+
+
+async def test_an_engine_that_cannot_renew_stops_consuming_after_the_lease_time(
+    fresh_pg: str, refused_port: int
+) -> None:
+    """Self-fencing: with the database away past lease_ttl, every shard is dropped."""
+    require(port_open("127.0.0.1", 1883), "Mosquitto on 127.0.0.1:1883")
+    store = Store.from_url(fresh_pg)
+    await migrate.upgrade(store.engine)
+    await store.close()
+    runtime = build_runtime(_cluster_config(fresh_pg, unique_prefix(), "lonely", 3))
+    member = runtime.member
+    assert member is not None
+    stepped_down: list[bool] = []
+    member.on_lost_leadership = lambda: stepped_down.append(True)
+    try:
+        await member.step()
+        assert len(member.shards) == 3 and member.leading
+        assert runtime.engine.owned == {f"m{i}" for i in range(24)}
+        # The database goes away (a port where nothing listens).
+        gone = Store.from_url(f"postgresql+asyncpg://postgres@127.0.0.1:{refused_port}/x")
+        member.leases = Leases(gone.engine, member.engine_id, member.ttl)
+        task = asyncio.create_task(member.run())
+        try:
+            for _ in range(100):  # lease_ttl is 2 s: at most 10 s
+                if not member.shards:
+                    break
+                await asyncio.sleep(0.1)
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            await gone.close()
+        assert member.shards == {}
+        assert runtime.engine.owned == set()
+        assert runtime.writer.fences == {}
+        assert stepped_down == [True]
+    finally:
+        await runtime.store.close()

@@ -194,8 +194,12 @@ class Operations:
                 log.exception("alert evaluation failed; will try again")
             await asyncio.sleep(self.config.alerts.evaluation_interval)
 
-    async def start(self) -> list[asyncio.Task[None]]:
-        """Recover open incidents and active alerts; start the tasks (after migrations)."""
+    async def start(self, *, maintenance: bool = True) -> list[asyncio.Task[None]]:
+        """Recover open incidents and active alerts; start the tasks (after migrations).
+
+        ``maintenance``: also the task that applies maintenance windows (in a cluster
+        every engine runs that one for its own shards, the leader the rest).
+        """
         try:
             await self.incidents.recover()
         except Exception:
@@ -209,9 +213,10 @@ class Operations:
         self._journal_task = asyncio.create_task(self.journal.run(), name="alert-journal")
         self._tasks = [
             asyncio.create_task(self.incidents.run(), name="incidents"),
-            asyncio.create_task(self.maintenance.run(), name="maintenance"),
             asyncio.create_task(self._evaluate_forever(), name="alerts"),
         ]
+        if maintenance:
+            self._tasks.append(asyncio.create_task(self.maintenance.run(), name="maintenance"))
         return [*self._tasks, *self.hub.start()]
 
     async def stop(self, grace: float = 5.0) -> None:

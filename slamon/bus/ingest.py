@@ -31,7 +31,15 @@ from typing import TYPE_CHECKING
 
 from slamon.bus.mqtt import Connection, Message, run_sessions
 from slamon.bus.skew import ClockSkew
-from slamon.bus.wire import Decoder, Reject, Rejected
+from slamon.bus.wire import (
+    Decoder,
+    Reject,
+    Rejected,
+    batch_envelope,
+    encode_result,
+    shard_of,
+    shard_topic,
+)
 from slamon.events import StateChange, incident_json
 
 if TYPE_CHECKING:
@@ -420,6 +428,18 @@ class MqttIngest:
             "incident": incident_json(event.incident),
         }
         self.publish_event("incident", event.incident.id, payload)
+
+    def forward(self, result: Result) -> None:
+        """Publish a result taken here (a push heartbeat) on its shard's topic.
+
+        In a cluster the engine that holds the monitor's shard ingests it, whichever
+        engine the heartbeat reached. It waits in the outbox while the broker is away.
+        """
+        shards = self.settings.shards
+        topic = shard_topic(self.prefix, result.location, shard_of(result.monitor_id, shards))
+        body = batch_envelope([encode_result(result)], datetime.now(UTC), shards)
+        self._events.append((topic, body))
+        self._outbox_ready.set()
 
     def publish_event(self, kind: str, subject: str, payload: Mapping[str, object]) -> None:
         """Queue an event for ``<prefix>/events/<kind>/<subject>`` (QoS 1, not retained).

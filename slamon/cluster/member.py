@@ -228,6 +228,7 @@ class Member:
     async def run(self) -> None:
         """Hold leases, take and give shards, until cancelled."""
         mirror = asyncio.create_task(self._mirror_forever(), name="cluster-mirror")
+        failures = 0
         try:
             while True:
                 started = time.monotonic()
@@ -241,8 +242,17 @@ class Member:
                             self._renewed = time.monotonic()
                             if LEADER not in still:
                                 self.leader_epoch = None
-                except Exception:
-                    log.exception("cluster round failed; will try again")
+                    failures = 0
+                except Exception as exc:
+                    failures += 1
+                    if failures == 1 or failures % 20 == 0:
+                        log.error(
+                            "cluster round failed (%d in a row): %s: %s; will try again",
+                            failures,
+                            type(exc).__name__,
+                            exc,
+                            exc_info=failures == 1,
+                        )
                 if self.shards or self.leading:
                     self._fence_if_stale()
                 await asyncio.sleep(max(0.05, self.renew_every - (time.monotonic() - started)))
@@ -301,9 +311,19 @@ class Member:
                 return
             if n in self.shards or shard_lease(n) in taken:
                 continue
+            if time.monotonic() - self._renewed > self.ttl / 2:
+                return  # renew first: the next round takes the rest
             got = await self.leases.acquire(shard_lease(n))
-            if got is not None:
+            if got is None:
+                continue
+            try:
                 await self._take(n, got)
+            except Exception:
+                log.exception("shard %d: restoring its monitors failed; letting it go", n)
+                if n in self.shards:
+                    self._lose(n, "not restored")
+                with contextlib.suppress(Exception):
+                    await self.leases.release(got.name, got.epoch, "released")
 
     async def _take(self, n: int, got: Acquired) -> None:
         started = time.monotonic()
