@@ -99,7 +99,9 @@ def build_runtime(config: Config, store: Store | None = None) -> Runtime:
         ingest = MqttIngest(config, engine, writer)
     bus = InProcessBus()
     registry = CollectorRegistry(auto_describe=True)
-    member = Member(config, store, engine, writer, registry) if clustered else None
+    member = (
+        Member(config, store, engine, writer, registry, publisher=ingest) if clustered else None
+    )
     sched_metrics = SchedulerMetrics(registry)
     scheduler = Scheduler(
         # With MQTT, agents probe; this process only ingests (and takes push heartbeats).
@@ -123,7 +125,7 @@ def build_runtime(config: Config, store: Store | None = None) -> Runtime:
         member=member,
     )
     # Before the LiveCollector: its fast text rendering expects to be registered last.
-    registry.register(LocationCollector(engine, ingest))
+    registry.register(LocationCollector(engine, member.ingests if member is not None else ingest))
     registry.register(ConfigCollector(runtime))
     live = LiveCollector(engine, writer, bus, {m.id: m.display_name for m in config.monitors})
     registry.register(live)

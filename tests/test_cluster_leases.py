@@ -16,7 +16,7 @@ import pytest
 from probes.result import Result
 from sla_engine.time.states import State
 from slamon.app import build_runtime
-from slamon.cluster.leases import LEADER, Leases, shard_lease, target
+from slamon.cluster.leases import LEADER, Leases, over_share, shard_lease, target
 from slamon.config.load import parse_config
 from slamon.config.model import Config
 from slamon.runtime import Runtime
@@ -167,10 +167,31 @@ def test_target_is_an_even_share() -> None:
     assert [target(16, n) for n in (0, 1, 2, 3, 4, 16, 17)] == [16, 16, 8, 6, 4, 1, 1]
 
 
+@pytest.mark.parametrize(
+    ("shards", "holding", "me", "gives"),
+    [
+        (4, {"a": 4}, "a", 0),
+        (4, {"a": 4, "b": 0}, "a", 2),
+        (4, {"a": 2, "b": 2, "c": 0}, "a", 1),  # 4 on 3 ends 2, 1, 1, never 2, 2, 0
+        (4, {"a": 1, "b": 1, "c": 2}, "c", 0),
+        (4, {"a": 2, "b": 1, "c": 1}, "a", 0),
+        (16, {"a": 6, "b": 5, "c": 5}, "a", 0),
+        (16, {"a": 8, "b": 8, "c": 0}, "b", 2),
+    ],
+    ids=["alone", "one-joins", "uneven-floor", "uneven-stable", "uneven-kept", "16-on-3", "joins"],
+)
+def test_over_share(shards: int, holding: dict[str, int], me: str, gives: int) -> None:
+    assert over_share(shards, holding, me) == gives
+
+
 # -- members in one process ------------------------------------------------------------
 
 
-def _cluster_config(url: str, prefix: str, engine_id: str, shards: int) -> Config:
+def _cluster_config(
+    url: str, prefix: str, engine_id: str, shards: int, *, ttl: float = 30
+) -> Config:
+    # Members stepped by hand: a long lease, so that a slow step on a loaded machine
+    # does not let a member's heartbeat lapse between the steps of the others.
     run = prefix.split("/", 1)[0]
     data: dict[str, Any] = {
         "store": {"url": url, "flush_interval": "50ms"},
@@ -182,7 +203,12 @@ def _cluster_config(url: str, prefix: str, engine_id: str, shards: int) -> Confi
             "session_expiry": "2m",
             "shards": shards,
         },
-        "cluster": {"enabled": True, "engine_id": engine_id, "lease_ttl": 2, "renew_every": 0.5},
+        "cluster": {
+            "enabled": True,
+            "engine_id": engine_id,
+            "lease_ttl": ttl,
+            "renew_every": ttl / 4,
+        },
         "monitors": [
             {"id": f"m{i}", "type": "tcp", "target": "127.0.0.1:9", "interval": "1s"}
             for i in range(24)
@@ -304,7 +330,7 @@ async def test_an_engine_that_cannot_renew_stops_consuming_after_the_lease_time(
     store = Store.from_url(fresh_pg)
     await migrate.upgrade(store.engine)
     await store.close()
-    runtime = build_runtime(_cluster_config(fresh_pg, unique_prefix(), "lonely", 3))
+    runtime = build_runtime(_cluster_config(fresh_pg, unique_prefix(), "lonely", 3, ttl=2))
     member = runtime.member
     assert member is not None
     stepped_down: list[bool] = []

@@ -15,14 +15,15 @@ disagree still agree on who holds what:
 The store's writer fences every write of a shard by the lease (``Store.write_batch``
 reads owner and epoch ``FOR SHARE`` in the same transaction): a taker's UPDATE waits
 for such a write to commit, and a write after the taking is refused. ``cluster_members``
-holds each engine's heartbeat; the members seen within a lease's time share the shards
-evenly (``target``).
+holds each engine's heartbeat and how many shards it holds; the members seen within a
+lease's time share the shards evenly (``target``, ``over_share``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -40,6 +41,24 @@ def shard_lease(shard: int) -> str:
 def target(shards: int, members: int) -> int:
     """How many shards each of ``members`` live engines should hold (at most)."""
     return math.ceil(shards / max(1, members))
+
+
+def over_share(shards: int, holding: dict[str, int], me: str) -> int:
+    """How many shards ``me`` should give up for an even spread over ``holding``'s engines.
+
+    Above ``target`` (the ceiling of an even share) always; above the floor too while
+    another live engine holds less than the floor (one that just joined), so that an
+    uneven count (4 shards on 3 engines) ends 2, 1, 1 and never 2, 2, 0.
+    """
+    members = max(1, len(holding))
+    mine = holding.get(me, 0)
+    ceiling = target(shards, members)
+    if mine > ceiling:
+        return mine - ceiling
+    floor = shards // members
+    if mine > floor and any(n < floor for engine, n in holding.items() if engine != me):
+        return 1
+    return 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +106,10 @@ _RELEASE = text(
     """
 )
 
+# Released leases and members joining or leaving are told on this channel.
+CHANNEL = "slamon_cluster"
+_NOTIFY = text(f"SELECT pg_notify('{CHANNEL}', :what)")
+
 _HEARTBEAT = text(
     """
     INSERT INTO cluster_members (engine_id, seen_at, shards_wanted)
@@ -97,7 +120,7 @@ _HEARTBEAT = text(
 
 _MEMBERS = text(
     """
-    SELECT engine_id FROM cluster_members
+    SELECT engine_id, shards_wanted FROM cluster_members
     WHERE seen_at > now() - make_interval(secs => :ttl) ORDER BY engine_id
     """
 )
@@ -149,19 +172,57 @@ class Leases:
         return {name: epoch for name, epoch in renewed.items() if held.get(name) == epoch}
 
     async def release(self, name: str, epoch: int, why: str = "released") -> bool:
-        """Give up ``name`` at once; False if it was no longer ours at ``epoch``."""
+        """Give up ``name`` at once; False if it was no longer ours at ``epoch``.
+
+        The other engines hear of it (``NOTIFY``) and take it without waiting for
+        their next round.
+        """
         async with self.engine.begin() as conn:
             result = await conn.execute(
                 _RELEASE, {"name": name, "owner": self.owner, "epoch": epoch, "why": why}
             )
+            if result.rowcount:
+                await conn.execute(_NOTIFY, {"what": f"released {name}"})
         return bool(result.rowcount)
 
-    async def heartbeat(self, wanted: int) -> list[str]:
-        """Say this engine is alive; return the engines seen alive within a lease's time."""
+    async def notify(self, what: str) -> None:
+        """Wake the other engines' rounds (a member joined or left)."""
         async with self.engine.begin() as conn:
-            await conn.execute(_HEARTBEAT, {"engine": self.owner, "wanted": wanted})
+            await conn.execute(_NOTIFY, {"what": what})
+
+    async def listen(self, wake: Callable[[], None]) -> None:
+        """Call ``wake`` on every notification until cancelled or the connection is lost.
+
+        One connection of the pool is held for it (PostgreSQL delivers notifications
+        on the session that listens).
+        """
+        async with self.engine.connect() as conn:
+            raw = await conn.get_raw_connection()
+            driver = raw.driver_connection
+            assert driver is not None
+
+            def heard(*_args: object) -> None:
+                wake()
+
+            closed = asyncio.Event()
+            driver.add_termination_listener(lambda *_args: closed.set())
+            await driver.add_listener(CHANNEL, heard)
+            try:
+                await closed.wait()
+            finally:
+                if not driver.is_closed():
+                    await driver.remove_listener(CHANNEL, heard)
+
+    async def heartbeat(self, held: int) -> dict[str, int]:
+        """Say this engine is alive and holds ``held`` shards.
+
+        Returns the engines seen alive within a lease's time, with the shards each held
+        at its last heartbeat.
+        """
+        async with self.engine.begin() as conn:
+            await conn.execute(_HEARTBEAT, {"engine": self.owner, "wanted": held})
             rows = await conn.execute(_MEMBERS, {"ttl": self.ttl})
-            return [r[0] for r in rows]
+            return {r[0]: int(r[1]) for r in rows}
 
     async def leave(self) -> None:
         """Forget this engine's heartbeat (a clean stop): the others rebalance at once."""
@@ -170,6 +231,7 @@ class Leases:
                 text("DELETE FROM cluster_members WHERE engine_id = :engine"),
                 {"engine": self.owner},
             )
+            await conn.execute(_NOTIFY, {"what": f"left {self.owner}"})
 
     async def taken(self, names: Iterable[str]) -> set[str]:
         """Of ``names``, those some engine holds now (unexpired)."""

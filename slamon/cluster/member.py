@@ -6,10 +6,15 @@ Every ``renew_every`` seconds the member, in one loop (``run``):
 2. renews every lease it holds in one statement; a shard whose lease it no longer
    holds at its epoch is dropped at once (``_lose``), and so is everything when no
    renewal succeeded for a lease's time (self-fencing: another engine may hold it now);
-3. gives up the shards above its share (``ceil(shards / members)``; a joining member
-   makes the others hand over, reason ``rebalance``), or takes free and expired ones
-   up to its share, in an order rotated by its id so that members do not collide;
+3. gives up the shards above its share (``ceil(shards / members)``, or above the floor
+   while another member is below it: ``over_share``; a joining member makes the others
+   hand over, reason ``rebalance``), or takes free and expired ones up to its share, in
+   an order rotated by its id so that members do not collide;
 4. takes the ``leader`` lease if it is free.
+
+A released lease, and a member joining or leaving, is told to the others by
+PostgreSQL's ``NOTIFY``; their loop then runs at once instead of at its next tick, so
+that a SIGTERM's handover takes a fraction of a second whatever ``renew_every`` is.
 
 Taking a shard (``_take``): its writes are fenced by the new epoch from now on, each
 of its monitors' confirmation, quorum and history is restored from the store (the
@@ -42,6 +47,7 @@ import os
 import signal
 import time
 import zlib
+from collections import Counter as CounterOf
 from collections.abc import Callable, Coroutine, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -54,13 +60,14 @@ from sla_engine.time.states import State
 from slamon.bus.ingest import MqttIngest
 from slamon.bus.mqtt import cancel_quietly
 from slamon.bus.wire import shard_of
-from slamon.cluster.leases import LEADER, Acquired, Leases, shard_lease, target
+from slamon.cluster.leases import LEADER, Acquired, Leases, over_share, shard_lease, target
 from slamon.store import engine_state
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
     from probes.result import Result
+    from slamon.bus.skew import ClockSkew
     from slamon.config.model import Config
     from slamon.engine import Engine
     from slamon.store.sql import Store
@@ -151,6 +158,98 @@ class _Gauges:
         )
 
 
+class ShardIngests:
+    """The shards' consumers read as one ingest by /metrics; counters survive handovers."""
+
+    def __init__(self, member: Member, publisher: MqttIngest | None) -> None:
+        self.member = member
+        self.publisher = publisher
+        self._received = 0
+        self._results_received = 0
+        self._paused = 0
+        self._internal_errors = 0
+        self._rejected: CounterOf[str] = CounterOf()
+        self._results_rejected: CounterOf[str] = CounterOf()
+        self._skews: dict[str, ClockSkew] = {}
+
+    def _live(self) -> list[MqttIngest]:
+        return [s.consumer for s in self.member.shards.values() if s.consumer is not None]
+
+    def retire(self, consumer: MqttIngest) -> None:
+        """Keep what a consumer of a shard given up counted."""
+        self._received += consumer.received
+        self._results_received += consumer.results_received
+        self._paused += consumer.paused
+        self._internal_errors += consumer.internal_errors
+        self._rejected.update(consumer.rejected)
+        self._results_rejected.update(consumer.results_rejected)
+        self._skews.update(consumer.skews)
+
+    @property
+    def skews(self) -> dict[str, ClockSkew]:
+        """Each location's clock, as the shard that heard from it last measured it."""
+        out = dict(self._skews)
+        for consumer in self._live():
+            out.update(consumer.skews)
+        return out
+
+    @property
+    def received(self) -> int:
+        """Messages received on every shard."""
+        return self._received + sum(c.received for c in self._live())
+
+    @property
+    def rejected(self) -> CounterOf[str]:
+        """Messages rejected, by reason."""
+        out = CounterOf(self._rejected)
+        for c in self._live():
+            out.update(c.rejected)
+        return out
+
+    @property
+    def results_received(self) -> int:
+        """Results received on every shard."""
+        return self._results_received + sum(c.results_received for c in self._live())
+
+    @property
+    def results_rejected(self) -> CounterOf[str]:
+        """Results rejected inside accepted batches, by reason."""
+        out = CounterOf(self._results_rejected)
+        for c in self._live():
+            out.update(c.results_rejected)
+        return out
+
+    @property
+    def paused(self) -> int:
+        """Times a shard's reading stopped for the writer."""
+        return self._paused + sum(c.paused for c in self._live())
+
+    @property
+    def internal_errors(self) -> int:
+        """Messages whose ingestion failed on a bug."""
+        return self._internal_errors + sum(c.internal_errors for c in self._live())
+
+    @property
+    def connected(self) -> bool:
+        """The publisher and every held shard's session are connected."""
+        publisher = self.publisher is None or self.publisher.connected
+        return publisher and all(c.connected for c in self._live())
+
+    @property
+    def unacked(self) -> int:
+        """Messages received and not yet acknowledged, over every shard."""
+        return sum(c.unacked for c in self._live())
+
+    @property
+    def events_dropped(self) -> int:
+        """State and event messages the broker refused or the outbox dropped."""
+        return self.publisher.events_dropped if self.publisher is not None else 0
+
+    def behind(self) -> float:
+        """How far behind the slowest shard is."""
+        return self.member.behind()
+
+
 class Member:
     """This engine's part in the cluster (see the module's docstring)."""
 
@@ -161,6 +260,8 @@ class Member:
         engine: Engine,
         writer: Writer,
         registry: CollectorRegistry,
+        *,
+        publisher: MqttIngest | None = None,
     ) -> None:
         self.config = config
         self.store = store
@@ -186,8 +287,11 @@ class Member:
         self.on_lost_leadership: Callable[[], None] = _stop_process
         self._lock = asyncio.Lock()
         self._stopping = False
+        self._joined = False
+        self._wake = asyncio.Event()
         self._background: set[asyncio.Task[None]] = set()
         self.metrics = ClusterMetrics(self, registry)
+        self.ingests = ShardIngests(self, publisher)
         engine.owned = set()
         writer.lease_of = self.lease_of
         writer.on_fenced = self._fenced
@@ -200,9 +304,20 @@ class Member:
             self.by_shard.setdefault(n, set()).add(monitor_id)
 
     def reconfigure(self, config: Config) -> None:
-        """Follow a reloaded config's monitors (their shards follow from their ids)."""
+        """Follow a reloaded config's monitors (their shards follow from their ids).
+
+        A monitor added to a held shard is this engine's from now on (it starts unknown,
+        as any new monitor); one removed was closed by ``Engine.reconfigure``.
+        """
         self.config = config
         self._assign(config)
+        owned = self.engine.owned if self.engine.owned is not None else set()
+        for n, shard in self.shards.items():
+            shard.monitors = set(self.by_shard.get(n, ()))
+            owned.update(shard.monitors)
+            if shard.consumer is not None:
+                shard.consumer.reconfigure(config)
+        owned.intersection_update(self._shard_of)
 
     @property
     def leading(self) -> bool:
@@ -226,38 +341,83 @@ class Member:
     # -- the loop --------------------------------------------------------------------
 
     async def run(self) -> None:
-        """Hold leases, take and give shards, until cancelled."""
-        mirror = asyncio.create_task(self._mirror_forever(), name="cluster-mirror")
+        """Hold leases, take and give shards, until cancelled.
+
+        Renewing runs in a task of its own (``_renew_forever``), so that a round that
+        takes or hands over shards slowly never delays a renewal.
+        """
+        helpers = [
+            asyncio.create_task(self._renew_forever(), name="cluster-renew"),
+            asyncio.create_task(self._mirror_forever(), name="cluster-mirror"),
+            asyncio.create_task(self._listen_forever(), name="cluster-listen"),
+        ]
         failures = 0
         try:
             while True:
                 started = time.monotonic()
-                try:
-                    async with self._lock:
-                        if not self._stopping:
+                if not self._stopping:
+                    try:
+                        async with self._lock:
                             await self._round()
-                        elif self.leader_epoch is not None:
-                            # Stopping: lead until the leader's work is written.
-                            still = await self.leases.renew({LEADER: self.leader_epoch})
-                            self._renewed = time.monotonic()
-                            if LEADER not in still:
-                                self.leader_epoch = None
-                    failures = 0
-                except Exception as exc:
-                    failures += 1
-                    if failures == 1 or failures % 20 == 0:
-                        log.error(
-                            "cluster round failed (%d in a row): %s: %s; will try again",
-                            failures,
-                            type(exc).__name__,
-                            exc,
-                            exc_info=failures == 1,
-                        )
-                if self.shards or self.leading:
-                    self._fence_if_stale()
-                await asyncio.sleep(max(0.05, self.renew_every - (time.monotonic() - started)))
+                        failures = 0
+                    except Exception as exc:
+                        failures += 1
+                        _sparingly("cluster round", failures, exc)
+                    if not self._joined and not failures:
+                        self._joined = True
+                        with contextlib.suppress(Exception):  # the others rebalance now
+                            await self.leases.notify(f"joined {self.engine_id}")
+                wait = max(0.05, self.renew_every - (time.monotonic() - started))
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(wait):
+                        await self._wake.wait()
+                self._wake.clear()
         finally:
-            await cancel_quietly(mirror)
+            for task in helpers:
+                await cancel_quietly(task)
+
+    async def _renew_forever(self) -> None:
+        failures = 0
+        while True:
+            started = time.monotonic()
+            try:
+                await self.renew()
+                failures = 0
+            except Exception as exc:
+                failures += 1
+                _sparingly("renewing the leases", failures, exc)
+            if self.shards or self.leading:
+                self._fence_if_stale()
+            await asyncio.sleep(max(0.05, self.renew_every - (time.monotonic() - started)))
+
+    async def renew(self) -> None:
+        """Say this engine is alive and renew every lease it holds; drop those lost."""
+        if not self._stopping:
+            await self.leases.heartbeat(len(self.shards))
+        held = {shard_lease(n): s.epoch for n, s in self.shards.items()}
+        if self.leader_epoch is not None:
+            held[LEADER] = self.leader_epoch
+        sent = time.monotonic()
+        still = await self.leases.renew(held)
+        # The database set the expiry after ``sent``: counting from it is on the safe side.
+        self._renewed = sent
+        for n, shard in list(self.shards.items()):
+            name = shard_lease(n)
+            if held.get(name) == shard.epoch and name not in still:
+                self._lose(n, "lease taken")
+        epoch = self.leader_epoch
+        if epoch is not None and held.get(LEADER) == epoch and LEADER not in still:
+            self._lose_leadership()
+
+    async def _listen_forever(self) -> None:
+        # Released leases and members joining or leaving wake the loop at once; without
+        # this connection the loop still runs every renew_every.
+        while True:
+            try:
+                await self.leases.listen(self._wake.set)
+            except Exception as exc:
+                log.warning("not listening for lease changes (%s); will try again", exc)
+            await asyncio.sleep(5)
 
     async def step(self) -> None:
         """One round of ``run``'s loop (tests step members by hand with it)."""
@@ -279,20 +439,15 @@ class Member:
             self._lose_leadership()
 
     async def _round(self) -> None:
-        self.members = await self.leases.heartbeat(len(self.shards))
-        held = {shard_lease(n): s.epoch for n, s in self.shards.items()}
-        if self.leader_epoch is not None:
-            held[LEADER] = self.leader_epoch
-        still = await self.leases.renew(held)
-        self._renewed = time.monotonic()
-        for n in [n for n in self.shards if shard_lease(n) not in still]:
-            self._lose(n, "lease taken")
-        if self.leading and LEADER not in still:
-            self._lose_leadership()
+        holding = await self.leases.heartbeat(len(self.shards))
+        holding[self.engine_id] = len(self.shards)
+        self.members = sorted(holding)
         share = target(self.count, len(self.members))
-        if len(self.shards) > share:
-            for n in sorted(self.shards, key=self._order, reverse=True)[: len(self.shards) - share]:
-                await self._give_up(n, "rebalance")
+        extra = over_share(self.count, holding, self.engine_id)
+        if extra:
+            await self._give_up(
+                sorted(self.shards, key=self._order, reverse=True)[:extra], "rebalance"
+            )
         elif len(self.shards) < share:
             await self._take_free(share)
         if not self.leading:
@@ -370,29 +525,43 @@ class Member:
                 self.metrics.failover.observe(seconds)
                 log.info("shard consumed %.2fs after its previous owner let go", seconds)
 
-    async def _give_up(self, n: int, why: str) -> None:
-        """Hand shard ``n`` over: commit and acknowledge what was read, then release."""
-        shard = self.shards[n]
-        name = shard_lease(n)
-        consumer = shard.consumer
-        if consumer is not None:
-            consumer.hold()
-        self.engine.save_monitors(shard.monitors)
+    async def _give_up(self, numbers: Sequence[int], why: str) -> None:
+        """Hand shards over: commit and acknowledge what was read, then release.
+
+        All together: stop reading, one flush, acknowledge, disconnect (the broker
+        keeps each session), forget their monitors, release the leases.
+        """
+        shards = [self.shards[n] for n in numbers if n in self.shards]
+        if not shards:
+            return
+        for shard in shards:
+            if shard.consumer is not None:
+                shard.consumer.hold()
+            self.engine.save_monitors(shard.monitors)
         try:
             async with asyncio.timeout(_HANDOVER_GRACE):
                 await self.writer.flush()
         except Exception:
-            log.exception("shard %d: flushing before the handover failed", n)
-        if consumer is not None:
-            consumer.flush_acks()
-        if shard.task is not None:
-            await cancel_quietly(shard.task)
-        self._forget(n)
-        try:
-            await self.leases.release(name, shard.epoch, why)
-        except Exception:
-            log.exception("shard %d: releasing its lease failed; it expires instead", n)
-        log.info("handed shard %d over (%s)", n, why)
+            log.exception("flushing before handing shards over failed")
+        for shard in shards:
+            if shard.consumer is not None:
+                shard.consumer.flush_acks()
+        await asyncio.gather(
+            *(cancel_quietly(s.task) for s in shards if s.task is not None),
+            return_exceptions=True,
+        )
+        for shard in shards:
+            self._forget(shard.number)
+        released = await asyncio.gather(
+            *(self.leases.release(shard_lease(s.number), s.epoch, why) for s in shards),
+            return_exceptions=True,
+        )
+        log.info(
+            "handed over %d shards (%s): %s",
+            sum(r is True for r in released),
+            why,
+            ", ".join(str(s.number) for s in shards),
+        )
 
     def _lose(self, n: int, why: str) -> None:
         """Drop shard ``n`` at once, acknowledging nothing more (its new owner gets it)."""
@@ -407,7 +576,11 @@ class Member:
         self._forget(n)
 
     def _forget(self, n: int) -> None:
-        shard = self.shards.pop(n)
+        shard = self.shards.pop(n, None)
+        if shard is None:
+            return  # lost meanwhile
+        if shard.consumer is not None:
+            self.ingests.retire(shard.consumer)
         name = shard_lease(n)
         self.engine.drop(shard.monitors)
         self.writer.forget(shard.monitors)
@@ -452,6 +625,9 @@ class Member:
     def _lose_leadership(self) -> None:
         self.leader_epoch = None
         self.taken_at.pop(LEADER, None)
+        if self._stopping:
+            log.error("lost the leader lease while stopping")
+            return
         log.error("lost the leader lease: stopping (a supervisor starts this engine again)")
         self.on_lost_leadership()
 
@@ -493,42 +669,12 @@ class Member:
     # -- stopping ----------------------------------------------------------------------
 
     async def hand_over(self) -> None:
-        """SIGTERM: give every shard up at once (the others take them), keep leading.
-
-        All shards together: stop reading, one flush, acknowledge, disconnect, release.
-        """
+        """SIGTERM: give every shard up at once (the others take them), keep leading."""
         async with self._lock:
             self._stopping = True
-            shards = list(self.shards.values())
-            for shard in shards:
-                if shard.consumer is not None:
-                    shard.consumer.hold()
-                self.engine.save_monitors(shard.monitors)
-            try:
-                async with asyncio.timeout(_HANDOVER_GRACE):
-                    await self.writer.flush()
-            except Exception:
-                log.exception("flushing before the handover failed")
-            for shard in shards:
-                if shard.consumer is not None:
-                    shard.consumer.flush_acks()
-            await asyncio.gather(
-                *(cancel_quietly(s.task) for s in shards if s.task is not None),
-                return_exceptions=True,
-            )
-            for shard in shards:
-                if shard.number in self.shards:
-                    self._forget(shard.number)
+            await self._give_up(list(self.shards), "released")
             with contextlib.suppress(Exception):
                 await self.leases.leave()
-            results = await asyncio.gather(
-                *(self.leases.release(shard_lease(s.number), s.epoch, "released") for s in shards),
-                return_exceptions=True,
-            )
-            log.info(
-                "handed over %d shards",
-                sum(r is True for r in results),
-            )
 
     async def resign(self) -> None:
         """Release the leader lease (after the leader's work stopped and was written)."""
@@ -537,6 +683,19 @@ class Member:
         epoch, self.leader_epoch = self.leader_epoch, None
         with contextlib.suppress(Exception):
             await self.leases.release(LEADER, epoch, "released")
+
+
+def _sparingly(what: str, failures: int, exc: Exception) -> None:
+    # The first failure with its traceback, then one line every 20.
+    if failures == 1 or failures % 20 == 0:
+        log.error(
+            "%s failed (%d in a row): %s: %s; will try again",
+            what,
+            failures,
+            type(exc).__name__,
+            exc,
+            exc_info=failures == 1,
+        )
 
 
 def _stop_process() -> None:

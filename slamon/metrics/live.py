@@ -162,7 +162,8 @@ class LiveCollector(Collector):
             yield _Rows(f"probe_{key}", text, labels, _plain(latest, key))
         for key, text in PHASE_GAUGES.items():
             yield _Rows(f"probe_{key}", text, (*labels, "phase"), _phased(latest, key))
-        monitors = sorted(self.engine.policies)
+        owned = self.engine.owned  # in a cluster, each engine tells of its own shards
+        monitors = sorted(self.engine.policies if owned is None else owned)
         yield _Rows(
             "slamon_monitor_state",
             "The confirmed state of each monitor: 1 for the state it is in, 0 for the others.",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
@@ -12,10 +12,72 @@ from sla_engine.time.states import State
 from slamon.bus.wire import Reject
 
 if TYPE_CHECKING:
+    from collections import Counter
+    from collections.abc import Mapping
+
     from prometheus_client.metrics_core import Metric
 
-    from slamon.bus.ingest import MqttIngest
+    from slamon.bus.skew import ClockSkew
     from slamon.engine import Engine
+
+
+class IngestCounters(Protocol):
+    """What /metrics reads of the MQTT ingest (``MqttIngest``, or a cluster's shards)."""
+
+    @property
+    def skews(self) -> Mapping[str, ClockSkew]:
+        """Each location's clock skew estimate."""
+        ...
+
+    @property
+    def received(self) -> int:
+        """Messages received."""
+        ...
+
+    @property
+    def rejected(self) -> Counter[str]:
+        """Messages rejected, by reason."""
+        ...
+
+    @property
+    def results_received(self) -> int:
+        """Results received."""
+        ...
+
+    @property
+    def results_rejected(self) -> Counter[str]:
+        """Results rejected inside accepted batches, by reason."""
+        ...
+
+    @property
+    def paused(self) -> int:
+        """Times reading stopped for the writer."""
+        ...
+
+    @property
+    def internal_errors(self) -> int:
+        """Messages whose ingestion failed on a bug."""
+        ...
+
+    @property
+    def connected(self) -> bool:
+        """Whether connected to the broker."""
+        ...
+
+    @property
+    def unacked(self) -> int:
+        """Messages received and not yet acknowledged."""
+        ...
+
+    @property
+    def events_dropped(self) -> int:
+        """State and event messages dropped."""
+        ...
+
+    def behind(self) -> float:
+        """Seconds the latest results arrived late."""
+        ...
+
 
 _LOCATION_STATES = (State.UP, State.DEGRADED, State.DOWN, State.UNKNOWN)
 
@@ -23,7 +85,7 @@ _LOCATION_STATES = (State.UP, State.DEGRADED, State.DOWN, State.UNKNOWN)
 class LocationCollector(Collector):
     """Per-location state of every monitor, and the MQTT ingest's counters."""
 
-    def __init__(self, engine: Engine, ingest: MqttIngest | None = None) -> None:
+    def __init__(self, engine: Engine, ingest: IngestCounters | None = None) -> None:
         self.engine = engine
         self.ingest = ingest
 
