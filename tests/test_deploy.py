@@ -126,7 +126,8 @@ async def test_every_dashboard_metric_is_on_metrics(tmp_path: Path) -> None:
     exposed = exposed_names(text)
     wanted = set().union(*(metric_names(q) for q in dashboard_queries()))
     assert wanted, "the dashboard queries nothing?"
-    assert sorted(wanted - exposed) == []
+    # The Cluster row's series are a cluster engine's (the next test).
+    assert sorted(wanted - exposed - cluster_row_metrics()) == []
     # And they have samples, not just a TYPE line.
     for name in (
         "slamon_slo_availability_ratio",
@@ -138,6 +139,49 @@ async def test_every_dashboard_metric_is_on_metrics(tmp_path: Path) -> None:
     # The objective prints exactly: 99.9 % is 0.999, not 0.9990000000000001.
     assert re.search(r"^slamon_slo_objective_ratio\{slo=\"api-slo\"\} 0.999$", text, re.MULTILINE)
     assert 'slamon_alerts_active{alertname="SlamonMonitorDown",severity="critical"} 1.0' in text
+
+
+def cluster_row_metrics() -> set[str]:
+    """The metrics the dashboard's Cluster row queries (its panels below the row)."""
+    dash = json.loads(DASHBOARD.read_text())
+    row = next(p for p in dash["panels"] if p["type"] == "row" and p["title"].startswith("Cluster"))
+    below = [p for p in dash["panels"] if p["gridPos"]["y"] > row["gridPos"]["y"]]
+    return set().union(
+        *(metric_names(t["expr"]) for p in below for t in p.get("targets", []) if t.get("expr"))
+    )
+
+
+CLUSTER_METRICS = {
+    "slamon_shard_owner",
+    "slamon_cluster_leader",
+    "slamon_lease_age_seconds",
+    "slamon_shard_handovers_total",
+    "slamon_shard_failover_seconds_bucket",
+    "slamon_cluster_members",
+    "slamon_fence_refusals_total",
+}
+
+
+async def test_the_cluster_row_queries_a_cluster_engines_metrics(tmp_path: Path) -> None:
+    # A cluster member's registry (nothing connects: building it needs no database).
+    config = parse_config(
+        {
+            "store": {"url": "postgresql+asyncpg://nobody@127.0.0.1:9/none"},
+            "bus": {"kind": "mqtt", "locations": ["local"], "shards": 4},
+            "cluster": {"enabled": True, "engine_id": "e1"},
+            "monitors": [{"id": "api", "type": "tcp", "target": "127.0.0.1:9"}],
+        },
+        {},
+    )
+    runtime = build_runtime(config)
+    text = generate_latest(runtime.registry).decode()
+    await runtime.store.close()
+    exposed = exposed_names(text)
+    wanted = cluster_row_metrics()
+    # The row shows every cluster series, and each is on a cluster engine's /metrics.
+    assert wanted >= CLUSTER_METRICS, sorted(CLUSTER_METRICS - wanted)
+    assert sorted(wanted - exposed) == []
+    assert 'slamon_cluster_leader{engine="e1"} 0.0' in text
 
 
 def test_the_shipped_rules_match_the_example_config() -> None:

@@ -51,6 +51,25 @@ class LatencySketch:
         self.count += times
         self.total += max(value, 0.0) * times
 
+    def add_all(self, values: Iterable[float]) -> None:
+        """Record each of ``values`` once, as ``add`` does, in one pass."""
+        buckets = self._buckets
+        get = buckets.get
+        log, ceil = math.log, math.ceil
+        count = 0
+        total = self.total  # in order, as ``add`` sums (the same float)
+        for value in values:
+            if value <= _MIN_VALUE:
+                idx = _ZERO_INDEX
+                total += max(value, 0.0)
+            else:
+                idx = ceil(log(value) / _LOG_GAMMA)
+                total += value
+            buckets[idx] = get(idx, 0) + 1
+            count += 1
+        self.count += count
+        self.total = total
+
     def merge(self, other: LatencySketch) -> LatencySketch:
         """Add ``other``'s counts into this sketch and return it."""
         for idx, n in other._buckets.items():

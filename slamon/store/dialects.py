@@ -6,7 +6,7 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Insert, Table, event
 from sqlalchemy.dialects import postgresql, sqlite
@@ -125,23 +125,40 @@ def _pg_unnest(table: str, columns: tuple[str, ...], tail: str) -> str:
     return f"INSERT INTO {table} ({','.join(columns)}) SELECT * FROM unnest({arrays}) {tail}"  # noqa: S608
 
 
+@lru_cache(maxsize=16)
+def _pg_unnest_counted(table: str, columns: tuple[str, ...], tail: str) -> str:
+    n = len(columns) + 1
+    return (
+        f"WITH ins AS ({_pg_unnest(table, columns, tail)}) "  # noqa: S608
+        f"SELECT count(*), CASE WHEN count(*) < ${n}::int4 THEN array_agg({columns[0]}) END "
+        "FROM ins"
+    )
+
+
 async def insert_new(
     conn: AsyncConnection,
     dialect: str,
     table: str,
     columns: tuple[str, ...],
     rows: Sequence[tuple[Any, ...]],
-) -> set[Any]:
-    """Insert ``rows`` but those whose key (first column) is stored; return keys inserted."""
+) -> set[Any] | None:
+    """Insert ``rows`` but those whose key (first column) is stored; return keys inserted.
+
+    None when every row was inserted (the usual case: no key set to build).
+    """
     tail = "ON CONFLICT DO NOTHING RETURNING " + columns[0]
     inserted: set[Any] = set()
     if dialect == "postgresql":
-        # One statement for the batch: its columns as arrays.
+        # One statement for the batch: its columns as arrays. One row comes back, the
+        # count inserted and, only when some were not, their keys as one array (a row
+        # per key cost the engine more than the rest of the statement).
         arrays = tuple(list(col) for col in zip(*rows, strict=True))
-        inserted.update(
-            r[0] for r in await conn.exec_driver_sql(_pg_unnest(table, columns, tail), arrays)
-        )
-        return inserted
+        sql = _pg_unnest_counted(table, columns, tail)
+        row = (await conn.exec_driver_sql(sql, (*arrays, len(rows)))).one()
+        count, keys = cast("tuple[int, list[Any] | None]", tuple(row))
+        if count == len(rows):
+            return None
+        return set(keys or ())
     # Multi-row VALUES: executemany cannot return the inserted keys. In chunks of
     # power-of-two sizes: SQLite compiles each distinct statement text (a few ms for
     # hundreds of rows), and sqlite3's statement cache keeps only the recent ones, so a
@@ -154,7 +171,7 @@ async def insert_new(
         inserted.update(
             r[0] for r in await conn.exec_driver_sql(sql, tuple(v for row in part for v in row))
         )
-    return inserted
+    return None if len(inserted) == len(rows) else inserted
 
 
 def _chunk_sizes(n: int, most: int) -> list[int]:

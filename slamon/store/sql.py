@@ -21,7 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.types import NullType
 
-from probes.result import ErrorClass, Result
+from probes.result import QUALITY_ERRORS, ErrorClass, Result
 from sla_engine.slis.sketch import LatencySketch
 from sla_engine.time.states import State, StateInterval
 from slamon.store import dialects
@@ -53,6 +53,8 @@ _ROLLUP_COLUMNS = (
     "unanswered",
     "assertion_failed",
 )
+_DOWN = State.DOWN
+_DEGRADED = State.DEGRADED
 # Above this many ids a query reads the whole window and filters in Python.
 _IN_LIMIT = 500
 
@@ -98,6 +100,35 @@ class Rollup:
             # it would poison response-time charts and latency SLIs.
             self.latency_sum += result.latency
             self.sketch.add(result.latency)
+
+    def add_all(self, items: Sequence[Result]) -> None:
+        """Count ``items``, as ``add`` each, in one pass (the writer's hot loop)."""
+        down = degraded = unanswered = failed = 0
+        latency_sum = self.latency_sum  # in order, as ``add`` sums (the same float)
+        latencies: list[float] = []
+        for r in items:
+            state = r.state
+            if state is _DOWN:
+                down += 1
+                if r.error in QUALITY_ERRORS:
+                    failed += 1
+                else:
+                    unanswered += 1
+                continue
+            if state is _DEGRADED:
+                degraded += 1
+            if r.error is not None and r.error in QUALITY_ERRORS:
+                failed += 1
+            latency_sum += r.latency
+            latencies.append(r.latency)
+        self.checks += len(items)
+        self.down += down
+        self.degraded += degraded
+        self.unanswered += unanswered
+        self.assertion_failed += failed
+        self.latency_sum = latency_sum
+        if latencies:
+            self.sketch.add_all(latencies)
 
 
 class Fenced(Exception):
@@ -290,7 +321,7 @@ class Store:
             for r in batch
         ]
         ids = await dialects.insert_new(conn, self.dialect, "results", _RESULT_COLUMNS, rows)
-        if len(ids) == len(batch):
+        if ids is None:
             return batch
         # Some were stored before (a redelivery), or came twice in this batch: each
         # inserted id counts once, for its first result.
@@ -327,8 +358,7 @@ class Store:
             # Updated in place (a copy per key and batch cost more than the rest of the
             # rollup work); if the transaction fails the caller drops its cache.
             acc = cached.get(key) or loaded.get(key) or Rollup(*key)
-            for r in items:
-                acc.add(r)
+            acc.add_all(items)
             updated[key] = acc
         at = dialects.instant(self.dialect)
         await dialects.upsert_rows(
