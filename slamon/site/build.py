@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -38,10 +38,11 @@ async def render_from_store(
     incidents: Sequence[Incident] | None = None,
     maintenance: Sequence[MaintenanceWindow] | None = None,
     worker: RenderWorker | None = None,
-) -> dict[str, bytes]:
+) -> Mapping[str, bytes]:
     """Read the store and render every file of the site, off the event loop.
 
-    The rendering runs in ``worker``'s process if given, else in a thread.
+    The rendering runs in ``worker``'s process if given (which also writes the files
+    to its folder: the answer then reads them from there), else in a thread.
     Incidents of the last year and maintenance windows from 90 days back to 30 days
     ahead are loaded from the store and the config unless they are given.
     """

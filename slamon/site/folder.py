@@ -13,7 +13,7 @@ import contextlib
 import os
 import shutil
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -33,12 +33,15 @@ def write_site(
     now: datetime | None = None,
     *,
     prune: bool = True,
+    unchanged: Callable[[str, bytes], Path | None] | None = None,
 ) -> Path:
     """Write ``files`` to a new build folder and point the link ``out`` at it atomically.
 
     Returns the build folder. ``out`` may not exist yet, may be a link a previous build
     made, or an empty folder; a non-empty real folder is refused, never deleted. With
     ``prune``, builds older than the previous one are removed after the swap.
+    ``unchanged(path, data)`` may name an existing file with those very bytes (in a
+    previous build): it is hard-linked instead of written again.
     """
     out = Path(out)
     parent = out.parent
@@ -56,9 +59,19 @@ def write_site(
     build = builds / f"{stamp}-{os.getpid()}"
     staging = builds / f".tmp-{build.name}"
     try:
+        made: set[Path] = set()
         for path, data in files.items():
             target = staging / path
-            target.parent.mkdir(parents=True, exist_ok=True)
+            if target.parent not in made:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                made.add(target.parent)
+            same = unchanged(path, data) if unchanged is not None else None
+            if same is not None:
+                try:
+                    os.link(same, target)
+                    continue
+                except OSError:  # gone meanwhile, or links not allowed here: write it
+                    pass
             target.write_bytes(data)
         staging.rename(build)
     except BaseException:

@@ -11,13 +11,14 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from slamon.site.build import render_from_store
 from slamon.site.folder import write_site
+from slamon.site.worker import FolderFiles
 from statuspage.render import PageRenderer
 
 if TYPE_CHECKING:
@@ -39,7 +40,7 @@ MAX_DEFER = 60.0  # longest a rebuild waits for ingestion to catch up
 class Site:
     """One build of the site, as served."""
 
-    files: dict[str, bytes]
+    files: Mapping[str, bytes]
     built_at: float
 
 
@@ -127,7 +128,8 @@ class SitePublisher:
             raise
         self.site = Site(files, time.monotonic())
         output = self.config.statuspage.output
-        if output:
+        written = isinstance(files, FolderFiles) and files.writes_to(output)
+        if output and not written:
             await asyncio.to_thread(write_site, files, output)
         self.builds += 1
         self.last_seconds = time.perf_counter() - started
