@@ -55,6 +55,9 @@ MIN_HISTORY_MONTHS = 3
 # hold: any "<" from the config or the store is escaped.
 _CHART_SLOT = Markup("<!--slamon:chart-->")
 _SUMMARY_SLOT = Markup("<!--slamon:summary-->")
+# The footer's "updated" time goes through a message and is escaped with it: its slot is
+# text that escaping leaves as it is (private-use characters no message holds).
+_UPDATED_SLOT = "\ue000updated\ue000"
 
 CONTENT_TYPES = {
     ".html": "text/html; charset=utf-8",
@@ -126,6 +129,7 @@ class PageRenderer:
             "page": s,
             "loc": loc,
             "now": s.generated_at,
+            "updated": loc.datetime(s.generated_at),
             "root": root,
             "days": len(s.components[0].days) if s.components else 90,
             "iso": _iso,
@@ -231,13 +235,15 @@ class PageRenderer:
         title = loc.t("response_7d")
         chart = latency_chart(loc, c.latency, f"{c.name}: {title}")
         summary = escape(latency_summary(loc, c.latency))
-        # Everything the page shows but the chart: the component without its hourly
-        # means, its incidents (with the names of the components they affect), the
-        # page's own settings, and the time in the footer (to the minute).
+        # Everything the page shows but the chart and the footer's time: the component
+        # without its hourly means (and its uptime as shown: the exact figure moves with
+        # every build while there was downtime in the 90 days), its incidents (with the
+        # names of the components they affect), and the page's own settings.
         known = self._names(s)
         names = {x: known[x] for i in incidents for x in i.component_ids if x in known}
         key = (
-            replace(c, latency=(), response_ms=None),
+            replace(c, latency=(), response_ms=None, uptime_90=None, uptime_30=None),
+            loc.percent(c.uptime_90),
             tuple(incidents),
             tuple(sorted(names.items())),
             badge_base,
@@ -247,7 +253,6 @@ class PageRenderer:
             s.timezone,
             s.url,
             len(s.components[0].days),
-            loc.datetime(s.generated_at),
         )
         if self._used is not None:
             self._used.add(c.id)
@@ -258,7 +263,9 @@ class PageRenderer:
             html = self._render_component(s, loc, c, badge_base, incidents)
             self._pages[c.id] = (key, html)
             self.rendered += 1
-        return html.replace(_CHART_SLOT, chart, 1).replace(_SUMMARY_SLOT, summary, 1)
+        updated = escape(loc.datetime(s.generated_at))
+        html = html.replace(_CHART_SLOT, chart, 1).replace(_SUMMARY_SLOT, summary, 1)
+        return html.replace(_UPDATED_SLOT, updated, 1)
 
     def _render_component(
         self,
@@ -271,6 +278,7 @@ class PageRenderer:
         ctx = self._context(s, loc, "../")
         kinds = {"status": "badge.status", "uptime": "badge.uptime", "response": "badge.response"}
         ctx.update(
+            updated=_UPDATED_SLOT,
             c=c,
             chart=_CHART_SLOT,
             rows=daily_rows(loc, c.days),
