@@ -106,6 +106,10 @@ class PageRenderer:
         self.rendered = 0
         self._names_of: tuple[PageSnapshot, dict[str, str]] | None = None
 
+    def forget(self) -> None:
+        """Drop the pages kept from the last render: the next one renders every page."""
+        self._pages.clear()
+
     def _names(self, s: PageSnapshot) -> dict[str, str]:
         """Component names by id (made once per snapshot)."""
         if self._names_of is None or self._names_of[0] is not s:

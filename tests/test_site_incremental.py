@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from sla_engine.time.states import State
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from sla_engine.incidents import MaintenanceWindow
+from sla_engine.time.states import State, StateInterval
+from slamon.config.load import parse_config
+from slamon.config.model import Config
 from slamon.site.folder import write_site
+from slamon.site.views import SnapshotInputs, ViewCache, snapshot_from
 from statuspage.render import PageRenderer
 from statuspage.snapshot import LatencyPoint, PageSnapshot
 from tests.statuspage_samples import big_snapshot
+from tests.test_statuspage_site import config as site_config
 
 
 def fresh(s: PageSnapshot) -> dict[str, bytes]:
@@ -103,3 +112,89 @@ def test_unchanged_files_are_linked_not_written_again(tmp_path: Path) -> None:
         same = (second / path).stat().st_ino == (first / path).stat().st_ino
         assert same == (path != "index.html"), path
     assert (tmp_path / "site" / "index.html").read_bytes() == b"<!doctype html>changed"
+
+
+# -- the view cache: days before today kept, today computed again ---------------------
+
+T_END = datetime(2026, 10, 26, 9, 30, tzinfo=UTC)  # the day after DST ended in Oslo
+STATES = [State.UP, State.DOWN, State.DEGRADED, State.MAINTENANCE, State.UNKNOWN]
+
+
+@st.composite
+def histories(draw: st.DrawFn) -> dict[str, list[StateInterval]]:
+    """Sorted, disjoint intervals per monitor over the last 95 days, gaps, open ends."""
+    out: dict[str, list[StateInterval]] = {}
+    for m in ("a1", "a2", "b"):
+        spans: list[StateInterval] = []
+        at = T_END - timedelta(days=95) + timedelta(minutes=draw(st.integers(0, 600)))
+        for _ in range(draw(st.integers(0, 14))):
+            at += timedelta(minutes=draw(st.sampled_from([0, 0, 1, 59, 600, 3000])))
+            length = timedelta(minutes=draw(st.integers(1, 20 * 1440)))
+            if at >= T_END + timedelta(hours=6):
+                break
+            spans.append(StateInterval(m, draw(st.sampled_from(STATES)), at, at + length))
+            at += length
+        if spans and draw(st.booleans()):
+            spans[-1] = StateInterval(m, spans[-1].state, spans[-1].start, None)
+        out[m] = spans
+    return out
+
+
+def inputs_at(
+    cfg: Config,
+    history: dict[str, list[StateInterval]],
+    now: datetime,
+    maintenance: tuple[MaintenanceWindow, ...],
+) -> SnapshotInputs:
+    live = {m: (h[-1].state if h else State.UNKNOWN) for m, h in history.items()}
+    return SnapshotInputs(cfg, now, live, history, (), (), maintenance)
+
+
+@settings(deadline=None, max_examples=60, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    histories(),
+    st.lists(st.integers(-12 * 60, 14 * 60), min_size=1, max_size=4),
+    st.booleans(),
+)
+def test_views_from_the_cache_equal_views_computed_in_one_go(
+    tmp_path_factory: pytest.TempPathFactory,
+    history: dict[str, list[StateInterval]],
+    minutes: list[int],
+    with_maintenance: bool,
+) -> None:
+    cfg = parse_config(site_config(tmp_path_factory.mktemp("v")), {})
+    maintenance: tuple[MaintenanceWindow, ...] = ()
+    if with_maintenance:
+        maintenance = (
+            MaintenanceWindow("mw", "M", "", ("api",), T_END - timedelta(days=1, hours=3),
+                              T_END + timedelta(hours=2)),
+        )  # fmt: skip
+    cache = ViewCache()
+    for offset in sorted(minutes):  # time passes: the cache is reused, only today again
+        now = T_END + timedelta(minutes=offset)
+        inputs = inputs_at(cfg, history, now, maintenance)
+        assert snapshot_from(inputs, cache) == snapshot_from(inputs)
+
+
+def test_the_cache_computes_past_days_once_while_only_time_passes(tmp_path: Path) -> None:
+    cfg = parse_config(site_config(tmp_path), {})
+    start = T_END - timedelta(days=100)
+    history = {
+        "a1": [
+            StateInterval("a1", State.UP, start, T_END - timedelta(days=3)),
+            StateInterval("a1", State.DOWN, T_END - timedelta(days=3), T_END - timedelta(days=2)),
+            StateInterval("a1", State.UP, T_END - timedelta(days=2), None),
+        ],
+        "a2": [StateInterval("a2", State.UP, start, None)],
+        "b": [StateInterval("b", State.UP, start, None)],
+    }
+    cache = ViewCache()
+    for k in range(5):
+        snapshot_from(inputs_at(cfg, history, T_END + timedelta(minutes=k), ()), cache)
+    assert cache.computed == 2  # api and web, once
+    history["b"] = [
+        StateInterval("b", State.UP, start, T_END - timedelta(days=5)),
+        StateInterval("b", State.DOWN, T_END - timedelta(days=5), None),
+    ]
+    snapshot_from(inputs_at(cfg, history, T_END + timedelta(minutes=9), ()), cache)
+    assert cache.computed == 3  # web's history changed

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from slamon.site.build import render_from_store
 from slamon.site.folder import write_site
+from slamon.site.views import ViewCache
 from slamon.site.worker import FolderFiles
 from statuspage.render import PageRenderer
 
@@ -66,6 +67,7 @@ class SitePublisher:
         self.engine = engine
         self.dirty = dirty
         self.renderer = renderer or PageRenderer()
+        self.views = ViewCache()  # builds run one at a time (the lock below)
         self.site: Site | None = None
         self.builds = 0
         self.failures = 0
@@ -122,6 +124,7 @@ class SitePublisher:
                 datetime.now(UTC),
                 engine=self.engine,
                 worker=self.worker,
+                views=self.views,
             )
         except Exception:
             self.dirty.set()  # the next request or tick tries again

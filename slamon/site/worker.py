@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from slamon.site.folder import write_site
-from slamon.site.views import SnapshotInputs, snapshot_from
+from slamon.site.views import SnapshotInputs, ViewCache, snapshot_from
 from statuspage.render import PageRenderer
 
 if TYPE_CHECKING:
@@ -35,6 +35,9 @@ WORKER_FROM_COMPONENTS = 200  # render_worker = "auto": a process from this many
 
 
 _worker_renderer: PageRenderer | None = None
+
+
+_worker_views = ViewCache()  # each component's days before today, kept between builds
 
 
 # The last build this worker wrote: its folder and a digest of each file in it.
@@ -60,7 +63,7 @@ def _build_into(inputs: SnapshotInputs, out: str) -> tuple[str, list[str]]:
     global _worker_renderer, _worker_last  # noqa: PLW0603  # one per worker process
     if _worker_renderer is None:
         _worker_renderer = PageRenderer()
-    files = _worker_renderer.render_site(snapshot_from(inputs))
+    files = _worker_renderer.render_site(snapshot_from(inputs, _worker_views))
     digests = {path: _digest(data) for path, data in files.items()}
     last = _worker_last
 
