@@ -11,11 +11,12 @@ exact extent the generator knows) is written twice:
 
 Then it times, best of ``--repeat``, ``avg_over_time(probe_success[30d])`` through
 Prometheus' HTTP API (evaluated at the window's end) against slamon's availability of
-the same monitors over the same 30 days (``Store.state_durations`` summed in SQL, then
-``availability_from_durations``), and checks both answers against what the generator
-knows: Prometheus counts samples, so its exact answer is the share of successful
-samples (compared to float rounding); slamon's is time-weighted and compared exactly
-(``Fraction``). An outage still running at the window's end is where the two differ.
+the same monitors over the same 30 days (``slamon.reports.availability.availability_of``:
+``Store.state_durations`` summed in SQL, then ``availability_from_durations``), and
+checks both answers against what the generator knows: Prometheus counts samples, so its
+exact answer is the share of successful samples (compared to float rounding); slamon's
+is time-weighted and compared exactly (``Fraction``). An outage still running at the
+window's end is where the two differ.
 
 Usage: python bench/vs_prometheus.py [-n 1000] [--days 30] [--quick] [--ledger FILE]
 """
@@ -52,9 +53,9 @@ from sla_engine.accounting.availability import (  # noqa: E402
     AccountingTerms,
     UnknownPolicy,
 )
-from sla_engine.accounting.durations import availability_from_durations  # noqa: E402
 from sla_engine.time.intervals import Interval  # noqa: E402
 from sla_engine.time.states import State  # noqa: E402
+from slamon.reports.availability import availability_of  # noqa: E402
 from slamon.store import migrate  # noqa: E402
 from slamon.store.sql import IntervalChange, Store  # noqa: E402
 
@@ -249,14 +250,11 @@ async def slamon_availability(
     store = Store.from_url(f"sqlite+aiosqlite:///{db}")
     times, answer = [], {}
     try:
-        await store.state_durations(window, ids[:1])  # open the pool, as a service has
+        await store.state_durations(window, ids[:1])  # open the pool, as a service has it
         for _ in range(repeat):
             t0 = time.perf_counter()
-            durations = await store.state_durations(window, ids)
-            answer = {
-                m: availability_from_durations(durations.get(m, {}), window, TERMS).ratio
-                for m in ids
-            }
+            found = await availability_of(store, ids, window, TERMS)
+            answer = {m: a.ratio for m, a in found.items()}
             times.append(time.perf_counter() - t0)
     finally:
         await store.close()
