@@ -58,7 +58,7 @@ from sla_engine.slis.sketch import LatencySketch
 from sla_engine.time.states import State
 from slamon.config.load import parse_config
 from slamon.config.model import Config
-from slamon.site.folder import prune_builds, write_site
+from slamon.site.folder import SiteWriter, prune_builds
 from slamon.site.views import ViewCache, build_snapshot
 from slamon.store import migrate
 from slamon.store.sql import IntervalChange, Rollup, Store, hour_of
@@ -210,12 +210,15 @@ async def one_build(
     now: datetime = NOW,
     change: int | None = None,
     views: ViewCache | None = None,
+    writer: SiteWriter | None = None,
 ) -> dict[str, float]:
     """One build at ``now``; ``change``: that component's live state is flipped.
 
-    ``views`` and ``renderer`` keep what they computed between builds (as the service
-    does); a full build passes no ``views`` and a renderer that forgot its pages.
+    ``views``, ``renderer`` and ``writer`` keep what they computed between builds (as
+    the service's render worker does); a full build passes no ``views`` nor ``writer``
+    and a renderer that forgot its pages.
     """
+    writer = writer or SiteWriter()
     incidents, maintenance = incidents_and_maintenance(config)
     store = Store.from_url(config.store.url)
     rendered = renderer.rendered
@@ -233,7 +236,7 @@ async def one_build(
         t1, c1 = time.perf_counter(), time.process_time()
         files = renderer.render_site(snapshot)
         t2, c2 = time.perf_counter(), time.process_time()
-        write_site(files, out, prune=False, unchanged=same_bytes(out))
+        writer.write(files, out, prune=False)
         t3, c3 = time.perf_counter(), time.process_time()
         prune_builds(out)
         t4 = time.perf_counter()
@@ -254,25 +257,6 @@ async def one_build(
         "index": len(files["index.html"]),
         "pages_rendered": renderer.rendered - rendered,
     }
-
-
-def same_bytes(out: Path) -> Callable[[str, bytes], Path | None]:
-    """What the service's render worker does: a file with the bytes of the current build's
-    is hard-linked from it (the worker compares digests it kept; here the file is read)."""
-    current = out.resolve() if out.is_symlink() else None
-
-    def unchanged(path: str, data: bytes) -> Path | None:
-        if current is None:
-            return None
-        old = current / path
-        try:
-            if old.stat().st_size == len(data) and old.read_bytes() == data:
-                return old
-        except OSError:
-            return None
-        return None
-
-    return unchanged
 
 
 async def upgrade(config: Config) -> None:
@@ -329,12 +313,18 @@ def main() -> None:
         for _ in range(args.runs):
             renderer.forget()
             full.append(asyncio.run(one_build(config, renderer, out)))
-        views = ViewCache()
-        asyncio.run(one_build(config, renderer, out, views=views))
+        views, writer = ViewCache(), SiteWriter()
+        asyncio.run(one_build(config, renderer, out, views=views, writer=writer))
         again = [
             asyncio.run(
                 one_build(
-                    config, renderer, out, NOW + timedelta(minutes=k + 1), change=k, views=views
+                    config,
+                    renderer,
+                    out,
+                    NOW + timedelta(minutes=k + 1),
+                    change=k,
+                    views=views,
+                    writer=writer,
                 )
             )
             for k in range(args.runs)

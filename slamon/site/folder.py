@@ -10,6 +10,7 @@ that resolved the old link a moment ago can still open its files); older ones ar
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import shutil
 import time
@@ -85,6 +86,45 @@ def write_site(
     if prune:
         prune_builds(out)
     return build
+
+
+class SiteWriter:
+    """Writes builds of one site, hard-linking each file whose bytes the last build had.
+
+    It keeps a digest of every file it wrote (not the bytes): a page that did not change
+    is linked from the previous build, not written again.
+    """
+
+    def __init__(self) -> None:
+        self._last: tuple[Path, dict[str, bytes]] | None = None
+        self.linked = 0  # files of the last build linked, not written
+
+    def write(
+        self,
+        files: Mapping[str, bytes],
+        out: str | Path,
+        now: datetime | None = None,
+        *,
+        prune: bool = True,
+    ) -> Path:
+        """:func:`write_site`, linking what is unchanged since this writer's last build."""
+        digests = {
+            path: hashlib.blake2b(data, digest_size=16).digest() for path, data in files.items()
+        }
+        last = self._last
+        linked = 0
+
+        def unchanged(path: str, _data: bytes) -> Path | None:
+            nonlocal linked
+            if last is not None and last[1].get(path) == digests[path]:
+                linked += 1
+                return last[0] / path
+            return None
+
+        build = write_site(files, out, now, prune=prune, unchanged=unchanged)
+        self._last = (build, digests)
+        self.linked = linked
+        return build
 
 
 def prune_builds(out: str | Path) -> None:

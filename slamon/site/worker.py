@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
 import multiprocessing
 import os
@@ -22,7 +21,7 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from slamon.site.folder import write_site
+from slamon.site.folder import SiteWriter
 from slamon.site.views import SnapshotInputs, ViewCache, snapshot_from
 from statuspage.render import PageRenderer
 
@@ -40,8 +39,7 @@ _worker_renderer: PageRenderer | None = None
 _worker_views = ViewCache()  # each component's days before today, kept between builds
 
 
-# The last build this worker wrote: its folder and a digest of each file in it.
-_worker_last: tuple[Path, dict[str, bytes]] | None = None
+_worker_writer = SiteWriter()  # links the pages the last build had, unchanged
 
 
 def _lower_priority() -> None:
@@ -51,29 +49,16 @@ def _lower_priority() -> None:
         os.nice(10)
 
 
-def _digest(data: bytes) -> bytes:
-    return hashlib.blake2b(data, digest_size=16).digest()
-
-
 def _build_into(inputs: SnapshotInputs, out: str) -> tuple[str, list[str]]:
     """Compute, render and write the whole site (in the render worker).
 
     Returns the new build folder and the names of its files.
     """
-    global _worker_renderer, _worker_last  # noqa: PLW0603  # one per worker process
+    global _worker_renderer  # noqa: PLW0603  # one per worker process, kept between builds
     if _worker_renderer is None:
         _worker_renderer = PageRenderer()
     files = _worker_renderer.render_site(snapshot_from(inputs, _worker_views))
-    digests = {path: _digest(data) for path, data in files.items()}
-    last = _worker_last
-
-    def unchanged(path: str, _data: bytes) -> Path | None:
-        if last is not None and last[1].get(path) == digests[path]:
-            return last[0] / path
-        return None
-
-    build = write_site(files, out, unchanged=unchanged)
-    _worker_last = (build, digests)
+    build = _worker_writer.write(files, out)
     return str(build), sorted(files)
 
 
