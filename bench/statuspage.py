@@ -211,16 +211,19 @@ async def one_build(
     change: int | None = None,
     views: ViewCache | None = None,
     writer: SiteWriter | None = None,
+    store: Store | None = None,
 ) -> dict[str, float]:
     """One build at ``now``; ``change``: that component's live state is flipped.
 
     ``views``, ``renderer`` and ``writer`` keep what they computed between builds (as
     the service's render worker does); a full build passes no ``views`` nor ``writer``
-    and a renderer that forgot its pages.
+    and a renderer that forgot its pages. A ``store`` given is kept open (the service's
+    is); without one, each build opens its own.
     """
     writer = writer or SiteWriter()
     incidents, maintenance = incidents_and_maintenance(config)
-    store = Store.from_url(config.store.url)
+    own_store = store is None
+    store = Store.from_url(config.store.url) if store is None else store
     rendered = renderer.rendered
     try:
         t0, c0 = time.perf_counter(), time.process_time()
@@ -241,7 +244,8 @@ async def one_build(
         prune_builds(out)
         t4 = time.perf_counter()
     finally:
-        await store.close()
+        if own_store:
+            await store.close()
     return {
         "snapshot": t1 - t0,
         "render": t2 - t1,
@@ -257,6 +261,31 @@ async def one_build(
         "index": len(files["index.html"]),
         "pages_rendered": renderer.rendered - rendered,
     }
+
+
+async def rebuilds(
+    config: Config, renderer: PageRenderer, out: Path, runs: int
+) -> list[dict[str, float]]:
+    """As the service rebuilds: one store kept open, the views, pages and files kept."""
+    views, writer = ViewCache(), SiteWriter()
+    store = Store.from_url(config.store.url)
+    try:
+        await one_build(config, renderer, out, views=views, writer=writer, store=store)
+        return [
+            await one_build(
+                config,
+                renderer,
+                out,
+                NOW + timedelta(minutes=k + 1),
+                change=k,
+                views=views,
+                writer=writer,
+                store=store,
+            )
+            for k in range(runs)
+        ]
+    finally:
+        await store.close()
 
 
 async def upgrade(config: Config) -> None:
@@ -313,22 +342,7 @@ def main() -> None:
         for _ in range(args.runs):
             renderer.forget()
             full.append(asyncio.run(one_build(config, renderer, out)))
-        views, writer = ViewCache(), SiteWriter()
-        asyncio.run(one_build(config, renderer, out, views=views, writer=writer))
-        again = [
-            asyncio.run(
-                one_build(
-                    config,
-                    renderer,
-                    out,
-                    NOW + timedelta(minutes=k + 1),
-                    change=k,
-                    views=views,
-                    writer=writer,
-                )
-            )
-            for k in range(args.runs)
-        ]
+        again = asyncio.run(rebuilds(config, renderer, out, args.runs))
     load = os.getloadavg()
     index = full[0]["index"]
     print(
