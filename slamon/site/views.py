@@ -79,9 +79,17 @@ def _day_stat(d: DayTotals) -> DayStat:
 
 
 def latency_series(
-    means: Sequence[tuple[str, datetime, int, float]], first_hour: datetime, hours: int
+    means: Sequence[tuple[str, datetime, int, float]],
+    first_hour: datetime,
+    hours: int,
+    *,
+    starts: Sequence[datetime] | None = None,
 ) -> tuple[tuple[LatencyPoint, ...], float | None]:
-    """Hourly means of a component's monitors together, and the mean of the last day."""
+    """Hourly means of a component's monitors together, and the mean of the last day.
+
+    ``starts``: the ``hours`` instants from ``first_hour`` on, if the caller made them
+    once for every component.
+    """
     counts = [0] * hours
     sums = [0.0] * hours
     for _, hour, n, total in means:
@@ -89,9 +97,11 @@ def latency_series(
         if 0 <= k < hours:
             counts[k] += n
             sums[k] += total
+    if starts is None:
+        starts = [first_hour + k * _HOUR for k in range(hours)]
     points = tuple(
-        LatencyPoint(first_hour + k * _HOUR, sums[k] / counts[k] * 1000 if counts[k] > 0 else None)
-        for k in range(hours)
+        LatencyPoint(at, total / n * 1000 if n > 0 else None)
+        for at, total, n in zip(starts, sums, counts, strict=True)
     )
     day_n = sum(counts[-RESPONSE_HOURS:])
     return points, (sum(sums[-RESPONSE_HOURS:]) / day_n * 1000 if day_n > 0 else None)
@@ -146,7 +156,9 @@ class ViewCache:
     """
 
     def __init__(self) -> None:
-        self._past: dict[str, tuple[object, list[DayTotals], StateInterval | None]] = {}
+        self._past: dict[
+            str, tuple[object, list[DayTotals], tuple[DayStat, ...], StateInterval | None]
+        ] = {}
         self._used: set[str] = set()
         self.computed = 0  # past days computed (not taken from the cache)
 
@@ -159,22 +171,26 @@ class ViewCache:
         *,
         combine: Callable[[Sequence[State]], State],
         own_maintenance: Sequence[Interval],
-    ) -> tuple[list[DayTotals], StateInterval | None]:
-        """The days of ``grid`` (all before ``window.end``) and the last combined interval."""
+    ) -> tuple[list[DayTotals], tuple[DayStat, ...], StateInterval | None]:
+        """The days of ``grid`` (all before ``window.end``): totals, as shown, and the end.
+
+        The end is the last combined interval (``since`` may reach back into it).
+        """
         clipped = {m: _overlapping(ivs, window) for m, ivs in members.items()}
         own = tuple(iv for iv in own_maintenance if iv.overlaps(window))
         key = (component.quorum, tuple(clipped.items()), own, window, grid.days)
         self._used.add(component.id)
         cached = self._past.get(component.id)
         if cached is not None and cached[0] == key:
-            return cached[1], cached[2]
+            return cached[1], cached[2], cached[3]
         totals, combined = _days(
             component.id, clipped, window, grid, now=None, combine=combine, own_maintenance=own
         )
         last = combined[-1] if combined else None
-        self._past[component.id] = (key, totals, last)
+        stats = tuple(_day_stat(d) for d in totals)
+        self._past[component.id] = (key, totals, stats, last)
         self.computed += 1
-        return totals, last
+        return totals, stats, last
 
     def sweep(self) -> None:
         """Forget the components the last snapshot did not ask for."""
@@ -205,7 +221,7 @@ def component_view(
     midnight = grid.days[-1][1].start if grid.days else window.end
     if cache is not None and window.start < midnight < window.end:
         past_grid = DayGrid(grid.days[:-1], midnight, grid.measured[:-1])
-        before, last_before = cache.past(
+        before, shown, last_before = cache.past(
             component,
             members,
             Interval(window.start, midnight),
@@ -221,6 +237,7 @@ def component_view(
             component.id, clipped, today, today_grid, now=now, combine=combine, own_maintenance=own
         )
         totals = [*before, *latest]
+        days = (*shown, *(_day_stat(d) for d in latest))
         if combined and combined[-1].state is state and combined[-1].end == window.end:
             since = combined[-1].start
             if (
@@ -242,6 +259,7 @@ def component_view(
         )
         if combined and combined[-1].state is state and combined[-1].end == window.end:
             since = combined[-1].start
+        days = tuple(_day_stat(d) for d in totals)
     first_seen = min((iv[0].start for iv in members.values() if iv), default=None)
     return ComponentView(
         id=component.id,
@@ -250,7 +268,7 @@ def component_view(
         group=component.group,
         state=state,
         since=since,
-        days=tuple(_day_stat(d) for d in totals),
+        days=days,
         uptime_90=_percent(_sum_ratio(totals)),
         uptime_30=_percent(_sum_ratio(totals[-UPTIME_DAYS:])),
         members=len(states),
@@ -366,9 +384,13 @@ def snapshot_from(inputs: SnapshotInputs, cache: ViewCache | None = None) -> Pag
     by_monitor: dict[str, list[tuple[str, datetime, int, float]]] = defaultdict(list)
     for row in inputs.means:
         by_monitor[row[0]].append(row)
+    starts = [first_hour + k * _HOUR for k in range(CHART_HOURS)]
     for k, c in enumerate(components):
         points, response_ms = latency_series(
-            [r for m in c.monitors for r in by_monitor.get(m, ())], first_hour, CHART_HOURS
+            [r for m in c.monitors for r in by_monitor.get(m, ())],
+            first_hour,
+            CHART_HOURS,
+            starts=starts,
         )
         views[k] = replace(views[k], latency=points, response_ms=response_ms)
     public = {c.id for c in components}
