@@ -1,6 +1,7 @@
 """Build the whole status site for 200 components with 90 days of history from a real store.
 
     .venv/bin/python bench/statuspage.py [--components 200] [--runs 5] [--work DIR]
+        [--quick] [--ledger FILE]
 
 The history is written once through the Store API (the writer's path: results with
 their hourly rollups, and state-interval changes) into a SQLite file in ``--work``
@@ -22,12 +23,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 import os
 import random
 import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -35,14 +39,27 @@ from pathlib import Path
 # shadow the statuspage package.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
+
+def _ledger_record() -> Callable[..., None]:
+    # bench/ cannot be on sys.path here (see above): the ledger module by its file.
+    spec = importlib.util.spec_from_file_location("ledger", Path(__file__).with_name("ledger.py"))
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.record  # type: ignore[no-any-return]
+
+
+record = _ledger_record()
+
 from probes.result import Result
 from sla_engine.incidents import Impact, Incident, IncidentStatus, IncidentUpdate, MaintenanceWindow
 from sla_engine.slis.sketch import LatencySketch
 from sla_engine.time.states import State
 from slamon.config.load import parse_config
 from slamon.config.model import Config
-from slamon.site.folder import prune_builds, write_site
-from slamon.site.views import build_snapshot
+from slamon.site.folder import SiteWriter, prune_builds
+from slamon.site.views import ViewCache, build_snapshot
 from slamon.store import migrate
 from slamon.store.sql import IntervalChange, Rollup, Store, hour_of
 from statuspage.render import PageRenderer
@@ -186,23 +203,49 @@ def incidents_and_maintenance(config: Config) -> tuple[list[Incident], list[Main
     return incidents, maintenance
 
 
-async def one_build(config: Config, renderer: PageRenderer, out: Path) -> dict[str, float]:
+async def one_build(
+    config: Config,
+    renderer: PageRenderer,
+    out: Path,
+    now: datetime = NOW,
+    change: int | None = None,
+    views: ViewCache | None = None,
+    writer: SiteWriter | None = None,
+    store: Store | None = None,
+) -> dict[str, float]:
+    """One build at ``now``; ``change``: that component's live state is flipped.
+
+    ``views``, ``renderer`` and ``writer`` keep what they computed between builds (as
+    the service's render worker does); a full build passes no ``views`` nor ``writer``
+    and a renderer that forgot its pages. A ``store`` given is kept open (the service's
+    is); without one, each build opens its own.
+    """
+    writer = writer or SiteWriter()
     incidents, maintenance = incidents_and_maintenance(config)
-    store = Store.from_url(config.store.url)
+    own_store = store is None
+    store = Store.from_url(config.store.url) if store is None else store
+    rendered = renderer.rendered
     try:
         t0, c0 = time.perf_counter(), time.process_time()
         snapshot = await build_snapshot(
-            config, None, store, NOW, incidents=incidents, maintenance=maintenance
+            config, None, store, now, incidents=incidents, maintenance=maintenance, cache=views
         )
+        if change is not None:
+            comps = list(snapshot.components)
+            c = comps[change]
+            flipped = State.DOWN if c.state is not State.DOWN else State.UP
+            comps[change] = replace(c, state=flipped, members_down=c.members)
+            snapshot = replace(snapshot, components=tuple(comps))
         t1, c1 = time.perf_counter(), time.process_time()
         files = renderer.render_site(snapshot)
         t2, c2 = time.perf_counter(), time.process_time()
-        write_site(files, out, prune=False)
+        writer.write(files, out, prune=False)
         t3, c3 = time.perf_counter(), time.process_time()
         prune_builds(out)
         t4 = time.perf_counter()
     finally:
-        await store.close()
+        if own_store:
+            await store.close()
     return {
         "snapshot": t1 - t0,
         "render": t2 - t1,
@@ -216,7 +259,33 @@ async def one_build(config: Config, renderer: PageRenderer, out: Path) -> dict[s
         "files": len(files),
         "bytes": sum(len(b) for b in files.values()),
         "index": len(files["index.html"]),
+        "pages_rendered": renderer.rendered - rendered,
     }
+
+
+async def rebuilds(
+    config: Config, renderer: PageRenderer, out: Path, runs: int
+) -> list[dict[str, float]]:
+    """As the service rebuilds: one store kept open, the views, pages and files kept."""
+    views, writer = ViewCache(), SiteWriter()
+    store = Store.from_url(config.store.url)
+    try:
+        await one_build(config, renderer, out, views=views, writer=writer, store=store)
+        return [
+            await one_build(
+                config,
+                renderer,
+                out,
+                NOW + timedelta(minutes=k + 1),
+                change=k,
+                views=views,
+                writer=writer,
+                store=store,
+            )
+            for k in range(runs)
+        ]
+    finally:
+        await store.close()
 
 
 async def upgrade(config: Config) -> None:
@@ -225,6 +294,19 @@ async def upgrade(config: Config) -> None:
         await migrate.upgrade(store.engine)
     finally:
         await store.close()
+
+
+def report(name: str, runs: list[dict[str, float]]) -> None:
+    print(f"  {name}: stage  wall: median (min-max)        CPU of this process: median (min-max)")
+    for stage in ("snapshot", "render", "write", "total"):
+        wall = [r[stage] * 1000 for r in runs]
+        cpu = [r[f"{stage}_cpu"] * 1000 for r in runs]
+        print(
+            f"    {stage:8s} {statistics.median(wall):7.1f} ms ({min(wall):.0f}-{max(wall):.0f})"
+            f"    {statistics.median(cpu):7.1f} ms ({min(cpu):.0f}-{max(cpu):.0f})"
+        )
+    pages = [r["pages_rendered"] for r in runs]
+    print(f"    component pages rendered per build: {statistics.median(pages):.0f}")
 
 
 def main() -> None:
@@ -237,7 +319,14 @@ def main() -> None:
         default=Path(".bench-data"),
         help="folder for the store (kept between runs) and the built sites",
     )
+    parser.add_argument("--quick", action="store_true", help="20 components, 3 runs")
+    parser.add_argument("--ledger", help="append the figures to this ledger file")
     args = parser.parse_args()
+    if args.quick:
+        args.components, args.runs = 20, 3
+    command = "bench/statuspage.py" + (
+        " --quick" if args.quick else f" --components {args.components}"
+    )
     args.work.mkdir(exist_ok=True)
     db = args.work / f"statuspage-{args.components}.db"
     config = make_config(args.components, db)
@@ -245,36 +334,55 @@ def main() -> None:
         asyncio.run(fill(config))
     else:
         asyncio.run(upgrade(config))  # a database kept from an older schema
-    renderer = PageRenderer()
     with tempfile.TemporaryDirectory(dir=args.work) as tmp:
         out = Path(tmp) / "site"
-        asyncio.run(one_build(config, renderer, out))  # warm: templates compiled, caches
-        runs = [asyncio.run(one_build(config, renderer, out)) for _ in range(args.runs)]
+        renderer = PageRenderer()
+        asyncio.run(one_build(config, renderer, out))  # warm: templates compiled, imports
+        full = []
+        for _ in range(args.runs):
+            renderer.forget()
+            full.append(asyncio.run(one_build(config, renderer, out)))
+        again = asyncio.run(rebuilds(config, renderer, out, args.runs))
     load = os.getloadavg()
-    index = runs[0]["index"]
+    index = full[0]["index"]
     print(
         f"{args.components} components, {len(config.monitors)} monitors, {DAYS} days; "
-        f"{runs[0]['files']:.0f} files, {runs[0]['bytes'] / 1e6:.1f} MB"
+        f"{full[0]['files']:.0f} files, {full[0]['bytes'] / 1e6:.1f} MB"
     )
     print(
         f"  main page {index} bytes = {index / 1000:.1f} KB = {index / 1024:.1f} KiB "
         f"({'within' if index <= 100_000 else 'OVER'} the 100 KB goal)"
     )
-    print("  stage     wall: median (min-max)        CPU of this process: median (min-max)")
-    for stage in ("snapshot", "render", "write", "total"):
-        wall = [r[stage] * 1000 for r in runs]
-        cpu = [r[f"{stage}_cpu"] * 1000 for r in runs]
-        print(
-            f"  {stage:8s} {statistics.median(wall):7.1f} ms ({min(wall):.0f}-{max(wall):.0f})"
-            f"    {statistics.median(cpu):7.1f} ms ({min(cpu):.0f}-{max(cpu):.0f})"
-        )
-    prune = [r["prune"] * 1000 for r in runs]
+    report("full build (a fresh renderer)", full)
+    report("rebuild (a minute later, one component changed)", again)
+    prune = [r["prune"] * 1000 for r in full]
     print(
         f"  then removing the build before the previous one (after the swap, not counted): "
         f"{statistics.median(prune):.1f} ms"
     )
-    print(f"  {len(runs)} runs after one warm-up build")
+    print(f"  {len(full)} + {len(again)} runs after one warm-up build")
     print(f"  load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} on {os.cpu_count()} cores")
+    n = args.components
+    goal = "<= 500" if n == 200 else None
+    for name, runs in (("full", full), ("rebuild", again)):
+        record(
+            args.ledger,
+            f"statuspage.{name}_cpu_ms_{n}",
+            statistics.median(r["total_cpu"] for r in runs) * 1000,
+            unit="ms",
+            goal=goal,
+            scales="cpu",
+            command=command,
+        )
+    record(
+        args.ledger,
+        f"statuspage.main_page_kb_{n}",
+        index / 1000,
+        unit="KB",
+        goal="<= 100" if n == 200 else None,
+        scales="none",
+        command=command,
+    )
 
 
 if __name__ == "__main__":

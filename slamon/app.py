@@ -12,7 +12,7 @@ import contextlib
 import gc
 import logging
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -154,7 +154,7 @@ def build_runtime(config: Config, store: Store | None = None) -> Runtime:
         runtime.renderer,
         # Results arriving half a second late: the engine is catching up.
         busy=(lambda: ingest.behind() > 0.5) if ingest is not None else None,
-        worker=RenderWorker() if RenderWorker.wanted(config) else None,
+        worker=RenderWorker(config.statuspage.output) if RenderWorker.wanted(config) else None,
     )
     if runtime.ops is not None:  # an incident opened, updated or resolved: rebuild the page
         runtime.ops.incidents.listeners.append(lambda _event: runtime.page_dirty.set())
@@ -197,7 +197,7 @@ def _subscriptions(runtime: Runtime) -> Subscriptions:
     assert runtime.site is not None
     site = runtime.site
 
-    async def documents() -> dict[str, bytes]:
+    async def documents() -> Mapping[str, bytes]:
         return (await site.current()).files
 
     subscriptions = Subscriptions(runtime.config, runtime.store, runtime.ops.hub, documents)

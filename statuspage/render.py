@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import jinja2
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from sla_engine.incidents import MaintenanceStatus
 from sla_engine.time.states import State
@@ -50,6 +50,14 @@ UPCOMING = timedelta(days=7)  # the main page lists the next week's maintenance.
 MAX_UPCOMING = 10  # ...at most this many (the JSON lists them all)
 FEED_LIMIT = 50
 MIN_HISTORY_MONTHS = 3
+# Where a component page's response-time chart and its summary go: they change with
+# every hour's new mean, the rest of the page seldom. Not text a page can otherwise
+# hold: any "<" from the config or the store is escaped.
+_CHART_SLOT = Markup("<!--slamon:chart-->")
+_SUMMARY_SLOT = Markup("<!--slamon:summary-->")
+# The footer's "updated" time goes through a message and is escaped with it: its slot is
+# text that escaping leaves as it is (private-use characters no message holds).
+_UPDATED_SLOT = "\ue000updated\ue000"
 
 CONTENT_TYPES = {
     ".html": "text/html; charset=utf-8",
@@ -90,6 +98,23 @@ class PageRenderer:
     def __init__(self) -> None:
         self.env = make_environment()
         self._bars: dict[str, Markup] | None = None
+        # Component pages of the last render_site, by id: what they were rendered from
+        # and the HTML with the chart left out. A page whose inputs did not change is
+        # not rendered again (``rendered`` counts the ones that were).
+        self._pages: dict[str, tuple[Hashable, str]] = {}
+        self._used: set[str] | None = None
+        self.rendered = 0
+        self._names_of: tuple[PageSnapshot, dict[str, str]] | None = None
+
+    def forget(self) -> None:
+        """Drop the pages kept from the last render: the next one renders every page."""
+        self._pages.clear()
+
+    def _names(self, s: PageSnapshot) -> dict[str, str]:
+        """Component names by id (made once per snapshot)."""
+        if self._names_of is None or self._names_of[0] is not s:
+            self._names_of = (s, {c.id: c.name for c in s.components})
+        return self._names_of[1]
 
     # -- helpers shared by the templates ------------------------------------------------
 
@@ -108,6 +133,7 @@ class PageRenderer:
             "page": s,
             "loc": loc,
             "now": s.generated_at,
+            "updated": loc.datetime(s.generated_at),
             "root": root,
             "days": len(s.components[0].days) if s.components else 90,
             "iso": _iso,
@@ -205,19 +231,63 @@ class PageRenderer:
     def render_component(self, s: PageSnapshot, c: ComponentView, badge_base: str) -> str:
         """The page of one component: bar, response-time chart, daily table, badges."""
         loc = Locale(s.language, s.timezone)
-        ctx = self._context(s, loc, "../")
+        incidents = sorted(
+            (i for i in s.incidents if c.id in i.component_ids),
+            key=lambda i: i.opened,
+            reverse=True,
+        )[:10]
         title = loc.t("response_7d")
+        chart = latency_chart(loc, c.latency, f"{c.name}: {title}")
+        summary = escape(latency_summary(loc, c.latency))
+        # Everything the page shows but the chart and the footer's time: the component
+        # without its hourly means (and its uptime as shown: the exact figure moves with
+        # every build while there was downtime in the 90 days), its incidents (with the
+        # names of the components they affect), and the page's own settings.
+        known = self._names(s)
+        names = {x: known[x] for i in incidents for x in i.component_ids if x in known}
+        key = (
+            replace(c, latency=(), response_ms=None, uptime_90=None, uptime_30=None),
+            loc.percent(c.uptime_90),
+            tuple(incidents),
+            tuple(sorted(names.items())),
+            badge_base,
+            s.title,
+            s.description,
+            s.language,
+            s.timezone,
+            s.url,
+            len(s.components[0].days),
+        )
+        if self._used is not None:
+            self._used.add(c.id)
+        cached = self._pages.get(c.id)
+        if cached is not None and cached[0] == key:
+            html = cached[1]
+        else:
+            html = self._render_component(s, loc, c, badge_base, incidents)
+            self._pages[c.id] = (key, html)
+            self.rendered += 1
+        updated = escape(loc.datetime(s.generated_at))
+        html = html.replace(_CHART_SLOT, chart, 1).replace(_SUMMARY_SLOT, summary, 1)
+        return html.replace(_UPDATED_SLOT, updated, 1)
+
+    def _render_component(
+        self,
+        s: PageSnapshot,
+        loc: Locale,
+        c: ComponentView,
+        badge_base: str,
+        incidents: Sequence[IncidentView],
+    ) -> str:
+        ctx = self._context(s, loc, "../")
         kinds = {"status": "badge.status", "uptime": "badge.uptime", "response": "badge.response"}
         ctx.update(
+            updated=_UPDATED_SLOT,
             c=c,
-            chart=latency_chart(loc, c.latency, f"{c.name}: {title}"),
+            chart=_CHART_SLOT,
             rows=daily_rows(loc, c.days),
-            summary=latency_summary(loc, c.latency),
-            incidents=sorted(
-                (i for i in s.incidents if c.id in i.component_ids),
-                key=lambda i: i.opened,
-                reverse=True,
-            )[:10],
+            summary=_SUMMARY_SLOT,
+            incidents=incidents,
             badge_alt={k: f"{c.name}: {loc.t(v)}" for k, v in kinds.items()},
             badge_url=lambda kind: f"{badge_base}badges/{c.id}-{kind}.svg",
         )
@@ -317,12 +387,22 @@ class PageRenderer:
         return self.env.get_template("feed.atom.j2").render(ctx)
 
     def render_site(self, s: PageSnapshot) -> dict[str, bytes]:
-        """Every file of the site by its relative path."""
+        """Every file of the site by its relative path.
+
+        Component pages whose inputs are those of the previous render are taken from
+        it (with the response-time chart drawn anew), not rendered again.
+        """
         self._bars = {}
+        self._used = set()
         try:
             return self._render_site(s)
         finally:
+            # Only the pages of this render are kept for the next one.
+            for gone in self._pages.keys() - self._used:
+                del self._pages[gone]
             self._bars = None
+            self._used = None
+            self._names_of = None
 
     def _render_site(self, s: PageSnapshot) -> dict[str, bytes]:
         loc = Locale(s.language, s.timezone)

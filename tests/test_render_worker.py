@@ -147,3 +147,46 @@ def test_behind_is_how_much_later_than_the_quickest_transit_results_arrive(
     ingest.skews["c"].add(now - 60, 0.01)
     ingest.skews["c"].add(now - 59, 9.0)  # late, but a minute ago: silent since
     assert ingest.behind() == pytest.approx(0.9)
+
+
+async def test_the_worker_writes_the_site_and_hands_back_only_names(tmp_path: Path) -> None:
+    from slamon.site.worker import FolderFiles
+
+    cfg = parse_config(config(tmp_path), {})
+    store = await filled_store(cfg.store.url)
+    out = tmp_path / "public"
+    worker = RenderWorker(out)
+    try:
+        first = await render_from_store(cfg, store, PageRenderer(), NOW, worker=worker)
+        assert isinstance(first, FolderFiles)
+        assert first.writes_to(out) and not first.writes_to(tmp_path / "elsewhere")
+        assert out.resolve() == first.folder.resolve()  # the link was swapped to it
+        assert first == await render_from_store(cfg, store, PageRenderer(), NOW)
+        assert (out / "index.html").read_bytes() == first["index.html"]
+        # The same inputs again: every page is the same bytes, hard-linked, not rewritten.
+        again = await render_from_store(cfg, store, PageRenderer(), NOW, worker=worker)
+        assert isinstance(again, FolderFiles)
+        assert again.folder != first.folder
+        for name in first:
+            assert (again.folder / name).stat().st_ino == (first.folder / name).stat().st_ino
+        assert dict(again) == dict(first)
+    finally:
+        worker.close()
+        await store.close()
+
+
+async def test_a_worker_without_an_output_folder_uses_its_own_and_removes_it(
+    tmp_path: Path,
+) -> None:
+    cfg = parse_config(config(tmp_path), {})
+    store = await filled_store(cfg.store.url)
+    worker = RenderWorker()
+    try:
+        files = await render_from_store(cfg, store, PageRenderer(), NOW, worker=worker)
+        assert "components/api.html" in files
+        private = worker.out.parent
+        assert private.is_dir()
+    finally:
+        worker.close()
+        await store.close()
+    assert not private.exists()

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
 from fractions import Fraction
+from functools import lru_cache
 from typing import Protocol
 
 from sla_engine.accounting.availability import (
@@ -86,11 +87,16 @@ class CreditExplanation:
 
 
 def _utc(instant: datetime) -> str:
-    return instant.astimezone(UTC).isoformat(sep=" ").replace("+00:00", "Z")
+    if instant.tzinfo is not UTC:  # most instants are UTC already (as the store gives them)
+        instant = instant.astimezone(UTC)
+    return instant.isoformat(sep=" ").replace("+00:00", "Z")
+
+
+_zone = lru_cache(maxsize=64)(zone)  # a report names a handful of zones thousands of times
 
 
 def _local(instant: datetime, tz: str) -> str:
-    return instant.astimezone(zone(tz)).isoformat(sep=" ")
+    return instant.astimezone(_zone(tz)).isoformat(sep=" ")
 
 
 def _span(iv: Interval, tz: str) -> str:
@@ -212,10 +218,17 @@ def _downtime_lines(
     unknown = clip(timeline.unknown, window)
     if availability.unit == "seconds":
         out = ["Downtime counted:"]
+        first = 0
         for n, iv in enumerate(availability.bad_spans, 1):
-            # unknown is already disjoint: add up its overlaps without re-sorting it.
-            parts = (u.intersection(iv) for u in unknown)
-            blind = sum((p.duration for p in parts if p is not None), timedelta())
+            # Both are sorted and disjoint: add up the unknown time inside each span in
+            # one sweep, not by trying every unknown span against every span.
+            while first < len(unknown) and unknown[first].end <= iv.start:
+                first += 1
+            blind = timedelta()
+            for u in unknown[first:]:
+                if u.start >= iv.end:
+                    break
+                blind += min(u.end, iv.end) - max(u.start, iv.start)
             note = f" (of which {_secs(blind)} without data)" if blind else ""
             out.append(f"  {n}. {_span(iv, tz)}: {_secs(iv.duration)}{note}")
         out.append(f"  sum: {plain(availability.bad)} s")

@@ -305,6 +305,11 @@ class _Spans:
         self.spans = spans
         self.ends = [iv.end for iv in spans]
 
+    def touches(self, span: Interval) -> bool:
+        """Whether any of the spans overlaps ``span``."""
+        k = bisect_right(self.ends, span.start)
+        return k < len(self.spans) and self.spans[k].start < span.end
+
     def overlapping(self, span: Interval) -> list[Interval]:
         out = []
         for k in range(bisect_right(self.ends, span.start), len(self.spans)):
@@ -337,7 +342,7 @@ def _counted(
             counted = Decimal(span.duration // _US) / Decimal(1_000_000)
         else:
             counted = Decimal(-(-span.duration // timedelta(minutes=1)))
-        sources = tuple(s for s, spans in by_source.items() if spans.overlapping(span))
+        sources = tuple(s for s, spans in by_source.items() if spans.touches(span))
         names = tuple(sorted(name for name, iv in live if iv.overlaps(span)))
         without = timedelta()
         if unknown_counts:

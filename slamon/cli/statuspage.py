@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from slamon.cli.common import Subparsers, load, with_config
@@ -20,7 +21,7 @@ def _cmd_statuspage_build(args: argparse.Namespace) -> int:
     config = load(args.config, offline=True)
     out = args.out or config.statuspage.output or "site"
 
-    async def go() -> dict[str, bytes]:
+    async def go() -> Mapping[str, bytes]:
         store = Store.from_url(config.store.url)
         try:
             await migrate.upgrade(store.engine)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sla_engine.time.intervals import Interval
-from slamon.site.views import read_snapshot_inputs, snapshot_from
+from slamon.site.views import ViewCache, read_snapshot_inputs, snapshot_from
 from slamon.store.incidents import load_incidents, load_maintenance
 
 if TYPE_CHECKING:
@@ -38,10 +38,13 @@ async def render_from_store(
     incidents: Sequence[Incident] | None = None,
     maintenance: Sequence[MaintenanceWindow] | None = None,
     worker: RenderWorker | None = None,
-) -> dict[str, bytes]:
+    views: ViewCache | None = None,
+) -> Mapping[str, bytes]:
     """Read the store and render every file of the site, off the event loop.
 
-    The rendering runs in ``worker``'s process if given, else in a thread.
+    The rendering runs in ``worker``'s process if given (which also writes the files
+    to its folder: the answer then reads them from there), else in a thread, with
+    ``views`` (kept between builds by the caller) computing only what changed.
     Incidents of the last year and maintenance windows from 90 days back to 30 days
     ahead are loaded from the store and the config unless they are given.
     """
@@ -57,5 +60,5 @@ async def render_from_store(
         files = await worker.build(inputs)
         if files is not None:
             return files
-    snapshot = await asyncio.to_thread(snapshot_from, inputs)
+    snapshot = await asyncio.to_thread(snapshot_from, inputs, views)
     return await asyncio.to_thread(renderer.render_site, snapshot)

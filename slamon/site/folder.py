@@ -10,10 +10,11 @@ that resolved the old link a moment ago can still open its files); older ones ar
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import shutil
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -33,12 +34,15 @@ def write_site(
     now: datetime | None = None,
     *,
     prune: bool = True,
+    unchanged: Callable[[str, bytes], Path | None] | None = None,
 ) -> Path:
     """Write ``files`` to a new build folder and point the link ``out`` at it atomically.
 
     Returns the build folder. ``out`` may not exist yet, may be a link a previous build
     made, or an empty folder; a non-empty real folder is refused, never deleted. With
     ``prune``, builds older than the previous one are removed after the swap.
+    ``unchanged(path, data)`` may name an existing file with those very bytes (in a
+    previous build): it is hard-linked instead of written again.
     """
     out = Path(out)
     parent = out.parent
@@ -56,9 +60,19 @@ def write_site(
     build = builds / f"{stamp}-{os.getpid()}"
     staging = builds / f".tmp-{build.name}"
     try:
+        made: set[Path] = set()
         for path, data in files.items():
             target = staging / path
-            target.parent.mkdir(parents=True, exist_ok=True)
+            if target.parent not in made:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                made.add(target.parent)
+            same = unchanged(path, data) if unchanged is not None else None
+            if same is not None:
+                try:
+                    os.link(same, target)
+                    continue
+                except OSError:  # gone meanwhile, or links not allowed here: write it
+                    pass
             target.write_bytes(data)
         staging.rename(build)
     except BaseException:
@@ -72,6 +86,45 @@ def write_site(
     if prune:
         prune_builds(out)
     return build
+
+
+class SiteWriter:
+    """Writes builds of one site, hard-linking each file whose bytes the last build had.
+
+    It keeps a digest of every file it wrote (not the bytes): a page that did not change
+    is linked from the previous build, not written again.
+    """
+
+    def __init__(self) -> None:
+        self._last: tuple[Path, dict[str, bytes]] | None = None
+        self.linked = 0  # files of the last build linked, not written
+
+    def write(
+        self,
+        files: Mapping[str, bytes],
+        out: str | Path,
+        now: datetime | None = None,
+        *,
+        prune: bool = True,
+    ) -> Path:
+        """:func:`write_site`, linking what is unchanged since this writer's last build."""
+        digests = {
+            path: hashlib.blake2b(data, digest_size=16).digest() for path, data in files.items()
+        }
+        last = self._last
+        linked = 0
+
+        def unchanged(path: str, _data: bytes) -> Path | None:
+            nonlocal linked
+            if last is not None and last[1].get(path) == digests[path]:
+                linked += 1
+                return last[0] / path
+            return None
+
+        build = write_site(files, out, now, prune=prune, unchanged=unchanged)
+        self._last = (build, digests)
+        self.linked = linked
+        return build
 
 
 def prune_builds(out: str | Path) -> None:

@@ -11,13 +11,15 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from slamon.site.build import render_from_store
 from slamon.site.folder import write_site
+from slamon.site.views import ViewCache
+from slamon.site.worker import FolderFiles
 from statuspage.render import PageRenderer
 
 if TYPE_CHECKING:
@@ -39,7 +41,7 @@ MAX_DEFER = 60.0  # longest a rebuild waits for ingestion to catch up
 class Site:
     """One build of the site, as served."""
 
-    files: dict[str, bytes]
+    files: Mapping[str, bytes]
     built_at: float
 
 
@@ -65,6 +67,7 @@ class SitePublisher:
         self.engine = engine
         self.dirty = dirty
         self.renderer = renderer or PageRenderer()
+        self.views = ViewCache()  # builds run one at a time (the lock below)
         self.site: Site | None = None
         self.builds = 0
         self.failures = 0
@@ -121,13 +124,15 @@ class SitePublisher:
                 datetime.now(UTC),
                 engine=self.engine,
                 worker=self.worker,
+                views=self.views,
             )
         except Exception:
             self.dirty.set()  # the next request or tick tries again
             raise
         self.site = Site(files, time.monotonic())
         output = self.config.statuspage.output
-        if output:
+        written = isinstance(files, FolderFiles) and files.writes_to(output)
+        if output and not written:
             await asyncio.to_thread(write_site, files, output)
         self.builds += 1
         self.last_seconds = time.perf_counter() - started

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal, localcontext
 from fractions import Fraction
 from functools import partial
@@ -42,6 +43,7 @@ RESPONSE_HOURS = 24  # the response-time badge: the mean over the last day
 _US = timedelta(microseconds=1)
 _HOUR = timedelta(hours=1)
 _SECOND = timedelta(seconds=1)
+_FAR = datetime.max.replace(tzinfo=UTC)
 
 
 def _percent(ratio: Fraction | None) -> Decimal | None:
@@ -77,9 +79,17 @@ def _day_stat(d: DayTotals) -> DayStat:
 
 
 def latency_series(
-    means: Sequence[tuple[str, datetime, int, float]], first_hour: datetime, hours: int
+    means: Sequence[tuple[str, datetime, int, float]],
+    first_hour: datetime,
+    hours: int,
+    *,
+    starts: Sequence[datetime] | None = None,
 ) -> tuple[tuple[LatencyPoint, ...], float | None]:
-    """Hourly means of a component's monitors together, and the mean of the last day."""
+    """Hourly means of a component's monitors together, and the mean of the last day.
+
+    ``starts``: the ``hours`` instants from ``first_hour`` on, if the caller made them
+    once for every component.
+    """
     counts = [0] * hours
     sums = [0.0] * hours
     for _, hour, n, total in means:
@@ -87,9 +97,11 @@ def latency_series(
         if 0 <= k < hours:
             counts[k] += n
             sums[k] += total
+    if starts is None:
+        starts = [first_hour + k * _HOUR for k in range(hours)]
     points = tuple(
-        LatencyPoint(first_hour + k * _HOUR, sums[k] / counts[k] * 1000 if counts[k] > 0 else None)
-        for k in range(hours)
+        LatencyPoint(at, total / n * 1000 if n > 0 else None)
+        for at, total, n in zip(starts, sums, counts, strict=True)
     )
     day_n = sum(counts[-RESPONSE_HOURS:])
     return points, (sum(sums[-RESPONSE_HOURS:]) / day_n * 1000 if day_n > 0 else None)
@@ -107,6 +119,86 @@ def live_states_from_store(
     return out
 
 
+def _overlapping(spans: Sequence[StateInterval], window: Interval) -> tuple[StateInterval, ...]:
+    """The intervals (one monitor's: sorted by start, disjoint) that overlap ``window``."""
+    lo = bisect_right(spans, window.start, key=lambda si: si.end or _FAR)
+    hi = bisect_left(spans, window.end, lo=lo, key=lambda si: si.start)
+    return tuple(spans[lo:hi])
+
+
+def _days(
+    component_id: str,
+    members: Mapping[str, Sequence[StateInterval]],
+    window: Interval,
+    grid: DayGrid,
+    *,
+    now: datetime | None,
+    combine: Callable[[Sequence[State]], State],
+    own_maintenance: Sequence[Interval],
+) -> tuple[list[DayTotals], list[StateInterval]]:
+    """The days of ``grid`` over ``window`` and the combined intervals they came from."""
+    combined = combine_intervals(component_id, members, window, combine)
+    if own_maintenance:
+        timeline = timeline_from_states(combined, window, now, maintenance=own_maintenance)
+        return daily_totals(timeline, grid.days), combined
+    return daily_totals_of_states(combined, grid), combined
+
+
+class ViewCache:
+    """Each component's days before today, kept between builds and keyed by their inputs.
+
+    Only today (and the live state) is computed again while a component's history
+    before today is unchanged: that is what time passing alone changes. The days
+    before today do not depend on ``now`` (each is measured in full) and the combined
+    state is a function of the members' states at each instant, so the days split at
+    today's midnight add up to the days computed in one go (the tests hold the two
+    together).
+    """
+
+    def __init__(self) -> None:
+        self._past: dict[
+            str, tuple[object, list[DayTotals], tuple[DayStat, ...], StateInterval | None]
+        ] = {}
+        self._used: set[str] = set()
+        self.computed = 0  # past days computed (not taken from the cache)
+
+    def past(
+        self,
+        component: ComponentConfig,
+        members: Mapping[str, Sequence[StateInterval]],
+        window: Interval,
+        grid: DayGrid,
+        *,
+        combine: Callable[[Sequence[State]], State],
+        own_maintenance: Sequence[Interval],
+    ) -> tuple[list[DayTotals], tuple[DayStat, ...], StateInterval | None]:
+        """The days of ``grid`` (all before ``window.end``): totals, as shown, and the end.
+
+        The end is the last combined interval (``since`` may reach back into it).
+        """
+        clipped = {m: _overlapping(ivs, window) for m, ivs in members.items()}
+        own = tuple(iv for iv in own_maintenance if iv.overlaps(window))
+        key = (component.quorum, tuple(clipped.items()), own, window, grid.days)
+        self._used.add(component.id)
+        cached = self._past.get(component.id)
+        if cached is not None and cached[0] == key:
+            return cached[1], cached[2], cached[3]
+        totals, combined = _days(
+            component.id, clipped, window, grid, now=None, combine=combine, own_maintenance=own
+        )
+        last = combined[-1] if combined else None
+        stats = tuple(_day_stat(d) for d in totals)
+        self._past[component.id] = (key, totals, stats, last)
+        self.computed += 1
+        return totals, stats, last
+
+    def sweep(self) -> None:
+        """Forget the components the last snapshot did not ask for."""
+        for gone in self._past.keys() - self._used:
+            del self._past[gone]
+        self._used = set()
+
+
 def component_view(
     component: ComponentConfig,
     *,
@@ -117,22 +209,57 @@ def component_view(
     now: datetime,
     maintenance: Sequence[MaintenanceWindow],
     unconfirmed: frozenset[str] = frozenset(),
+    cache: ViewCache | None = None,
 ) -> ComponentView:
     """One component's view: live state, daily history, uptimes (response times later)."""
     combine = partial(component_state, quorum=component.quorum)
     members = {m: history.get(m, []) for m in component.monitors}
-    combined = combine_intervals(component.id, members, window, combine)
     own_maintenance = [w.interval for w in maintenance if component.id in w.component_ids]
-    if own_maintenance:
-        timeline = timeline_from_states(combined, window, now, maintenance=own_maintenance)
-        totals = daily_totals(timeline, grid.days)
-    else:
-        totals = daily_totals_of_states(combined, grid)
     states = [live.get(m, State.UNKNOWN) for m in component.monitors]
     state = combine(states)
     since = None
-    if combined and combined[-1].state is state and combined[-1].end == window.end:
-        since = combined[-1].start
+    midnight = grid.days[-1][1].start if grid.days else window.end
+    if cache is not None and window.start < midnight < window.end:
+        past_grid = DayGrid(grid.days[:-1], midnight, grid.measured[:-1])
+        before, shown, last_before = cache.past(
+            component,
+            members,
+            Interval(window.start, midnight),
+            past_grid,
+            combine=combine,
+            own_maintenance=own_maintenance,
+        )
+        today = Interval(midnight, window.end)
+        today_grid = DayGrid(grid.days[-1:], grid.until, grid.measured[-1:])
+        clipped = {m: _overlapping(ivs, today) for m, ivs in members.items()}
+        own = [iv for iv in own_maintenance if iv.overlaps(today)]
+        latest, combined = _days(
+            component.id, clipped, today, today_grid, now=now, combine=combine, own_maintenance=own
+        )
+        totals = [*before, *latest]
+        days = (*shown, *(_day_stat(d) for d in latest))
+        if combined and combined[-1].state is state and combined[-1].end == window.end:
+            since = combined[-1].start
+            if (
+                since == midnight
+                and last_before is not None
+                and last_before.state is state
+                and last_before.end == midnight
+            ):
+                since = last_before.start
+    else:
+        totals, combined = _days(
+            component.id,
+            members,
+            window,
+            grid,
+            now=now,
+            combine=combine,
+            own_maintenance=own_maintenance,
+        )
+        if combined and combined[-1].state is state and combined[-1].end == window.end:
+            since = combined[-1].start
+        days = tuple(_day_stat(d) for d in totals)
     first_seen = min((iv[0].start for iv in members.values() if iv), default=None)
     return ComponentView(
         id=component.id,
@@ -141,7 +268,7 @@ def component_view(
         group=component.group,
         state=state,
         since=since,
-        days=tuple(_day_stat(d) for d in totals),
+        days=days,
         uptime_90=_percent(_sum_ratio(totals)),
         uptime_30=_percent(_sum_ratio(totals[-UPTIME_DAYS:])),
         members=len(states),
@@ -229,8 +356,11 @@ def _windows(config: Config, now: datetime) -> tuple[Interval, DayGrid, datetime
     return window, grid, first_hour
 
 
-def snapshot_from(inputs: SnapshotInputs) -> PageSnapshot:
-    """The status page's data (the pure half of ``build_snapshot``): public components."""
+def snapshot_from(inputs: SnapshotInputs, cache: ViewCache | None = None) -> PageSnapshot:
+    """The status page's data (the pure half of ``build_snapshot``): public components.
+
+    With ``cache`` (kept from the previous build) only what changed is computed again.
+    """
     config, now, live, history = inputs.config, inputs.now, inputs.live, inputs.history
     sp = config.statuspage
     components = config.effective_components()
@@ -245,15 +375,22 @@ def snapshot_from(inputs: SnapshotInputs) -> PageSnapshot:
             now=now,
             maintenance=inputs.maintenance,
             unconfirmed=inputs.unconfirmed,
+            cache=cache,
         )
         for c in components
     ]
+    if cache is not None:
+        cache.sweep()
     by_monitor: dict[str, list[tuple[str, datetime, int, float]]] = defaultdict(list)
     for row in inputs.means:
         by_monitor[row[0]].append(row)
+    starts = [first_hour + k * _HOUR for k in range(CHART_HOURS)]
     for k, c in enumerate(components):
         points, response_ms = latency_series(
-            [r for m in c.monitors for r in by_monitor.get(m, ())], first_hour, CHART_HOURS
+            [r for m in c.monitors for r in by_monitor.get(m, ())],
+            first_hour,
+            CHART_HOURS,
+            starts=starts,
         )
         views[k] = replace(views[k], latency=points, response_ms=response_ms)
     public = {c.id for c in components}
@@ -287,6 +424,7 @@ async def build_snapshot(
     *,
     incidents: Sequence[Incident] = (),
     maintenance: Sequence[MaintenanceWindow] = (),
+    cache: ViewCache | None = None,
 ) -> PageSnapshot:
     """The status page's data at ``now``: public components only.
 
@@ -298,7 +436,7 @@ async def build_snapshot(
     inputs = await read_snapshot_inputs(
         config, engine, store, now, incidents=incidents, maintenance=maintenance
     )
-    return await asyncio.to_thread(snapshot_from, inputs)
+    return await asyncio.to_thread(snapshot_from, inputs, cache)
 
 
 def _public_incident(incident: Incident, public: set[str]) -> IncidentView:

@@ -64,6 +64,8 @@ class Instant(TypeDecorator[datetime]):
 
 def as_instant(value: object) -> datetime:
     """An Instant column's value read without the type's conversion (a bare MAX())."""
+    if type(value) is int:  # SQLite's microseconds: the common case first
+        return _EPOCH + timedelta(microseconds=value)
     if isinstance(value, datetime):
         return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
     return _EPOCH + timedelta(microseconds=int(str(value)))
