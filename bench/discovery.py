@@ -25,16 +25,11 @@ import asyncio
 import json
 import os
 import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
-
-# Run as a script, bench/ comes first on sys.path and bench/statuspage.py would shadow
-# the statuspage package.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 from slamon.app import build_runtime
 from slamon.discovery.source import ConfigSource

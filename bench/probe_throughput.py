@@ -12,7 +12,7 @@ prints its CPU per probe (from /proc/<pid>/stat) and the ratio.
     .venv/bin/python bench/probe_throughput.py --monitors 10000 --interval 5 --duration 60
     .venv/bin/python bench/probe_throughput.py --quick --ledger FILE   # for make bench
 
-``--site off`` leaves the status site out (its rebuilds are bench/statuspage.py's), to
+``--site off`` leaves the status site out (its rebuilds are bench/site_build.py's), to
 tell its share of memory and lateness from the probing pipeline's.
 
 Not a test: it asserts nothing, it prints figures. Run it on a quiet machine and
@@ -39,7 +39,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-# At the end: bench/statuspage.py would hide the statuspage package.
 sys.path.append(str(ROOT / "bench"))
 
 import aiohttp  # noqa: E402
@@ -168,7 +167,7 @@ async def run_slamon(args: argparse.Namespace, url: str, tmp: str) -> dict[str, 
     )
     runtime = build_runtime(config)
     if args.site == "off":
-        # Without the status site (its rebuilds are measured by bench/statuspage.py).
+        # Without the status site (its rebuilds are measured by bench/site_build.py).
         if runtime.site is not None and runtime.site.worker is not None:
             runtime.site.worker.close()
         runtime.site = None

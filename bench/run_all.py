@@ -65,7 +65,7 @@ BENCHES = (
     ),
     Bench("failing_targets", "failing_targets.py", timeout=160),
     Bench("sla_report", "sla_report.py", (), ("--repeat", "1"), timeout=180),
-    Bench("statuspage", "statuspage.py", (), ("--runs", "2"), timeout=150),
+    Bench("statuspage", "site_build.py", (), ("--runs", "2"), timeout=150),
     Bench("vs_prometheus", "vs_prometheus.py", timeout=180),
     Bench("ingest[postgres]", "ingest.py", ("--store", "postgres"), ("--seconds", "10"), 150),
     Bench("failover", "failover.py", timeout=150),

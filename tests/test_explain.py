@@ -102,7 +102,7 @@ async def test_hot_queries_use_indexes(big_store: Store) -> None:
     captured: list[tuple[str, Any]] = []
 
     def capture(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
-        if statement.lstrip().upper().startswith(("SELECT", "INSERT", "UPDATE", "DELETE")):
+        if statement.lstrip().upper().startswith(("SELECT", "INSERT", "UPDATE", "DELETE", "WITH")):
             params = parameters[0] if executemany else parameters
             captured.append((statement, params))
 

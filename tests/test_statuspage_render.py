@@ -233,7 +233,7 @@ def test_badges_are_svg_with_a_text_alternative(site: dict[str, bytes]) -> None:
 
 
 def test_main_page_with_200_components_is_at_most_100_kb() -> None:
-    # bench/statuspage.py measures the same for a store with 90 days of random outages.
+    # bench/site_build.py measures the same for a store with 90 days of random outages.
     html = PageRenderer().render_index(big_snapshot(200))
     size = len(html.encode())
     print(f"main page with 200 components: {size} bytes")

@@ -1,6 +1,6 @@
 """Build the whole status site for 200 components with 90 days of history from a real store.
 
-    .venv/bin/python bench/statuspage.py [--components 200] [--runs 5] [--work DIR]
+    .venv/bin/python bench/site_build.py [--components 200] [--runs 5] [--work DIR]
         [--quick] [--ledger FILE]
 
 The history is written once through the Store API (the writer's path: results with
@@ -23,34 +23,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib.util
 import os
 import random
 import statistics
-import sys
 import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-# Run as a script, this file's folder comes first on sys.path and its name would
-# shadow the statuspage package.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
-
-
-def _ledger_record() -> Callable[..., None]:
-    # bench/ cannot be on sys.path here (see above): the ledger module by its file.
-    spec = importlib.util.spec_from_file_location("ledger", Path(__file__).with_name("ledger.py"))
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.record  # type: ignore[no-any-return]
-
-
-record = _ledger_record()
+# Run as a script, bench/ is first on sys.path: the ledger module is found there.
+from ledger import record
 
 from probes.result import Result
 from sla_engine.incidents import Impact, Incident, IncidentStatus, IncidentUpdate, MaintenanceWindow
@@ -324,7 +307,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.quick:
         args.components, args.runs = 20, 3
-    command = "bench/statuspage.py" + (
+    command = "bench/site_build.py" + (
         " --quick" if args.quick else f" --components {args.components}"
     )
     args.work.mkdir(exist_ok=True)
