@@ -49,7 +49,15 @@ from fractions import Fraction
 
 from sla_engine.accounting.exclusions import Exclusion
 from sla_engine.money.rounding import quantize
-from sla_engine.time.intervals import Interval, clip, intersect, subtract, total, union
+from sla_engine.time.intervals import (
+    Interval,
+    clip,
+    intersect,
+    slot_setter,
+    subtract,
+    total,
+    union,
+)
 from sla_engine.time.states import State, StateInterval
 
 _MICROSECOND = timedelta(microseconds=1)
@@ -153,14 +161,23 @@ def _build(
     down = subtract(raw_down, maint)
     slow = subtract(degraded, maint + down)
     seen = union([*maint, *down, *slow, *up])
-    return Timeline(
-        downtime=tuple(down),
-        degraded=tuple(slow),
-        maintenance=tuple(maint),
-        unknown=tuple(subtract(unknown, seen)),
-        down_during_maintenance=tuple(intersect(raw_down, maint)),
-        measured_until=measured_until,
-    )
+    if measured_until is not None and measured_until.tzinfo is None:
+        raise ValueError("Timeline.measured_until must be timezone-aware")
+    # Normalized and disjoint by construction (each kind is what the ones before it
+    # left): the checks of Timeline.__post_init__, which sort and merge every kind
+    # again, are for timelines built by hand.
+    timeline = object.__new__(Timeline)
+    _set_timeline(timeline, "downtime", tuple(down))
+    _set_timeline(timeline, "degraded", tuple(slow))
+    _set_timeline(timeline, "maintenance", tuple(maint))
+    _set_timeline(timeline, "unknown", tuple(subtract(unknown, seen)))
+    _set_timeline(timeline, "down_during_maintenance", tuple(intersect(raw_down, maint)))
+    _set_timeline(timeline, "measured_until", measured_until)
+    return timeline
+
+
+def _set_timeline(timeline: Timeline, name: str, value: object) -> None:
+    slot_setter(Timeline, name)(timeline, value)
 
 
 def timeline_from_spans(

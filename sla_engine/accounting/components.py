@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
+from operator import itemgetter
 
 from sla_engine.time.intervals import Interval
 from sla_engine.time.states import State, StateInterval, worst
@@ -38,6 +39,9 @@ def component_state(states: Sequence[State], quorum: int | None = None) -> State
     return State.UNKNOWN
 
 
+_time_order = itemgetter(0, 1)
+
+
 def combine_intervals(
     target_id: str,
     members: Mapping[str, Sequence[StateInterval]],
@@ -65,7 +69,7 @@ def combine_intervals(
             if start < end:
                 events.append((start, 1, index, si.state))
                 events.append((end, 0, index, State.UNKNOWN))
-    events.sort(key=lambda e: (e[0], e[1]))
+    events.sort(key=_time_order)
     current = [State.UNKNOWN] * len(names)
     out: list[StateInterval] = []
     state, since = State.UNKNOWN, lo

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
 from fractions import Fraction
-from functools import lru_cache
 from typing import Protocol
 
 from sla_engine.accounting.availability import (
@@ -29,7 +28,7 @@ from sla_engine.money.credits import Credit, CreditTerms, compute_credit
 from sla_engine.money.rounding import exact_decimal, plain, quantize, rounding_name
 from sla_engine.slis.budget import ErrorBudget, error_budget
 from sla_engine.time.intervals import Interval, clip, intersect, total, union
-from sla_engine.time.periods import zone
+from sla_engine.time.text import local_iso, seconds_plain, utc_iso
 
 _EXACT_PLACES = 12
 _UNKNOWN_AS = {
@@ -87,27 +86,23 @@ class CreditExplanation:
 
 
 def _utc(instant: datetime) -> str:
-    if instant.tzinfo is not UTC:  # most instants are UTC already (as the store gives them)
-        instant = instant.astimezone(UTC)
-    return instant.isoformat(sep=" ").replace("+00:00", "Z")
-
-
-_zone = lru_cache(maxsize=64)(zone)  # a report names a handful of zones thousands of times
+    return utc_iso(instant, " ")
 
 
 def _local(instant: datetime, tz: str) -> str:
-    return instant.astimezone(_zone(tz)).isoformat(sep=" ")
+    return local_iso(instant, tz, " ")
 
 
 def _span(iv: Interval, tz: str) -> str:
+    start, end = iv.start, iv.end
     return (
-        f"{_local(iv.start, tz)} to {_local(iv.end, tz)} (UTC {_utc(iv.start)} to {_utc(iv.end)})"
+        f"{local_iso(start, tz, ' ')} to {local_iso(end, tz, ' ')} "
+        f"(UTC {utc_iso(start, ' ')} to {utc_iso(end, ' ')})"
     )
 
 
 def _secs(span: timedelta) -> str:
-    value = Decimal(span // timedelta(microseconds=1)) / Decimal(1_000_000)
-    return f"{plain(value)} s"
+    return f"{seconds_plain(span)} s"
 
 
 def _exact_text(value: Fraction) -> str:

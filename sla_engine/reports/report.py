@@ -36,7 +36,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
 from enum import StrEnum
 from fractions import Fraction
@@ -53,18 +53,15 @@ from sla_engine.slis.incident_response import IncidentTimes, incident_response_s
 from sla_engine.slis.sketch import LatencySketch
 from sla_engine.time.intervals import Interval, clip, intersect, subtract, total, union
 from sla_engine.time.states import State, StateInterval
+from sla_engine.time.text import seconds_plain, utc_iso
 
 _US = timedelta(microseconds=1)
 
 
-def seconds_text(span: timedelta) -> str:
-    """A duration as plain decimal seconds, exact to the microsecond."""
-    return plain((Decimal(span // _US) / Decimal(1_000_000)).normalize())
-
-
-def utc_text(instant: datetime) -> str:
-    """An instant as ISO 8601 in UTC with a ``Z``."""
-    return instant.astimezone(UTC).isoformat().replace("+00:00", "Z")
+# A duration as plain decimal seconds, exact to the microsecond; an instant as ISO 8601
+# in UTC with a ``Z`` (both formatted by sla_engine.time.text, which remembers instants).
+seconds_text = seconds_plain
+utc_text = utc_iso
 
 
 @dataclass(frozen=True, slots=True)
@@ -287,11 +284,12 @@ def _bad_by_source(
 ) -> dict[str, list[Interval]]:
     kinds = {State.DOWN, State.UNKNOWN} if unknown_counts else {State.DOWN}
     out = {}
+    end = window.end
     for source in sorted(states):
-        every = [si.closed_at(window.end) for si in states[source]]
-        spans = [iv for iv, si in zip(every, states[source], strict=True) if si.state in kinds]
-        if unknown_counts:
-            spans += subtract([window], every)  # no interval at all: no data
+        intervals = states[source]
+        spans = [si.closed_at(end) for si in intervals if si.state in kinds]
+        if unknown_counts:  # no interval at all: no data
+            spans += subtract([window], [si.closed_at(end) for si in intervals])
         out[source] = clip(spans, window)
     return out
 

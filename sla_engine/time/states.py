@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sla_engine.time.intervals import Interval
+from sla_engine.time.intervals import Interval, slot_setter
 
 
 class State(StrEnum):
@@ -52,16 +52,31 @@ class StateInterval:
     start: datetime
     end: datetime | None = None
 
-    def __post_init__(self) -> None:
-        if self.start.tzinfo is None:
+    def __init__(
+        self, monitor_id: str, state: State, start: datetime, end: datetime | None = None
+    ) -> None:
+        # Written out rather than generated (as Interval's): reports read and combine
+        # hundreds of thousands of these. Frozen: the slots are set through their
+        # descriptors.
+        if start.tzinfo is None:
             raise ValueError("StateInterval.start must be timezone-aware")
-        if self.end is not None:
-            if self.end.tzinfo is None:
+        if end is not None:
+            if end.tzinfo is None:
                 raise ValueError("StateInterval.end must be timezone-aware")
-            if self.end < self.start:
+            if end < start:
                 raise ValueError("StateInterval.end is before its start")
+        _set_monitor_id(self, monitor_id)
+        _set_state(self, state)
+        _set_start(self, start)
+        _set_end(self, end)
 
     def closed_at(self, now: datetime) -> Interval:
         """The span as an Interval, an open one cut at ``now``."""
         end = self.end if self.end is not None else max(now, self.start)
         return Interval(self.start, end)
+
+
+_set_monitor_id = slot_setter(StateInterval, "monitor_id")
+_set_state = slot_setter(StateInterval, "state")
+_set_start = slot_setter(StateInterval, "start")
+_set_end = slot_setter(StateInterval, "end")

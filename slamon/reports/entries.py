@@ -17,7 +17,7 @@ from sla_engine.reports.report import (
     seconds_text,
     utc_text,
 )
-from sla_engine.time.periods import zone
+from sla_engine.time.text import local_iso
 from slamon.store.finalized import FinalizedStore
 
 if TYPE_CHECKING:
@@ -94,7 +94,7 @@ def sha256_of(text: str) -> str:
 
 def local_text(instant: datetime, tz: str) -> str:
     """``instant`` as wall-clock text in the zone ``tz``."""
-    return instant.astimezone(zone(tz)).isoformat()
+    return local_iso(instant, tz)
 
 
 def entry_data(report: ContractReport, kind: str) -> dict[str, Any]:

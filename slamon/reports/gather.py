@@ -135,10 +135,11 @@ def _memo(combine: Callable[[Sequence[State]], State]) -> Callable[[Sequence[Sta
     seen: dict[tuple[State, ...], State] = {}
 
     def cached(states: Sequence[State]) -> State:
-        key = tuple(states)
-        if key not in seen:
-            seen[key] = combine(key)
-        return seen[key]
+        key = states if type(states) is tuple else tuple(states)
+        state = seen.get(key)
+        if state is None:
+            state = seen[key] = combine(key)
+        return state
 
     return cached
 
@@ -208,6 +209,8 @@ async def gather_evidence(
         await sources.maintenance(config, store, span) if sources.maintenance is not None else []
     )
     combined: dict[tuple[str, datetime, datetime], list[StateInterval]] = {}
+    # One memo per quorum: components with the same quorum combine the same state mixes.
+    combiners: dict[int | None, Callable[[Sequence[State]], State]] = {}
     out: list[tuple[Contract, ReportPeriod, Evidence]] = []
     for contract in contracts:
         scope = scopes[contract.id]
@@ -220,11 +223,16 @@ async def gather_evidence(
                 key = (cid, cut.start, cut.end)
                 if key not in combined:
                     comp = components[cid]
+                    combine = combiners.get(comp.quorum)
+                    if combine is None:
+                        combine = combiners[comp.quorum] = _memo(
+                            partial(component_state, quorum=comp.quorum)
+                        )
                     combined[key] = combine_intervals(
                         cid,
                         {m: _overlapping(intervals.get(m, []), cut) for m in comp.monitors},
                         cut,
-                        _memo(partial(component_state, quorum=comp.quorum)),
+                        combine,
                     )
                 states[cid] = combined[key]
             evidence = Evidence(
