@@ -28,7 +28,7 @@ from sla_engine.money.credits import Credit, CreditTerms, compute_credit
 from sla_engine.money.rounding import exact_decimal, plain, quantize, rounding_name
 from sla_engine.slis.budget import ErrorBudget, error_budget
 from sla_engine.time.intervals import Interval, clip, intersect, total, union
-from sla_engine.time.text import local_iso, seconds_plain, utc_iso
+from sla_engine.time.text import SpanText, local_iso, seconds_plain, spaced, span_iso, utc_iso
 
 _EXACT_PLACES = 12
 _UNKNOWN_AS = {
@@ -78,6 +78,9 @@ class CreditExplanation:
     credit: Credit
     budget: ErrorBudget | None
     lines: tuple[str, ...]
+    # The bounds of each of availability.bad_spans as text (text.span_iso), as the
+    # lines show them: reports list the same spans again and reuse these.
+    bad_span_texts: tuple[SpanText, ...] = ()
 
     @property
     def text(self) -> str:
@@ -205,12 +208,22 @@ def _not_counted_lines(
     return out
 
 
+def _bad_span_text(texts: SpanText) -> str:
+    local_start, local_end, utc_start, utc_end = texts
+    return (
+        f"{spaced(local_start)} to {spaced(local_end)} "
+        f"(UTC {spaced(utc_start)} to {spaced(utc_end)})"
+    )
+
+
 def _downtime_lines(
     period: PeriodLike, timeline: Timeline, availability: Availability
-) -> list[str]:
+) -> tuple[list[str], tuple[SpanText, ...]]:
+    """The downtime lines, and the text of each bad span's bounds (they are listed)."""
     tz = period.tz
     window = Interval(period.start, availability.measured_until)
     unknown = clip(timeline.unknown, window)
+    texts = tuple(span_iso(iv.start, iv.end, tz) for iv in availability.bad_spans)
     if availability.unit == "seconds":
         out = ["Downtime counted:"]
         first = 0
@@ -225,18 +238,18 @@ def _downtime_lines(
                     break
                 blind += min(u.end, iv.end) - max(u.start, iv.start)
             note = f" (of which {_secs(blind)} without data)" if blind else ""
-            out.append(f"  {n}. {_span(iv, tz)}: {_secs(iv.duration)}{note}")
+            out.append(f"  {n}. {_bad_span_text(texts[n - 1])}: {_secs(iv.duration)}{note}")
         out.append(f"  sum: {plain(availability.bad)} s")
-        return out
+        return out, texts
     out = ["Downtime (before minute accounting):"]
     for n, iv in enumerate(clip(timeline.downtime, window), 1):
         out.append(f"  {n}. {_span(iv, tz)}: {_secs(iv.duration)}")
     out.append(f"Bad minutes ({availability.terms.accounting}):")
     for n, iv in enumerate(availability.bad_spans, 1):
         minutes = -(-iv.duration // timedelta(minutes=1))
-        out.append(f"  {n}. {_span(iv, tz)}: {minutes} min")
+        out.append(f"  {n}. {_bad_span_text(texts[n - 1])}: {minutes} min")
     out.append(f"  sum: {plain(availability.bad)} min")
-    return out
+    return out, texts
 
 
 def _total_line(availability: Availability) -> str:
@@ -334,15 +347,16 @@ def explain_credit(
     availability = compute_availability(timeline, period.interval, accounting, chosen)
     credit = compute_credit(availability, credit_terms)
     budget = None if target is None else error_budget(availability, target)
+    downtime, texts = _downtime_lines(period, timeline, availability)
     lines = [
         "Service credit explanation",
         *_period_lines(period, availability),
         _rules_line(accounting),
         *_not_counted_lines(period, timeline, availability, chosen),
-        *_downtime_lines(period, timeline, availability),
+        *downtime,
         _total_line(availability),
         *_credit_lines(availability, credit, credit_terms),
     ]
     if budget is not None:
         lines += _budget_lines(availability, budget)
-    return CreditExplanation(availability, credit, budget, tuple(lines))
+    return CreditExplanation(availability, credit, budget, tuple(lines), texts)

@@ -53,7 +53,7 @@ from sla_engine.slis.incident_response import IncidentTimes, incident_response_s
 from sla_engine.slis.sketch import LatencySketch
 from sla_engine.time.intervals import Interval, clip, intersect, subtract, total, union
 from sla_engine.time.states import State, StateInterval
-from sla_engine.time.text import seconds_plain, utc_iso
+from sla_engine.time.text import SpanText, seconds_plain, utc_iso
 
 _US = timedelta(microseconds=1)
 
@@ -96,6 +96,9 @@ class CountedInterval:
     without_data: timedelta
     sources: tuple[str, ...]
     incidents: tuple[str, ...]
+    # The bounds as text (sla_engine.time.text.span_iso), when the explanation already
+    # made it: renderers use it rather than format the same instants again.
+    texts: SpanText | None = field(default=None, compare=False, repr=False)
 
     @property
     def duration(self) -> timedelta:
@@ -324,6 +327,8 @@ def _counted(
     unknown: Sequence[Interval],
     incidents: Sequence[Incident],
     until: datetime,
+    *,
+    texts: Sequence[SpanText] = (),
 ) -> tuple[CountedInterval, ...]:
     window = Interval(availability.window.start, availability.measured_until)
     unknown_counts = availability.terms.unknown is UnknownPolicy.DOWN
@@ -335,7 +340,7 @@ def _counted(
     live = [(i.id, i.span(until)) for i in incidents if i.excluded is None]
     live = [(name, span) for name, span in live if not span.empty]
     out = []
-    for span in availability.bad_spans:
+    for k, span in enumerate(availability.bad_spans):
         if availability.unit == "seconds":
             counted = Decimal(span.duration // _US) / Decimal(1_000_000)
         else:
@@ -349,7 +354,14 @@ def _counted(
                 without += part.duration if part is not None else timedelta()
         out.append(
             CountedInterval(
-                span.start, span.end, counted, availability.unit, without, sources, names
+                span.start,
+                span.end,
+                counted,
+                availability.unit,
+                without,
+                sources,
+                names,
+                texts[k] if k < len(texts) else None,
             )
         )
     return tuple(out)
@@ -499,7 +511,12 @@ def evaluate_contract(
     if contract.terms.unknown is UnknownPolicy.DOWN:
         down = clip([*down, *timeline.unknown], window_now)
     counted = _counted(
-        availability, evidence.states, clip(timeline.unknown, window_now), evidence.incidents, until
+        availability,
+        evidence.states,
+        clip(timeline.unknown, window_now),
+        evidence.incidents,
+        until,
+        texts=explanation.bad_span_texts,
     )
     excluded = _excluded(pairs, availability, down)
     if contract.sli is SLIKind.AVAILABILITY:

@@ -122,16 +122,29 @@ class LatencySketch:
     def from_bytes(cls, data: bytes, total: float = 0.0) -> LatencySketch:
         """Decode what ``to_bytes`` wrote; ``total`` (the sum) is stored beside it."""
         sketch = cls()
+        buckets = sketch._buckets
         n_items, pos = read_varint(data, 0)
-        prev = 0
+        size = len(data)
+        prev = count = 0
+        # Most varints here are one byte (small index steps, small counts): read those
+        # in line, the rest with read_varint (which also reports truncation).
         for _ in range(n_items):
-            zz, pos = read_varint(data, pos)
-            count, pos = read_varint(data, pos)
+            if pos < size and data[pos] < 0x80:
+                zz = data[pos]
+                pos += 1
+            else:
+                zz, pos = read_varint(data, pos)
+            if pos < size and data[pos] < 0x80:
+                n = data[pos]
+                pos += 1
+            else:
+                n, pos = read_varint(data, pos)
             prev += (zz >> 1) ^ -(zz & 1)
-            sketch._buckets[prev] = count
-            sketch.count += count
-        if pos != len(data):
+            buckets[prev] = n
+            count += n
+        if pos != size:
             raise ValueError("trailing bytes in sketch")
+        sketch.count = count
         sketch.total = total
         return sketch
 

@@ -47,3 +47,24 @@ def seconds_plain(span: timedelta) -> str:
     if not part:
         return f"{sign}{whole}"
     return f"{sign}{whole}.{f'{part:06d}'.rstrip('0')}"
+
+
+SpanText = tuple[str, str, str, str]
+"""A span's bounds as text: local start, local end, UTC start, UTC end (``T`` form)."""
+
+
+def span_iso(start: datetime, end: datetime, tz: str) -> SpanText:
+    """The bounds of ``[start, end)`` as ISO 8601 text, in the zone ``tz`` and in UTC."""
+    zone_ = _zone(tz)
+    return (
+        start.astimezone(zone_).isoformat(),
+        end.astimezone(zone_).isoformat(),
+        utc_iso(start),
+        utc_iso(end),
+    )
+
+
+def spaced(text: str) -> str:
+    """ISO 8601 ``T`` form text with a space between date and time instead."""
+    # isoformat always writes a four-digit year: the separator is the 11th character.
+    return f"{text[:10]} {text[11:]}"

@@ -17,7 +17,7 @@ from sla_engine.reports.report import (
     seconds_text,
     utc_text,
 )
-from sla_engine.time.text import local_iso
+from sla_engine.time.text import local_iso, span_iso
 from slamon.store.finalized import FinalizedStore
 
 if TYPE_CHECKING:
@@ -106,10 +106,10 @@ def entry_data(report: ContractReport, kind: str) -> dict[str, Any]:
     data: dict[str, Any] = dict(summary)
     data["counted"] = [
         {
-            "start_utc": utc_text(c.start),
-            "end_utc": utc_text(c.end),
-            "start_local": local_text(c.start, tz),
-            "end_local": local_text(c.end, tz),
+            "start_utc": texts[2],
+            "end_utc": texts[3],
+            "start_local": texts[0],
+            "end_local": texts[1],
             "duration_seconds": seconds_text(c.duration),
             "counted": plain(c.counted),
             "unit": c.unit,
@@ -118,6 +118,7 @@ def entry_data(report: ContractReport, kind: str) -> dict[str, Any]:
             "incidents": list(c.incidents),
         }
         for c in report.counted
+        for texts in [c.texts or span_iso(c.start, c.end, tz)]
     ]
     data["excluded_incidents"] = [
         {

@@ -13,6 +13,7 @@ from sla_engine.reports.report import (
     seconds_text,
     utc_text,
 )
+from sla_engine.time.text import span_iso
 from slamon.reports.entries import MONEY_FIELDS, Entry, Report, dumps_json, local_text, sha256_of
 
 DETAIL_FIELDS = (
@@ -128,15 +129,16 @@ def render_csv_detail(report: Report) -> str:
         tz = r.period.tz
         base = [r.contract.id, r.contract.customer_id, r.period.label]
         for n, c in enumerate(r.counted, 1):
+            local_start, local_end, utc_start, utc_end = c.texts or span_iso(c.start, c.end, tz)
             rows.append(
                 [
                     *base,
                     "counted",
                     str(n),
-                    utc_text(c.start),
-                    utc_text(c.end),
-                    local_text(c.start, tz),
-                    local_text(c.end, tz),
+                    utc_start,
+                    utc_end,
+                    local_start,
+                    local_end,
                     seconds_text(c.duration),
                     plain(c.counted),
                     c.unit,

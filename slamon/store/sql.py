@@ -7,6 +7,7 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from operator import attrgetter
 from typing import TYPE_CHECKING
 
 from sqlalchemy import (
@@ -58,6 +59,7 @@ _DOWN = State.DOWN
 _DEGRADED = State.DEGRADED
 # Above this many ids a query reads the whole window and filters in Python.
 _IN_LIMIT = 500
+_by_start = attrgetter("start")
 
 
 def hour_of(at: datetime) -> datetime:
@@ -559,19 +561,24 @@ class Store:
             stmt = stmt.where(state_intervals.c.monitor_id.in_(sorted(wanted)))
         out: dict[str, list[StateInterval]] = defaultdict(list)
         states = {s.value: s for s in State}
+        # Nearly every instant is read twice (one interval's end, the next one's
+        # start): each is made a datetime once, and both intervals share it.
+        instants: dict[object, datetime] = {}
         async with self.engine.connect() as conn:
             for monitor_id, state, start, end in await conn.execute(stmt):
                 if wanted is None or monitor_id in wanted:
-                    out[monitor_id].append(
-                        StateInterval(
-                            monitor_id,
-                            states[state],
-                            as_instant(start),
-                            None if end is None else as_instant(end),
-                        )
-                    )
+                    begin = instants.get(start)
+                    if begin is None:
+                        begin = instants[start] = as_instant(start)
+                    if end is not None:
+                        stop = instants.get(end)
+                        if stop is None:
+                            stop = instants[end] = as_instant(end)
+                    else:
+                        stop = None
+                    out[monitor_id].append(StateInterval(monitor_id, states[state], begin, stop))
         for spans in out.values():
-            spans.sort(key=lambda si: si.start)
+            spans.sort(key=_by_start)
         return dict(sorted(out.items()))
 
     async def state_durations(
