@@ -51,11 +51,13 @@ def _emit_or_fail(outputs: Sequence[tuple[str, str]], output: str | None) -> int
 
 
 def _run(coro_factory: Callable[[Any], Any], args: argparse.Namespace) -> Any:
+    from slamon.reports.finalize import settle_startup
     from slamon.reports.gather import ReportError
     from slamon.store import migrate
     from slamon.store.sql import Store
 
     config = load(args.config, offline=True)
+    settle_startup()
     path = config.store.sqlite_path
     if path is not None and not path.exists():
         # Opening it would create an empty database and report on nothing.
