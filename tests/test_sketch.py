@@ -92,3 +92,18 @@ def test_truncated_or_padded_sketches_are_refused() -> None:
         LatencySketch.from_bytes(data[:-1])
     with pytest.raises(ValueError):
         LatencySketch.from_bytes(data + b"\x00")
+
+
+def test_multi_byte_varints_decode_and_every_truncation_is_refused() -> None:
+    import pytest
+
+    sketch = LatencySketch()
+    for k, value in enumerate([1e-7, 0.001, 0.02, 0.3, 4.0, 90.0]):
+        sketch.add(value, times=1 + 150**k)  # counts of one to six varint bytes
+    data = sketch.to_bytes()
+    back = LatencySketch.from_bytes(data, 1.0)
+    assert back == sketch
+    assert back.count == sketch.count
+    for cut in range(len(data)):
+        with pytest.raises(ValueError, match=r"truncated|trailing"):
+            LatencySketch.from_bytes(data[:cut])

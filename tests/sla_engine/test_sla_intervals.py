@@ -83,3 +83,32 @@ def test_intersect_is_commutative_and_normalized(a: list[Interval], b: list[Inte
     assert normalized(both)
     for t in instants([*a, *b]):
         assert contains(both, t) == (contains(a, t) and contains(b, t))
+
+
+def plain_union(a: list[Interval]) -> list[Interval]:
+    """The obvious merge, for comparison with the optimized one."""
+    out: list[Interval] = []
+    for iv in sorted(x for x in a if x.start < x.end):
+        if out and iv.start <= out[-1].end:
+            out[-1] = Interval(out[-1].start, max(out[-1].end, iv.end))
+        else:
+            out.append(iv)
+    return out
+
+
+def plain_clip(a: list[Interval], window: Interval) -> list[Interval]:
+    parts = (iv.intersection(window) for iv in plain_union(a))
+    return [p for p in parts if p is not None]
+
+
+@fast
+@given(spans)
+def test_union_is_the_plain_merge(a: list[Interval]) -> None:
+    assert union(a) == plain_union(a)
+    assert union(reversed(a)) == plain_union(a)
+
+
+@fast
+@given(spans, intervals())
+def test_clip_is_the_plain_union_cut_to_the_window(a: list[Interval], window: Interval) -> None:
+    assert clip(a, window) == plain_clip(a, window)
