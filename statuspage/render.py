@@ -24,6 +24,7 @@ from statuspage.badges import component_badges
 from statuspage.charts import (
     MAJOR,
     MINOR,
+    ChartMemo,
     bar_patterns,
     daily_rows,
     day_bar,
@@ -105,10 +106,12 @@ class PageRenderer:
         self._used: set[str] | None = None
         self.rendered = 0
         self._names_of: tuple[PageSnapshot, dict[str, str]] | None = None
+        self._charts = ChartMemo()  # the charts' day ticks and closed hours' lines
 
     def forget(self) -> None:
-        """Drop the pages kept from the last render: the next one renders every page."""
+        """Drop what was kept from the last render: the next one renders every page."""
         self._pages.clear()
+        self._charts = ChartMemo()
 
     def _names(self, s: PageSnapshot) -> dict[str, str]:
         """Component names by id (made once per snapshot)."""
@@ -237,7 +240,7 @@ class PageRenderer:
             reverse=True,
         )[:10]
         title = loc.t("response_7d")
-        chart = latency_chart(loc, c.latency, f"{c.name}: {title}")
+        chart = latency_chart(loc, c.latency, f"{c.name}: {title}", self._charts)
         summary = escape(latency_summary(loc, c.latency))
         # Everything the page shows but the chart and the footer's time: the component
         # without its hourly means (and its uptime as shown: the exact figure moves with
@@ -400,6 +403,7 @@ class PageRenderer:
             # Only the pages of this render are kept for the next one.
             for gone in self._pages.keys() - self._used:
                 del self._pages[gone]
+            self._charts.sweep()
             self._bars = None
             self._used = None
             self._names_of = None

@@ -17,6 +17,8 @@ from slamon.config.load import parse_config
 from slamon.config.model import Config
 from slamon.site.folder import write_site
 from slamon.site.views import SnapshotInputs, ViewCache, snapshot_from
+from statuspage.charts import ChartMemo, latency_chart
+from statuspage.i18n import Locale
 from statuspage.render import PageRenderer
 from statuspage.snapshot import LatencyPoint, PageSnapshot
 from tests.statuspage_samples import big_snapshot
@@ -198,3 +200,25 @@ def test_the_cache_computes_past_days_once_while_only_time_passes(tmp_path: Path
     ]
     snapshot_from(inputs_at(cfg, history, T_END + timedelta(minutes=9), ()), cache)
     assert cache.computed == 3  # web's history changed
+
+
+@pytest.mark.parametrize(
+    "lasts",
+    [(None, 50.0, 51.0), (50.0, None, 3000.0), (10.0, 10.5, None)],
+    ids=["gap-then-values", "value-gap-new-scale", "values-then-gap"],
+)
+def test_a_chart_drawn_from_the_memo_is_the_chart_drawn_from_scratch(
+    lasts: tuple[float | None, ...],
+) -> None:
+    loc = Locale("en", "Europe/Oslo")
+    start = datetime(2026, 11, 20, 13, tzinfo=UTC)
+    base = [
+        LatencyPoint(start + timedelta(hours=k), None if k % 29 == 3 else 40.0 + k % 7)
+        for k in range(167)
+    ]
+    memo = ChartMemo()
+    for last in lasts:
+        for gap_before in (False, True):
+            points = [*base[:-1], LatencyPoint(base[-1].at, None if gap_before else 1.0)]
+            points.append(LatencyPoint(start + timedelta(hours=167), last))
+            assert latency_chart(loc, points, "x", memo) == latency_chart(loc, points, "x")
