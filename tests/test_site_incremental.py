@@ -16,7 +16,7 @@ from sla_engine.time.states import State, StateInterval
 from slamon.config.load import parse_config
 from slamon.config.model import Config
 from slamon.site.folder import write_site
-from slamon.site.views import SnapshotInputs, ViewCache, snapshot_from
+from slamon.site.views import SnapshotInputs, ViewCache, latency_series, snapshot_from
 from statuspage.charts import ChartMemo, latency_chart
 from statuspage.i18n import Locale
 from statuspage.render import PageRenderer
@@ -222,3 +222,15 @@ def test_a_chart_drawn_from_the_memo_is_the_chart_drawn_from_scratch(
             points = [*base[:-1], LatencyPoint(base[-1].at, None if gap_before else 1.0)]
             points.append(LatencyPoint(start + timedelta(hours=167), last))
             assert latency_chart(loc, points, "x", memo) == latency_chart(loc, points, "x")
+
+
+@pytest.mark.parametrize("moved", [47, 20], ids=["current-hour", "a-closed-hour"])
+def test_chart_hours_kept_from_the_last_build_give_the_same_points(moved: int) -> None:
+    first = datetime(2026, 11, 25, 0, tzinfo=UTC)
+    rows = [("m", first + timedelta(hours=k), 10, 0.05 * k + 0.1) for k in range(48) if k != 7]
+    points, mean, counts, sums = latency_series(rows, first, 48)
+    rows[moved - 1] = ("m", rows[moved - 1][1], 12, 3.5)
+    want = latency_series(rows, first, 48)
+    got = latency_series(rows, first, 48, previous=(counts, sums, points))
+    assert got == want
+    assert got[0] != points and mean is not None
