@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from decimal import Decimal
+from functools import lru_cache
 from html import escape
 
 from markupsafe import Markup
@@ -184,15 +185,21 @@ def day_strip(days: Sequence[DayStat]) -> Markup:
 
 def daily_rows(loc: Locale, days: Sequence[DayStat]) -> Markup:
     """The rows of the per-day table, newest day first (written here: it is the bulk)."""
-    rows = [
+    return Markup("".join(_daily_row(loc.language, d) for d in reversed(days)))  # noqa: S704
+
+
+@lru_cache(maxsize=1 << 16)
+def _daily_row(language: str, d: DayStat) -> str:
+    # A row depends on the day's figures and the language only (not the zone): perfect
+    # days repeat across components and builds, so each is written once.
+    loc = Locale(language, "UTC")
+    return (
         f'<tr><th scope="row">{escape(loc.day(d.day))}</th>'
         f'<td class="n">{escape(loc.percent(d.percent, 3))}</td>'
         f'<td class="n">{minutes(d.down_seconds)}</td>'
         f'<td class="n">{minutes(d.maintenance_seconds)}</td>'
         f'<td class="n">{minutes(d.unknown_seconds)}</td></tr>\n'
-        for d in reversed(days)
-    ]
-    return Markup("".join(rows))  # noqa: S704 - the two texts were escaped
+    )
 
 
 def _nice_ceiling(value: float) -> float:
