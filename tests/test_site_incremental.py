@@ -21,7 +21,7 @@ from statuspage.charts import ChartMemo, latency_chart
 from statuspage.i18n import Locale
 from statuspage.render import PageRenderer
 from statuspage.snapshot import LatencyPoint, PageSnapshot
-from tests.statuspage_samples import big_snapshot
+from tests.statuspage_samples import big_snapshot, snapshot
 from tests.test_statuspage_site import config as site_config
 
 
@@ -234,3 +234,21 @@ def test_chart_hours_kept_from_the_last_build_give_the_same_points(moved: int) -
     got = latency_series(rows, first, 48, previous=(counts, sums, points))
     assert got == want
     assert got[0] != points and mean is not None
+
+
+def test_incident_pages_kept_between_builds_are_the_pages_rendered_anew() -> None:
+    s = snapshot()
+    renderer = PageRenderer()
+    first = renderer.render_site(s)
+    path = f"incidents/{s.incidents[0].id}.html"
+    later = replace(s, generated_at=s.generated_at + timedelta(minutes=1))
+    second = renderer.render_site(later)
+    assert second == fresh(later)
+    assert second[path] != first[path]  # the footer's time
+    k = next(k for k, c in enumerate(s.components) if c.id in s.incidents[0].component_ids)
+    renamed = with_component(later, k, name="Renamed & moved")
+    third = renderer.render_site(renamed)
+    assert third == fresh(renamed)
+    assert b"Renamed &amp; moved" in third[path]
+    resolved = replace(renamed, incidents=(replace(s.incidents[0], title="New title"),))
+    assert renderer.render_site(resolved) == fresh(resolved)
