@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from decimal import Decimal
+from functools import lru_cache
 from html import escape
 
 from markupsafe import Markup
@@ -184,15 +185,21 @@ def day_strip(days: Sequence[DayStat]) -> Markup:
 
 def daily_rows(loc: Locale, days: Sequence[DayStat]) -> Markup:
     """The rows of the per-day table, newest day first (written here: it is the bulk)."""
-    rows = [
+    return Markup("".join(_daily_row(loc.language, d) for d in reversed(days)))  # noqa: S704
+
+
+@lru_cache(maxsize=1 << 16)
+def _daily_row(language: str, d: DayStat) -> str:
+    # A row depends on the day's figures and the language only (not the zone): perfect
+    # days repeat across components and builds, so each is written once.
+    loc = Locale(language, "UTC")
+    return (
         f'<tr><th scope="row">{escape(loc.day(d.day))}</th>'
         f'<td class="n">{escape(loc.percent(d.percent, 3))}</td>'
         f'<td class="n">{minutes(d.down_seconds)}</td>'
         f'<td class="n">{minutes(d.maintenance_seconds)}</td>'
         f'<td class="n">{minutes(d.unknown_seconds)}</td></tr>\n'
-        for d in reversed(days)
-    ]
-    return Markup("".join(rows))  # noqa: S704 - the two texts were escaped
+    )
 
 
 def _nice_ceiling(value: float) -> float:
@@ -207,6 +214,11 @@ def _nice_ceiling(value: float) -> float:
 
 
 def _path(points: Sequence[tuple[float, float | None]]) -> str:
+    return _path_pen(points)[0]
+
+
+def _path_pen(points: Sequence[tuple[float, float | None]]) -> tuple[str, bool]:
+    """The path through ``points`` (a gap where y is None) and whether its pen ends up."""
     out = []
     pen_up = True
     for x, y in points:
@@ -215,7 +227,7 @@ def _path(points: Sequence[tuple[float, float | None]]) -> str:
             continue
         out.append(f"{'M' if pen_up else 'L'}{x:.1f} {y:.1f}")
         pen_up = False
-    return "".join(out)
+    return "".join(out), pen_up
 
 
 def latency_summary(loc: Locale, points: Sequence[LatencyPoint]) -> str:
@@ -231,45 +243,112 @@ def latency_summary(loc: Locale, points: Sequence[LatencyPoint]) -> str:
     )
 
 
-def latency_chart(loc: Locale, points: Sequence[LatencyPoint], label: str) -> Markup:
-    """The hourly mean as a line over a millisecond axis, a tick at each local midnight."""
-    width, height, left, bottom, top = 720, 200, 44, 20, 16
-    inner_w, inner_h = width - left - 4, height - bottom - top
+class ChartMemo:
+    """What drawing one component's chart can keep for the next build.
+
+    Between two builds of one hour only the last point (the current hour's mean)
+    moves: the day ticks (a function of the hours alone) and the line through the
+    closed hours are kept, and only the last segment is drawn again. The result is
+    the same text as drawing from scratch.
+    """
+
+    def __init__(self) -> None:
+        self._ticks: dict[tuple[object, ...], str] = {}
+        # By label: the closed hours' values and the scale they were drawn to, the
+        # line through them, and whether its pen was up after the last of them.
+        self._lines: dict[str, tuple[tuple[object, ...], str, bool]] = {}
+        self._used: set[str] = set()
+
+    def ticks(self, loc: Locale, points: Sequence[LatencyPoint]) -> str:
+        """The grid line and label of each local midnight."""
+        key = (loc.language, loc.timezone, *(p.at for p in points))
+        text = self._ticks.get(key)
+        if text is None:
+            if len(self._ticks) > 4:  # the hours move on: older ones are not asked again
+                self._ticks.clear()
+            text = self._ticks[key] = _ticks(loc, points)
+        return text
+
+    def line(self, label: str, points: Sequence[LatencyPoint], top_ms: float) -> str:
+        """``_path`` of the points, the closed hours' part taken from the last build."""
+        n = len(points)
+        if n < 2:
+            return _path([_xy(i, n, p.mean_ms, top_ms) for i, p in enumerate(points)])
+        self._used.add(label)
+        key = (n, top_ms, *(p.mean_ms for p in points[:-1]))
+        kept = self._lines.get(label)
+        if kept is not None and kept[0] == key:
+            head, pen_up = kept[1], kept[2]
+        else:
+            head, pen_up = _path_pen([_xy(i, n, points[i].mean_ms, top_ms) for i in range(n - 1)])
+            self._lines[label] = (key, head, pen_up)
+        x, y = _xy(n - 1, n, points[-1].mean_ms, top_ms)
+        if y is None:
+            return head
+        return f"{head}{'M' if pen_up else 'L'}{x:.1f} {y:.1f}"
+
+    def sweep(self) -> None:
+        """Forget the charts not drawn since the last sweep."""
+        for gone in self._lines.keys() - self._used:
+            del self._lines[gone]
+        self._used = set()
+
+
+_W, _H, _LEFT, _BOTTOM, _TOP = 720, 200, 44, 20, 16
+_INNER_W, _INNER_H = _W - _LEFT - 4, _H - _BOTTOM - _TOP
+
+
+def _xy(i: int, n_points: int, v: float | None, top_ms: float) -> tuple[float, float | None]:
+    x = _LEFT + _INNER_W * i / max(n_points - 1, 1)
+    return x, (None if v is None else _TOP + _INNER_H - _INNER_H * min(v, top_ms) / top_ms)
+
+
+def _ticks(loc: Locale, points: Sequence[LatencyPoint]) -> str:
+    parts = []
+    previous_day = None
+    for i, p in enumerate(points):
+        local = loc.local(p.at)
+        if local.hour == 0 and local.date() != previous_day:
+            previous_day = local.date()
+            x = _xy(i, len(points), None, 1.0)[0]
+            # The last label ends at its tick, so that it stays inside the chart.
+            near_end = x > _W - 80
+            anchor = f' x="{x - 3:.1f}" text-anchor="end"' if near_end else f' x="{x + 3:.1f}"'
+            parts.append(
+                f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{_TOP}" y2="{_TOP + _INNER_H}" class="grid"/>'
+                f'<text{anchor} y="{_H - 6}">'
+                f"{escape(loc.day(local.date(), year=False))}</text>"
+            )
+    return "".join(parts)
+
+
+def latency_chart(
+    loc: Locale, points: Sequence[LatencyPoint], label: str, memo: ChartMemo | None = None
+) -> Markup:
+    """The hourly mean as a line over a millisecond axis, a tick at each local midnight.
+
+    ``memo`` (kept between builds) draws again only what changed since the last one.
+    """
     summary = latency_summary(loc, points)
     parts = [
-        f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" '
+        f'<svg class="chart" viewBox="0 0 {_W} {_H}" role="img" '
         f'aria-label="{escape(label)}"><desc>{escape(summary)}</desc>'
     ]
     values = [p.mean_ms for p in points if p.mean_ms is not None]
     top_ms = _nice_ceiling(max(values) if values else 1.0)
     for k in range(5):
         ms = top_ms * k / 4
-        y = top + inner_h - inner_h * k / 4
+        y = _TOP + _INNER_H - _INNER_H * k / 4
         parts.append(
-            f'<line x1="{left}" x2="{width - 4}" y1="{y:.1f}" y2="{y:.1f}" class="grid"/>'
-            f'<text x="{left - 4}" y="{y + 4:.1f}" text-anchor="end">{loc.number(ms)}</text>'
+            f'<line x1="{_LEFT}" x2="{_W - 4}" y1="{y:.1f}" y2="{y:.1f}" class="grid"/>'
+            f'<text x="{_LEFT - 4}" y="{y + 4:.1f}" text-anchor="end">{loc.number(ms)}</text>'
         )
-    n = max(len(points) - 1, 1)
-
-    def xy(i: int, v: float | None) -> tuple[float, float | None]:
-        x = left + inner_w * i / n
-        return x, (None if v is None else top + inner_h - inner_h * min(v, top_ms) / top_ms)
-
-    previous_day = None
-    for i, p in enumerate(points):
-        local = loc.local(p.at)
-        if local.hour == 0 and local.date() != previous_day:
-            previous_day = local.date()
-            x = xy(i, None)[0]
-            # The last label ends at its tick, so that it stays inside the chart.
-            near_end = x > width - 80
-            anchor = f' x="{x - 3:.1f}" text-anchor="end"' if near_end else f' x="{x + 3:.1f}"'
-            parts.append(
-                f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top}" y2="{top + inner_h}" class="grid"/>'
-                f'<text{anchor} y="{height - 6}">'
-                f"{escape(loc.day(local.date(), year=False))}</text>"
-            )
-    line = _path([xy(i, p.mean_ms) for i, p in enumerate(points)])
+    if memo is None:
+        parts.append(_ticks(loc, points))
+        line = _path([_xy(i, len(points), p.mean_ms, top_ms) for i, p in enumerate(points)])
+    else:
+        parts.append(memo.ticks(loc, points))
+        line = memo.line(label, points, top_ms)
     if line:
         parts.append(f'<path d="{line}" class="mean"/>')
     parts.append("</svg>")

@@ -24,6 +24,7 @@ from statuspage.badges import component_badges
 from statuspage.charts import (
     MAJOR,
     MINOR,
+    ChartMemo,
     bar_patterns,
     daily_rows,
     day_bar,
@@ -105,10 +106,16 @@ class PageRenderer:
         self._used: set[str] | None = None
         self.rendered = 0
         self._names_of: tuple[PageSnapshot, dict[str, str]] | None = None
+        self._charts = ChartMemo()  # the charts' day ticks and closed hours' lines
+        # Incident pages of the last render_site, by id, with the footer's time left out.
+        self._incidents: dict[str, tuple[Hashable, str]] = {}
+        self._used_incidents: set[str] = set()
 
     def forget(self) -> None:
-        """Drop the pages kept from the last render: the next one renders every page."""
+        """Drop what was kept from the last render: the next one renders every page."""
         self._pages.clear()
+        self._incidents.clear()
+        self._charts = ChartMemo()
 
     def _names(self, s: PageSnapshot) -> dict[str, str]:
         """Component names by id (made once per snapshot)."""
@@ -196,10 +203,39 @@ class PageRenderer:
         return self.env.get_template("index.html.j2").render(ctx)
 
     def render_incident(self, s: PageSnapshot, incident: IncidentView) -> str:
-        """The page of one incident."""
+        """The page of one incident.
+
+        Within ``render_site`` a page whose incident, affected components' names and
+        page settings are those of the last render is taken from it (only the footer's
+        time is new), not rendered again.
+        """
         loc = Locale(s.language, s.timezone)
+        if self._used is None:
+            return self._render_incident(s, loc, incident, loc.datetime(s.generated_at))
+        known = self._names(s)
+        key = (
+            incident,
+            tuple(known.get(x) for x in incident.component_ids),
+            s.title,
+            s.description,
+            s.language,
+            s.timezone,
+            s.url,
+        )
+        self._used_incidents.add(incident.id)
+        cached = self._incidents.get(incident.id)
+        if cached is not None and cached[0] == key:
+            html = cached[1]
+        else:
+            html = self._render_incident(s, loc, incident, _UPDATED_SLOT)
+            self._incidents[incident.id] = (key, html)
+        return html.replace(_UPDATED_SLOT, escape(loc.datetime(s.generated_at)), 1)
+
+    def _render_incident(
+        self, s: PageSnapshot, loc: Locale, incident: IncidentView, updated: str
+    ) -> str:
         ctx = self._context(s, loc, "../")
-        ctx["incident"] = incident
+        ctx.update(incident=incident, updated=updated)
         return self.env.get_template("incident.html.j2").render(ctx)
 
     def render_history(self, s: PageSnapshot) -> str:
@@ -237,7 +273,7 @@ class PageRenderer:
             reverse=True,
         )[:10]
         title = loc.t("response_7d")
-        chart = latency_chart(loc, c.latency, f"{c.name}: {title}")
+        chart = latency_chart(loc, c.latency, f"{c.name}: {title}", self._charts)
         summary = escape(latency_summary(loc, c.latency))
         # Everything the page shows but the chart and the footer's time: the component
         # without its hourly means (and its uptime as shown: the exact figure moves with
@@ -400,6 +436,10 @@ class PageRenderer:
             # Only the pages of this render are kept for the next one.
             for gone in self._pages.keys() - self._used:
                 del self._pages[gone]
+            self._charts.sweep()
+            for gone in self._incidents.keys() - self._used_incidents:
+                del self._incidents[gone]
+            self._used_incidents = set()
             self._bars = None
             self._used = None
             self._names_of = None

@@ -16,10 +16,12 @@ from sla_engine.time.states import State, StateInterval
 from slamon.config.load import parse_config
 from slamon.config.model import Config
 from slamon.site.folder import write_site
-from slamon.site.views import SnapshotInputs, ViewCache, snapshot_from
+from slamon.site.views import SnapshotInputs, ViewCache, latency_series, snapshot_from
+from statuspage.charts import ChartMemo, latency_chart
+from statuspage.i18n import Locale
 from statuspage.render import PageRenderer
 from statuspage.snapshot import LatencyPoint, PageSnapshot
-from tests.statuspage_samples import big_snapshot
+from tests.statuspage_samples import big_snapshot, snapshot
 from tests.test_statuspage_site import config as site_config
 
 
@@ -198,3 +200,55 @@ def test_the_cache_computes_past_days_once_while_only_time_passes(tmp_path: Path
     ]
     snapshot_from(inputs_at(cfg, history, T_END + timedelta(minutes=9), ()), cache)
     assert cache.computed == 3  # web's history changed
+
+
+@pytest.mark.parametrize(
+    "lasts",
+    [(None, 50.0, 51.0), (50.0, None, 3000.0), (10.0, 10.5, None)],
+    ids=["gap-then-values", "value-gap-new-scale", "values-then-gap"],
+)
+def test_a_chart_drawn_from_the_memo_is_the_chart_drawn_from_scratch(
+    lasts: tuple[float | None, ...],
+) -> None:
+    loc = Locale("en", "Europe/Oslo")
+    start = datetime(2026, 11, 20, 13, tzinfo=UTC)
+    base = [
+        LatencyPoint(start + timedelta(hours=k), None if k % 29 == 3 else 40.0 + k % 7)
+        for k in range(167)
+    ]
+    memo = ChartMemo()
+    for last in lasts:
+        for gap_before in (False, True):
+            points = [*base[:-1], LatencyPoint(base[-1].at, None if gap_before else 1.0)]
+            points.append(LatencyPoint(start + timedelta(hours=167), last))
+            assert latency_chart(loc, points, "x", memo) == latency_chart(loc, points, "x")
+
+
+@pytest.mark.parametrize("moved", [47, 20], ids=["current-hour", "a-closed-hour"])
+def test_chart_hours_kept_from_the_last_build_give_the_same_points(moved: int) -> None:
+    first = datetime(2026, 11, 25, 0, tzinfo=UTC)
+    rows = [("m", first + timedelta(hours=k), 10, 0.05 * k + 0.1) for k in range(48) if k != 7]
+    points, mean, counts, sums = latency_series(rows, first, 48)
+    rows[moved - 1] = ("m", rows[moved - 1][1], 12, 3.5)
+    want = latency_series(rows, first, 48)
+    got = latency_series(rows, first, 48, previous=(counts, sums, points))
+    assert got == want
+    assert got[0] != points and mean is not None
+
+
+def test_incident_pages_kept_between_builds_are_the_pages_rendered_anew() -> None:
+    s = snapshot()
+    renderer = PageRenderer()
+    first = renderer.render_site(s)
+    path = f"incidents/{s.incidents[0].id}.html"
+    later = replace(s, generated_at=s.generated_at + timedelta(minutes=1))
+    second = renderer.render_site(later)
+    assert second == fresh(later)
+    assert second[path] != first[path]  # the footer's time
+    k = next(k for k, c in enumerate(s.components) if c.id in s.incidents[0].component_ids)
+    renamed = with_component(later, k, name="Renamed & moved")
+    third = renderer.render_site(renamed)
+    assert third == fresh(renamed)
+    assert b"Renamed &amp; moved" in third[path]
+    resolved = replace(renamed, incidents=(replace(s.incidents[0], title="New title"),))
+    assert renderer.render_site(resolved) == fresh(resolved)

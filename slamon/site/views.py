@@ -84,27 +84,46 @@ def latency_series(
     hours: int,
     *,
     starts: Sequence[datetime] | None = None,
-) -> tuple[tuple[LatencyPoint, ...], float | None]:
+    index: Mapping[datetime, int] | None = None,
+    previous: tuple[list[int], list[float], tuple[LatencyPoint, ...]] | None = None,
+) -> tuple[tuple[LatencyPoint, ...], float | None, list[int], list[float]]:
     """Hourly means of a component's monitors together, and the mean of the last day.
 
-    ``starts``: the ``hours`` instants from ``first_hour`` on, if the caller made them
-    once for every component.
+    Also the answered checks and latency sums of each hour they were made from.
+    ``starts``: the ``hours`` instants from ``first_hour`` on, and ``index`` the
+    position of each, if the caller made them once for every component.
+    ``previous``: the counts, sums and points of the last build with the same
+    ``starts``; its points are kept where nothing before the last hour changed.
     """
     counts = [0] * hours
     sums = [0.0] * hours
     for _, hour, n, total in means:
-        k = (hour - first_hour) // _HOUR
+        k = index.get(hour) if index is not None else None
+        if k is None:
+            k = (hour - first_hour) // _HOUR
         if 0 <= k < hours:
             counts[k] += n
             sums[k] += total
     if starts is None:
         starts = [first_hour + k * _HOUR for k in range(hours)]
-    points = tuple(
-        LatencyPoint(at, total / n * 1000 if n > 0 else None)
-        for at, total, n in zip(starts, sums, counts, strict=True)
-    )
+    if (
+        previous is not None
+        and hours > 0
+        and len(previous[2]) == hours
+        and previous[0][:-1] == counts[:-1]
+        and previous[1][:-1] == sums[:-1]
+    ):
+        n, total = counts[-1], sums[-1]
+        last = LatencyPoint(starts[-1], total / n * 1000 if n > 0 else None)
+        points = (*previous[2][:-1], last)
+    else:
+        points = tuple(
+            LatencyPoint(at, total / n * 1000 if n > 0 else None)
+            for at, total, n in zip(starts, sums, counts, strict=True)
+        )
     day_n = sum(counts[-RESPONSE_HOURS:])
-    return points, (sum(sums[-RESPONSE_HOURS:]) / day_n * 1000 if day_n > 0 else None)
+    mean = sum(sums[-RESPONSE_HOURS:]) / day_n * 1000 if day_n > 0 else None
+    return points, mean, counts, sums
 
 
 def live_states_from_store(
@@ -161,6 +180,27 @@ class ViewCache:
         ] = {}
         self._used: set[str] = set()
         self.computed = 0  # past days computed (not taken from the cache)
+        # By component: the chart's first hour, and the counts, sums and points of each hour.
+        self._latency: dict[
+            str, tuple[datetime, tuple[list[int], list[float], tuple[LatencyPoint, ...]]]
+        ] = {}
+
+    def latency(
+        self, component_id: str, first_hour: datetime
+    ) -> tuple[list[int], list[float], tuple[LatencyPoint, ...]] | None:
+        """The hours of the last build's chart if it started at ``first_hour``."""
+        kept = self._latency.get(component_id)
+        return kept[1] if kept is not None and kept[0] == first_hour else None
+
+    def keep_latency(
+        self,
+        component_id: str,
+        first_hour: datetime,
+        hours: tuple[list[int], list[float], tuple[LatencyPoint, ...]],
+    ) -> None:
+        """Keep a component's chart hours for the next build."""
+        self._used.add(component_id)
+        self._latency[component_id] = (first_hour, hours)
 
     def past(
         self,
@@ -196,6 +236,8 @@ class ViewCache:
         """Forget the components the last snapshot did not ask for."""
         for gone in self._past.keys() - self._used:
             del self._past[gone]
+        for gone in self._latency.keys() - self._used:
+            del self._latency[gone]
         self._used = set()
 
 
@@ -379,20 +421,26 @@ def snapshot_from(inputs: SnapshotInputs, cache: ViewCache | None = None) -> Pag
         )
         for c in components
     ]
-    if cache is not None:
-        cache.sweep()
     by_monitor: dict[str, list[tuple[str, datetime, int, float]]] = defaultdict(list)
     for row in inputs.means:
         by_monitor[row[0]].append(row)
     starts = [first_hour + k * _HOUR for k in range(CHART_HOURS)]
+    index = {at: k for k, at in enumerate(starts)}
     for k, c in enumerate(components):
-        points, response_ms = latency_series(
+        previous = cache.latency(c.id, first_hour) if cache is not None else None
+        points, response_ms, counts, sums = latency_series(
             [r for m in c.monitors for r in by_monitor.get(m, ())],
             first_hour,
             CHART_HOURS,
             starts=starts,
+            index=index,
+            previous=previous,
         )
+        if cache is not None:
+            cache.keep_latency(c.id, first_hour, (counts, sums, points))
         views[k] = replace(views[k], latency=points, response_ms=response_ms)
+    if cache is not None:
+        cache.sweep()
     public = {c.id for c in components}
     return PageSnapshot(
         title=sp.title,
